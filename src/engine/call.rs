@@ -1,0 +1,82 @@
+//! One call as the engine keeps it: its dialog identifiers, its media leg, its application and its
+//! call detail record. The phases are explicit so every path ends the call exactly once.
+
+use crate::media::api::LegId;
+use crate::sip::msg::Request;
+use crate::sip::sdp::Negotiated;
+use crate::sip::transport::Peer;
+use crate::sip::txn::TxnKey;
+
+use super::apps::App;
+use super::cdr::CallRecord;
+
+/// Our own number for a call (Call-IDs are the peer's and may collide across peers).
+pub type CallKey = u64;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Ringing before the answer timer fires (CANCEL still possible).
+    Ringing,
+    /// 200 OK sent, waiting for the ACK (Timer G retransmits, Timer H gives up).
+    AwaitingAck,
+    Confirmed,
+}
+
+/// How a call ended, as written in the call record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disposition {
+    Completed,
+    Cancelled,
+    NoAck,
+    RtpTimeout,
+    MediaFailed,
+}
+
+impl Disposition {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Disposition::Completed => "completed",
+            Disposition::Cancelled => "cancelled",
+            Disposition::NoAck => "no_ack",
+            Disposition::RtpTimeout => "rtp_timeout",
+            Disposition::MediaFailed => "media_failed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HangupBy {
+    Caller,
+    Engine,
+}
+
+impl HangupBy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HangupBy::Caller => "caller",
+            HangupBy::Engine => "engine",
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Call {
+    pub call_id: String,
+    pub invite: Request,
+    pub invite_key: TxnKey,
+    /// A re-INVITE answered 2xx and waiting for its ACK.
+    pub reinvite_key: Option<TxnKey>,
+    pub peer: Peer,
+    pub local_tag: String,
+    pub remote_tag: String,
+    /// Our CSeq for requests we send in the dialog (BYE).
+    pub local_cseq: u32,
+    pub phase: Phase,
+    pub leg: LegId,
+    pub port: u16,
+    pub negotiated: Negotiated,
+    pub session_id: u64,
+    pub sdp_version: u64,
+    pub app: App,
+    pub record: CallRecord,
+}

@@ -1,0 +1,24 @@
+//! The call detail record: one row per call, whatever its end (design: written when the call is
+//! accepted and updated at its end, so even a crash leaves a row).
+
+use serde::Serialize;
+
+/// A call as the store and `/api/calls` see it. Times are Unix milliseconds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CallRecord {
+    pub call_id: String,
+    /// The caller (From URI user), as dialled from; personal data: only behind a token.
+    pub from: String,
+    /// The dialled number (Request-URI user).
+    pub to: String,
+    pub started_at: i64,
+    pub answered_at: Option<i64>,
+    pub ended_at: Option<i64>,
+    /// `in_progress` while the call lasts, then e.g. `completed`, `cancelled`, `no_ack`,
+    /// `rtp_timeout`, `not_found`, `rejected_codec`, `failed`.
+    pub disposition: String,
+    /// `caller`, `engine`, or empty while in progress / when nobody hung up (rejected calls).
+    pub hangup_by: String,
+    /// DTMF digits received during the call, in order.
+    pub dtmf: String,
+}

@@ -1,0 +1,73 @@
+//! Counters the engine keeps for `/metrics`: no personal data, only numbers.
+
+use std::fmt::Write as _;
+
+#[derive(Debug, Default, Clone)]
+pub struct Counters {
+    pub sip_malformed: u64,
+    pub sip_retransmissions_absorbed: u64,
+    pub calls_offered: u64,
+    pub calls_answered: u64,
+    pub calls_rejected: u64,
+    pub calls_ended: u64,
+    pub registrations: u64,
+    pub auth_challenges: u64,
+}
+
+impl Counters {
+    /// Prometheus text exposition of the counters plus the gauges passed in.
+    pub fn render(&self, active_calls: usize, free_ports: usize) -> String {
+        let mut out = String::new();
+        let rows: [(&str, &str, u64); 8] = [
+            (
+                "pasokh_sip_malformed_total",
+                "Malformed SIP messages answered 400 or dropped",
+                self.sip_malformed,
+            ),
+            (
+                "pasokh_sip_retransmissions_absorbed_total",
+                "Retransmitted requests absorbed by transactions",
+                self.sip_retransmissions_absorbed,
+            ),
+            (
+                "pasokh_calls_offered_total",
+                "INVITEs that opened a call attempt",
+                self.calls_offered,
+            ),
+            (
+                "pasokh_calls_answered_total",
+                "Calls answered with 200 OK",
+                self.calls_answered,
+            ),
+            (
+                "pasokh_calls_rejected_total",
+                "Calls refused with a final error response",
+                self.calls_rejected,
+            ),
+            (
+                "pasokh_calls_ended_total",
+                "Calls ended after being accepted",
+                self.calls_ended,
+            ),
+            (
+                "pasokh_registrations_total",
+                "Successful REGISTER requests",
+                self.registrations,
+            ),
+            (
+                "pasokh_auth_challenges_total",
+                "Digest challenges sent",
+                self.auth_challenges,
+            ),
+        ];
+        for (name, help, value) in rows {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
+            );
+        }
+        let _ = writeln!(out, "# HELP pasokh_calls_active Calls in progress\n# TYPE pasokh_calls_active gauge\npasokh_calls_active {active_calls}");
+        let _ = writeln!(out, "# HELP pasokh_rtp_ports_free Free RTP ports\n# TYPE pasokh_rtp_ports_free gauge\npasokh_rtp_ports_free {free_ports}");
+        out
+    }
+}

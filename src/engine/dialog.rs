@@ -1,0 +1,216 @@
+//! In-dialog requests (ACK, BYE, re-INVITE, INFO), CANCEL, and the one place a call ends.
+//!
+//! Every way a call can finish (caller BYE, CANCEL, no ACK, RTP timeout, the application hanging
+//! up) goes through `end_call`, which frees the port, closes the media leg, forgets the dialog and
+//! writes the final call record exactly once.
+
+use std::time::Duration;
+
+use super::call::{CallKey, Disposition, HangupBy, Phase};
+use super::invite::leg_setup;
+use super::reply::SERVER;
+use super::{Engine, Output};
+use crate::media::api::MediaCommand;
+use crate::sip::msg::{response_to, Headers, Method, Request, Response};
+use crate::sip::sdp;
+use crate::sip::txn::TxnKey;
+
+impl Engine {
+    fn dialog_of(&self, req: &Request) -> Option<CallKey> {
+        let key = (req.call_id()?.to_string(), req.to_tag()?.to_string());
+        self.dialogs.get(&key).copied()
+    }
+
+    /// The ACK of a 2xx: confirms the call (starting its application) or a re-INVITE.
+    pub(super) fn on_dialog_ack(&mut self, req: &Request, now: Duration) {
+        let Some(call_key) = self.dialog_of(req) else {
+            return; // a stray ACK: nothing to confirm, nothing to answer
+        };
+        let Some(call) = self.calls.get_mut(&call_key) else {
+            return;
+        };
+        if let Some(key) = call.reinvite_key.take() {
+            self.txns.confirm_2xx(&key, now);
+            return;
+        }
+        if call.phase != Phase::AwaitingAck {
+            return;
+        }
+        call.phase = Phase::Confirmed;
+        let key = call.invite_key.clone();
+        self.txns.confirm_2xx(&key, now);
+        self.start_app(call_key, now);
+    }
+
+    pub(super) fn on_bye(&mut self, req: &Request, key: &TxnKey, now: Duration) {
+        let Some(call_key) = self.dialog_of(req) else {
+            return self.reply(req, key, 481, now);
+        };
+        let resp = response_to(req, 200, None);
+        self.send_response(key, &resp, now);
+        self.end_call(call_key, Disposition::Completed, HangupBy::Caller, now);
+    }
+
+    /// CANCEL (§9.2): 200 to the CANCEL itself; if the INVITE is still unanswered, 487 to it and the
+    /// call ends as cancelled. A CANCEL that crosses our 200 changes nothing: the caller will BYE.
+    pub(super) fn on_cancel(&mut self, req: &Request, key: &TxnKey, now: Duration) {
+        let invite_key = key.with_method(&Method::Invite);
+        if !self.txns.exists(&invite_key) {
+            return self.reply(req, key, 481, now);
+        }
+        let ok = response_to(req, 200, None);
+        self.send_response(key, &ok, now);
+        if !self.txns.awaiting_final(&invite_key) {
+            return;
+        }
+        let Some(&call_key) = self.by_invite.get(&invite_key) else {
+            return;
+        };
+        if let Some(call) = self.calls.get(&call_key) {
+            let terminated = response_to(&call.invite, 487, Some(&call.local_tag));
+            self.send_response(&invite_key, &terminated, now);
+        }
+        self.end_call(call_key, Disposition::Cancelled, HangupBy::Caller, now);
+    }
+
+    /// A re-INVITE: hold (`sendonly`/`inactive`), unhold, or a new address. A bad offer gets 488
+    /// and the call goes on as it was (RFC 3261 §14.2).
+    pub(super) fn on_reinvite(&mut self, req: Request, key: TxnKey, now: Duration) {
+        let Some(call_key) = self.dialog_of(&req) else {
+            return self.reply(&req, &key, 481, now);
+        };
+        let body = String::from_utf8_lossy(&req.body);
+        let offer = sdp::parse(&body);
+        let media_ip = self.config.media_ip;
+        let contact = self.contact();
+        let Some(call) = self.calls.get_mut(&call_key) else {
+            return;
+        };
+        let negotiated = match offer.and_then(|o| sdp::negotiate(&o, &[call.negotiated.codec])) {
+            Ok(n) => n,
+            Err(_) => return self.reply(&req, &key, 488, now),
+        };
+        call.negotiated = negotiated;
+        call.sdp_version += 1;
+        let answer = sdp::answer(
+            media_ip,
+            call.port,
+            call.session_id,
+            call.sdp_version,
+            &call.negotiated,
+        );
+        let mut ok = response_to(&req, 200, None);
+        ok.headers.push("Contact", contact);
+        ok.headers.push("Content-Type", "application/sdp");
+        ok.body = answer.into_bytes();
+        call.reinvite_key = Some(key.clone());
+        let setup = leg_setup(call);
+        self.send_response(&key, &ok, now);
+        self.media(MediaCommand::Update(setup));
+    }
+
+    /// INFO in a dialog is acknowledged (SIP INFO DTMF is not used: RFC 4733 is).
+    pub(super) fn on_info(&mut self, req: &Request, key: &TxnKey, now: Duration) {
+        let status = if self.dialog_of(req).is_some() {
+            200
+        } else {
+            481
+        };
+        let resp = response_to(req, status, None);
+        self.send_response(key, &resp, now);
+    }
+
+    /// Timer H: our 2xx was never acknowledged. The dialog is ended with a BYE (§13.3.1.4).
+    pub(super) fn on_ack_timeout(&mut self, key: TxnKey, now: Duration) {
+        let Some(&call_key) = self.by_invite.get(&key) else {
+            return;
+        };
+        let unconfirmed = self
+            .calls
+            .get(&call_key)
+            .is_some_and(|c| c.phase == Phase::AwaitingAck);
+        if unconfirmed {
+            self.end_call(call_key, Disposition::NoAck, HangupBy::Engine, now);
+        }
+    }
+
+    pub(super) fn on_client_response(&mut self, key: TxnKey, _resp: Response, _now: Duration) {
+        // Only BYEs are sent so far; their answer needs no action beyond ending the transaction.
+        self.by_client_txn.remove(&key);
+    }
+
+    pub(super) fn on_client_timeout(&mut self, key: TxnKey, _now: Duration) {
+        self.by_client_txn.remove(&key);
+    }
+
+    /// Ends a call: BYE if the engine hangs up a confirmed dialog, media closed, port freed, dialog
+    /// forgotten, final record written. Calling it twice is harmless.
+    pub(super) fn end_call(
+        &mut self,
+        call_key: CallKey,
+        disposition: Disposition,
+        by: HangupBy,
+        now: Duration,
+    ) {
+        let Some(mut call) = self.calls.remove(&call_key) else {
+            return;
+        };
+        if by == HangupBy::Engine && call.phase != Phase::Ringing {
+            self.send_bye(&mut call, now);
+        }
+        self.timers.cancel(&call_key, super::CallTimer::Answer);
+        self.dialogs
+            .remove(&(call.call_id.clone(), call.local_tag.clone()));
+        self.by_remote
+            .remove(&(call.call_id.clone(), call.remote_tag.clone()));
+        self.by_invite.remove(&call.invite_key);
+        self.legs.remove(&call.leg);
+        self.stop_app(&mut call, now);
+        if call.phase != Phase::Ringing {
+            self.media(MediaCommand::Close { leg: call.leg });
+        }
+        self.ports.give_back(call.port);
+        call.record.ended_at = Some(self.wall_ms(now));
+        call.record.disposition = disposition.as_str().to_string();
+        call.record.hangup_by = by.as_str().to_string();
+        self.counters.calls_ended += 1;
+        self.outputs.push_back(Output::Store(call.record));
+    }
+
+    fn send_bye(&mut self, call: &mut super::call::Call, now: Duration) {
+        call.local_cseq += 1;
+        let branch = self.new_branch();
+        let invite = &call.invite;
+        let mut headers = Headers::new();
+        headers.push(
+            "Via",
+            format!(
+                "SIP/2.0/{} {};branch={branch};rport",
+                call.peer.via_token(),
+                self.config.sip_addr
+            ),
+        );
+        headers.push("Max-Forwards", "70");
+        let to = invite.headers.get("To").unwrap_or_default();
+        headers.push("From", format!("{to};tag={}", call.local_tag));
+        headers.push("To", invite.headers.get("From").unwrap_or_default());
+        headers.push("Call-ID", call.call_id.clone());
+        headers.push("CSeq", format!("{} BYE", call.local_cseq));
+        headers.push("User-Agent", SERVER);
+        let target = invite
+            .headers
+            .get("Contact")
+            .and_then(crate::sip::header::name_addr_uri)
+            .unwrap_or(&invite.uri)
+            .to_string();
+        let bye = Request {
+            method: Method::Bye,
+            uri: target,
+            headers,
+            body: Vec::new(),
+        };
+        if let Some(key) = self.txns.send_request(bye, call.peer, now) {
+            self.by_client_txn.insert(key, 0);
+        }
+    }
+}

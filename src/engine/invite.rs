@@ -1,0 +1,217 @@
+//! A new INVITE: where the dialled number goes, the offer/answer, the port, and the answer.
+//!
+//! The order of checks decides the response code a peer sees: loop/hops first (482/483), then
+//! the number (404), then authentication for agents (401), then the body (415/488), then
+//! resources (503). A call exists in the map only once every check passed, so a rejected INVITE
+//! never leaks a port or a dialog.
+
+use std::time::Duration;
+
+use super::apps::Destination;
+use super::call::{Call, CallKey, Phase};
+use super::cdr::CallRecord;
+use super::reply::{ALLOW, SERVER};
+use super::{CallTimer, Engine};
+use crate::media::api::{LegSetup, MediaCommand};
+use crate::sip::header;
+use crate::sip::msg::{response_to, Method, Request};
+use crate::sip::sdp::{self, Codec};
+use crate::sip::transport::Peer;
+use crate::sip::txn::TxnKey;
+
+impl Engine {
+    /// A request that opened a new server transaction.
+    pub(super) fn route_request(&mut self, req: Request, key: TxnKey, peer: Peer, now: Duration) {
+        match req.method {
+            Method::Invite if req.to_tag().is_some() => self.on_reinvite(req, key, now),
+            Method::Invite => self.on_invite(req, key, peer, now),
+            Method::Bye => self.on_bye(&req, &key, now),
+            Method::Cancel => self.on_cancel(&req, &key, now),
+            Method::Options => self.on_options(&req, &key, now),
+            Method::Register => self.on_register(&req, &key, peer, now),
+            Method::Info if req.to_tag().is_some() => self.on_info(&req, &key, now),
+            Method::Ack => {}
+            _ => self.reply(&req, &key, 501, now),
+        }
+    }
+
+    fn reject(&mut self, req: &Request, key: &TxnKey, status: u16, now: Duration) {
+        self.counters.calls_rejected += 1;
+        self.reply(req, key, status, now);
+    }
+
+    fn on_invite(&mut self, req: Request, key: TxnKey, peer: Peer, now: Duration) {
+        self.counters.calls_offered += 1;
+        let call_id = req.call_id().unwrap_or_default().to_string();
+        let from_tag = req.from_tag().unwrap_or_default().to_string();
+        if self
+            .by_remote
+            .contains_key(&(call_id.clone(), from_tag.clone()))
+        {
+            return self.reject(&req, &key, 482, now); // same call, new branch: a merged request
+        }
+        if req.headers.get("Max-Forwards").map(str::trim) == Some("0") {
+            return self.reject(&req, &key, 483, now);
+        }
+        let number = req.uri_user().unwrap_or_default().to_string();
+        let Some(destination) = self.destination(&number) else {
+            return self.reject(&req, &key, 404, now);
+        };
+        if !self.authorize_agent_invite(&req, &key, now) {
+            return;
+        }
+        let Some(app) = self.app_for(destination) else {
+            return self.reject(&req, &key, 480, now);
+        };
+        let is_sdp = req
+            .headers
+            .get("Content-Type")
+            .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/sdp"));
+        if !is_sdp {
+            return self.reject(&req, &key, if req.body.is_empty() { 488 } else { 415 }, now);
+        }
+        let body = String::from_utf8_lossy(&req.body);
+        let negotiated =
+            match sdp::parse(&body).and_then(|o| sdp::negotiate(&o, &[Codec::Pcmu, Codec::Pcma])) {
+                Ok(n) => n,
+                Err(_) => return self.reject(&req, &key, 488, now),
+            };
+        let Some(port) = self.ports.take() else {
+            return self.reject(&req, &key, 503, now);
+        };
+        let call_key = self.next_key;
+        self.next_key += 1;
+        let local_tag = self.new_tag();
+        let record = CallRecord {
+            call_id: call_id.clone(),
+            from: caller_of(&req),
+            to: number,
+            started_at: self.wall_ms(now),
+            answered_at: None,
+            ended_at: None,
+            disposition: "in_progress".into(),
+            hangup_by: String::new(),
+            dtmf: String::new(),
+        };
+        self.outputs.push_back(super::Output::Store(record.clone()));
+        let trying = response_to(&req, 100, None);
+        self.send_response(&key, &trying, now);
+        let session_id = self.rng_u64() >> 1;
+        let call = Call {
+            call_id: call_id.clone(),
+            invite: req,
+            invite_key: key.clone(),
+            reinvite_key: None,
+            peer,
+            local_tag: local_tag.clone(),
+            remote_tag: from_tag.clone(),
+            local_cseq: 1,
+            phase: Phase::Ringing,
+            leg: call_key,
+            port,
+            negotiated,
+            session_id,
+            sdp_version: 1,
+            app,
+            record,
+        };
+        self.calls.insert(call_key, call);
+        self.dialogs.insert((call_id.clone(), local_tag), call_key);
+        self.by_remote.insert((call_id, from_tag), call_key);
+        self.by_invite.insert(key, call_key);
+        self.legs.insert(call_key, call_key);
+        if self.config.answer_delay.is_zero() {
+            self.answer_call(call_key, now);
+        } else {
+            self.send_ringing(call_key, now);
+            self.timers
+                .set(call_key, CallTimer::Answer, now + self.config.answer_delay);
+        }
+    }
+
+    fn send_ringing(&mut self, call_key: CallKey, now: Duration) {
+        let Some(call) = self.calls.get(&call_key) else {
+            return;
+        };
+        let mut ringing = response_to(&call.invite, 180, Some(&call.local_tag));
+        ringing.headers.push("Contact", self.contact());
+        let key = call.invite_key.clone();
+        self.send_response(&key, &ringing, now);
+    }
+
+    /// Sends the 200 OK with our SDP answer and opens the media leg.
+    pub(super) fn answer_call(&mut self, call_key: CallKey, now: Duration) {
+        let wall = self.wall_ms(now);
+        let contact = self.contact();
+        let media_ip = self.config.media_ip;
+        let Some(call) = self.calls.get_mut(&call_key) else {
+            return;
+        };
+        if call.phase != Phase::Ringing {
+            return;
+        }
+        let answer = sdp::answer(
+            media_ip,
+            call.port,
+            call.session_id,
+            call.sdp_version,
+            &call.negotiated,
+        );
+        let mut ok = response_to(&call.invite, 200, Some(&call.local_tag));
+        ok.headers.push("Contact", contact);
+        ok.headers.push("Allow", ALLOW);
+        ok.headers.push("Server", SERVER);
+        ok.headers.push("Content-Type", "application/sdp");
+        ok.body = answer.into_bytes();
+        call.phase = Phase::AwaitingAck;
+        call.record.answered_at = Some(wall);
+        let setup = leg_setup(call);
+        let key = call.invite_key.clone();
+        self.counters.calls_answered += 1;
+        self.send_response(&key, &ok, now);
+        self.media(MediaCommand::Open(setup));
+    }
+
+    fn rng_u64(&mut self) -> u64 {
+        use rand::Rng;
+        self.rng.gen()
+    }
+
+    /// Where a dialled number goes, if anywhere.
+    fn destination(&self, number: &str) -> Option<Destination> {
+        match number {
+            "137" | "1888" => Some(Destination::Line(number.to_string())),
+            "*43" => Some(Destination::Echo),
+            "*98" => Some(Destination::Mailbox),
+            n if self.config.extra_lines.iter().any(|l| l == n) => {
+                Some(Destination::Line(n.to_string()))
+            }
+            n if self.agents.contains_key(n) => Some(Destination::Agent(n.to_string())),
+            _ => None,
+        }
+    }
+}
+
+/// The media parameters of a call as negotiated.
+pub(super) fn leg_setup(call: &Call) -> LegSetup {
+    let n = &call.negotiated;
+    LegSetup {
+        leg: call.leg,
+        local_port: call.port,
+        remote: n.remote_rtp,
+        codec: match n.codec {
+            Codec::Pcmu => crate::media::g711::G711::Pcmu,
+            Codec::Pcma => crate::media::g711::G711::Pcma,
+        },
+        payload_type: n.payload_type,
+        telephone_event_pt: n.telephone_event_pt,
+        sending: n.answer_direction.sends(),
+    }
+}
+
+/// The caller's number: the From URI's user part (or the whole URI when it has none).
+fn caller_of(req: &Request) -> String {
+    let from = req.headers.get("From").unwrap_or_default();
+    let uri = header::name_addr_uri(from).unwrap_or_default();
+    header::uri_user(uri).unwrap_or(uri).to_string()
+}

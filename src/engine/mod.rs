@@ -1,0 +1,253 @@
+//! The engine composes SIP transactions, dialogs, the registrar and the per-call applications
+//! (IVR, echo, queue) into calls. It is one sans-IO state machine (design.md principles 1–2): the
+//! drivers hand it `Input` values with the time, and drain `Output` values (bytes to send, media
+//! commands, store commands) until `poll_timeout` says when to call again.
+//!
+//! Calls are owned in a map keyed by our own `CallKey`; dialogs are found by Call-ID and our tag.
+//! Nothing here blocks: a database lookup is a `StoreCommand` whose answer comes back as an input.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::media::api::{LegId, MediaCommand, MediaEvent};
+use crate::sip::msg::{Message, Request, Response};
+use crate::sip::registrar::{Registrar, UserCredentials};
+use crate::sip::transport::Peer;
+use crate::sip::txn::{TimerConfig, TxnEvent, TxnKey, TxnLayer};
+use crate::timer::TimerTable;
+
+mod apps;
+mod call;
+mod cdr;
+mod counters;
+mod dialog;
+mod invite;
+mod ports;
+mod register;
+mod reply;
+
+pub use call::{CallKey, Disposition, HangupBy};
+pub use cdr::CallRecord;
+pub use counters::Counters;
+use ports::PortPool;
+
+/// What the engine is configured with (from flags/TOML, resolved by the driver).
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// The address put in Via, Contact and SDP: where peers reach us.
+    pub sip_addr: SocketAddr,
+    pub media_ip: IpAddr,
+    pub rtp_ports: (u16, u16),
+    pub realm: String,
+    /// Seeds tags, branches and nonces so a scenario replays bit for bit (design.md principle 6).
+    pub seed: u64,
+    /// Unix time (ms) at the engine's `now == 0`, to stamp call records with wall time.
+    pub epoch_unix_ms: i64,
+    pub timers: TimerConfig,
+    /// How long to ring before answering IVR numbers (0: answer at once).
+    pub answer_delay: Duration,
+    /// Extra number → line mappings for benchmark flows (e.g. "bench" → "bench").
+    pub extra_lines: Vec<String>,
+}
+
+impl EngineConfig {
+    pub fn for_tests(sip_addr: SocketAddr) -> Self {
+        EngineConfig {
+            sip_addr,
+            media_ip: sip_addr.ip(),
+            rtp_ports: (20000, 20100),
+            realm: "pasokh".into(),
+            seed: 7,
+            epoch_unix_ms: 1_763_900_000_000,
+            timers: TimerConfig::default(),
+            answer_delay: Duration::ZERO,
+            extra_lines: Vec::new(),
+        }
+    }
+}
+
+/// Everything the drivers feed in.
+#[derive(Debug, Clone)]
+pub enum Input {
+    Sip {
+        peer: Peer,
+        bytes: Vec<u8>,
+    },
+    Media(MediaEvent),
+    /// The agents' credentials changed (loaded at start, refreshed when `pasokh agent add` runs).
+    Agents(Vec<(String, UserCredentials)>),
+}
+
+/// Everything the engine asks the drivers to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    Transmit {
+        peer: Peer,
+        bytes: Vec<u8>,
+    },
+    Media(MediaCommand),
+    /// A call detail record to insert or update.
+    Store(CallRecord),
+}
+
+/// Engine-level named timers, per call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum CallTimer {
+    Answer,
+}
+
+pub struct Engine {
+    config: EngineConfig,
+    rng: ChaCha8Rng,
+    txns: TxnLayer,
+    registrar: Registrar,
+    agents: HashMap<String, UserCredentials>,
+    calls: HashMap<CallKey, call::Call>,
+    /// (Call-ID, our tag) → call, for in-dialog requests.
+    dialogs: HashMap<(String, String), CallKey>,
+    /// (Call-ID, their tag) → call, to spot an INVITE that is not a retransmission but the same call.
+    by_remote: HashMap<(String, String), CallKey>,
+    /// INVITE server transaction → call, for CANCEL and Timer H.
+    by_invite: HashMap<TxnKey, CallKey>,
+    /// Client transactions (BYE…) → call.
+    by_client_txn: HashMap<TxnKey, CallKey>,
+    legs: HashMap<LegId, CallKey>,
+    ports: PortPool,
+    timers: TimerTable<CallKey, CallTimer>,
+    next_key: u64,
+    outputs: VecDeque<Output>,
+    pub counters: Counters,
+}
+
+impl Engine {
+    pub fn new(config: EngineConfig) -> Self {
+        let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
+        let secret: [u8; 32] = rng.gen();
+        Engine {
+            txns: TxnLayer::new(config.timers),
+            registrar: Registrar::new(config.realm.clone(), secret),
+            ports: PortPool::new(config.rtp_ports.0, config.rtp_ports.1),
+            config,
+            rng,
+            agents: HashMap::new(),
+            calls: HashMap::new(),
+            dialogs: HashMap::new(),
+            by_remote: HashMap::new(),
+            by_invite: HashMap::new(),
+            by_client_txn: HashMap::new(),
+            legs: HashMap::new(),
+            timers: TimerTable::new(),
+            next_key: 1,
+            outputs: VecDeque::new(),
+            counters: Counters::default(),
+        }
+    }
+
+    pub fn handle_input(&mut self, input: Input, now: Duration) {
+        match input {
+            Input::Sip { peer, bytes } => self.on_sip(peer, &bytes, now),
+            Input::Media(event) => self.on_media(event, now),
+            Input::Agents(list) => self.agents = list.into_iter().collect(),
+        }
+        self.drain_txn_events(now);
+    }
+
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.outputs.pop_front()
+    }
+
+    /// When the engine next needs `handle_timeout`.
+    pub fn poll_timeout(&mut self) -> Option<Duration> {
+        let deadlines = [
+            self.txns.poll_timeout(),
+            self.timers.next_deadline(),
+            self.registrar.poll_timeout().map(Duration::from_millis),
+        ];
+        deadlines.into_iter().flatten().min()
+    }
+
+    pub fn handle_timeout(&mut self, now: Duration) {
+        self.txns.handle_timeout(now);
+        self.registrar.handle_timeout(as_ms(now));
+        while self.registrar.poll_event().is_some() {}
+        while let Some((key, timer)) = self.timers.pop_due(now) {
+            match timer {
+                CallTimer::Answer => self.answer_call(key, now),
+            }
+        }
+        self.drain_txn_events(now);
+    }
+
+    pub fn active_calls(&self) -> usize {
+        self.calls.len()
+    }
+
+    fn on_sip(&mut self, peer: Peer, bytes: &[u8], now: Duration) {
+        if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+            return; // CRLF keep-alives (RFC 5626)
+        }
+        match crate::sip::parse::parse(bytes) {
+            Ok(Message::Request(req)) => self.on_request(req, peer, now),
+            Ok(Message::Response(resp)) => self.txns.on_response(resp, now),
+            Err(error) => self.on_malformed(bytes, peer, &error.0),
+        }
+    }
+
+    fn drain_txn_events(&mut self, now: Duration) {
+        while let Some(event) = self.txns.poll_output() {
+            match event {
+                TxnEvent::Transmit { peer, bytes } => {
+                    self.outputs.push_back(Output::Transmit { peer, bytes })
+                }
+                TxnEvent::Response { key, response } => self.on_client_response(key, response, now),
+                TxnEvent::ClientTimeout { key } => self.on_client_timeout(key, now),
+                TxnEvent::AckTimeout { key } => self.on_ack_timeout(key, now),
+                TxnEvent::Terminated { .. } => {}
+            }
+        }
+    }
+
+    fn send_response(&mut self, key: &TxnKey, resp: &Response, now: Duration) {
+        self.txns.respond(key, resp, now);
+    }
+
+    fn media(&mut self, command: MediaCommand) {
+        self.outputs.push_back(Output::Media(command));
+    }
+
+    fn new_tag(&mut self) -> String {
+        format!("{:016x}", self.rng.gen::<u64>())
+    }
+
+    fn new_branch(&mut self) -> String {
+        format!("z9hG4bK{:016x}", self.rng.gen::<u64>())
+    }
+
+    fn wall_ms(&self, now: Duration) -> i64 {
+        self.config.epoch_unix_ms + as_ms(now) as i64
+    }
+
+    fn on_request(&mut self, req: Request, peer: Peer, now: Duration) {
+        let Some(incoming) = self.txns.on_request(&req, peer, now) else {
+            self.counters.sip_malformed += 1;
+            return;
+        };
+        use crate::sip::txn::Incoming;
+        match incoming {
+            Incoming::Retransmission => self.counters.sip_retransmissions_absorbed += 1,
+            Incoming::AckForDialog => self.on_dialog_ack(&req, now),
+            Incoming::New(key) => self.route_request(req, key, peer, now),
+        }
+    }
+}
+
+fn as_ms(d: Duration) -> u64 {
+    d.as_millis().min(u128::from(u64::MAX)) as u64
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,129 @@
+//! REGISTER and agents' INVITEs: SIP messages turned into the registrar's plain values and its
+//! outcomes turned back into responses (the registrar itself never sees SIP types).
+
+use std::time::Duration;
+
+use super::reply::SERVER;
+use super::Engine;
+use crate::sip::header;
+use crate::sip::msg::{response_to, Request, Response};
+use crate::sip::registrar::{AuthOutcome, ContactParam, RegisterOutcome, RegisterRequest};
+use crate::sip::transport::{Peer, Transport};
+use crate::sip::txn::TxnKey;
+
+impl Engine {
+    pub(super) fn on_register(&mut self, req: &Request, key: &TxnKey, peer: Peer, now: Duration) {
+        let Some(register) = register_request(req, peer) else {
+            return self.reply(req, key, 400, now);
+        };
+        let agents = &self.agents;
+        let directory = |user: &str| agents.get(user).cloned();
+        let outcome = self
+            .registrar
+            .handle_register(register, &directory, super::as_ms(now));
+        while self.registrar.poll_event().is_some() {}
+        let tag = self.new_tag();
+        let mut resp = response_to(req, outcome.status_code(), Some(&tag));
+        resp.headers.push("Server", SERVER);
+        match outcome {
+            RegisterOutcome::Challenge { www_authenticate } => {
+                self.counters.auth_challenges += 1;
+                for value in www_authenticate {
+                    resp.headers.push("WWW-Authenticate", value);
+                }
+            }
+            RegisterOutcome::Ok { bindings } => {
+                self.counters.registrations += 1;
+                for binding in bindings {
+                    let contact = format!("<{}>;expires={}", binding.uri, binding.expires_in_s);
+                    resp.headers.push("Contact", contact);
+                }
+            }
+            RegisterOutcome::IntervalTooBrief { min_expires } => {
+                resp.headers.push("Min-Expires", min_expires.to_string());
+            }
+            _ => {}
+        }
+        self.send_response(key, &resp, now);
+    }
+
+    /// Agents' INVITEs are authenticated (citizens' calls are not): when the From user is a known
+    /// agent, the request must carry valid digest credentials. Returns false when it was answered
+    /// with a challenge or a refusal.
+    pub(super) fn authorize_agent_invite(
+        &mut self,
+        req: &Request,
+        key: &TxnKey,
+        now: Duration,
+    ) -> bool {
+        let from = req.headers.get("From").unwrap_or_default();
+        let user = header::name_addr_uri(from)
+            .and_then(header::uri_user)
+            .unwrap_or_default()
+            .to_string();
+        if !self.agents.contains_key(&user) {
+            return true;
+        }
+        let authorization = req.headers.get("Authorization");
+        let agents = &self.agents;
+        let directory = |u: &str| agents.get(u).cloned();
+        let outcome = self.registrar.authenticate_request(
+            &user,
+            req.method.as_str(),
+            authorization,
+            &directory,
+            super::as_ms(now),
+        );
+        let challenge = match outcome {
+            AuthOutcome::Ok => return true,
+            AuthOutcome::Challenge { www_authenticate } => www_authenticate,
+            AuthOutcome::Forbidden => {
+                self.reply(req, key, 403, now);
+                return false;
+            }
+        };
+        self.counters.auth_challenges += 1;
+        let tag = self.new_tag();
+        let mut resp: Response = response_to(req, 401, Some(&tag));
+        for value in challenge {
+            resp.headers.push("WWW-Authenticate", value);
+        }
+        self.send_response(key, &resp, now);
+        false
+    }
+}
+
+fn register_request(req: &Request, peer: Peer) -> Option<RegisterRequest> {
+    let to = req.headers.get("To")?;
+    let user = header::uri_user(header::name_addr_uri(to)?)?.to_string();
+    let (cseq, _) = req.cseq()?;
+    let mut contacts = Vec::new();
+    let mut star_contact = false;
+    for element in req.headers.list("Contact") {
+        if element.trim() == "*" {
+            star_contact = true;
+            continue;
+        }
+        let uri = header::name_addr_uri(&element)?.to_string();
+        let expires = header::param(&element, "expires").and_then(|e| e.parse().ok());
+        contacts.push(ContactParam { uri, expires });
+    }
+    let transport = match peer.transport {
+        Transport::Udp => "udp",
+        Transport::Tcp(_) => "tcp",
+    };
+    Some(RegisterRequest {
+        user,
+        authorization: req.headers.get("Authorization").map(str::to_string),
+        method: req.method.as_str().to_string(),
+        contacts,
+        star_contact,
+        expires_header: req
+            .headers
+            .get("Expires")
+            .and_then(|e| e.trim().parse().ok()),
+        call_id: req.call_id()?.to_string(),
+        cseq,
+        source: format!("{transport}:{}", peer.addr),
+    })
+}

@@ -1,0 +1,126 @@
+//! The vocabulary between the engine and the media workers: commands the engine emits for a call
+//! leg, and events the media side reports back. Values only, so the engine is tested without
+//! sockets and the media workers without SIP.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use super::g711::G711;
+
+/// One RTP endpoint of a call (a caller leg, an agent leg). Numbered by the engine.
+pub type LegId = u64;
+
+/// What a leg sends when no prompt is playing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Idle {
+    Silence,
+    /// The caller's own audio, played back (`*43`).
+    Echo,
+    /// Music on hold, looped.
+    Music,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LegSetup {
+    pub leg: LegId,
+    pub local_port: u16,
+    pub remote: Option<SocketAddr>,
+    pub codec: G711,
+    pub payload_type: u8,
+    pub telephone_event_pt: Option<u8>,
+    /// Whether we may send (false on hold: `sendonly` from the peer is `recvonly` for us, etc.).
+    pub sending: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordSpec {
+    /// File name (no folder) inside the recordings folder, e.g. `2026/11/23/abcd.wav`.
+    pub name: String,
+    pub max: Duration,
+    /// Silence that ends the recording (zero: never).
+    pub silence: Duration,
+    /// The key that ends the recording, if any.
+    pub end_key: Option<char>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum MediaCommand {
+    Open(LegSetup),
+    /// The peer re-negotiated (re-INVITE): new address, hold/unhold.
+    Update(LegSetup),
+    /// Plays prompt ids back to back; `barge_in`: a DTMF key stops them.
+    Play {
+        leg: LegId,
+        prompts: Vec<String>,
+        barge_in: bool,
+    },
+    /// Plays a recording (a voice message or reply) by its name in the recordings folder.
+    PlayRecording {
+        leg: LegId,
+        name: String,
+    },
+    StopPlayback {
+        leg: LegId,
+    },
+    SetIdle {
+        leg: LegId,
+        idle: Idle,
+    },
+    StartRecording {
+        leg: LegId,
+        spec: RecordSpec,
+    },
+    /// Ends the recording; `keep` false discards it.
+    StopRecording {
+        leg: LegId,
+        keep: bool,
+    },
+    /// Relays two legs to each other (caller ↔ agent).
+    Bridge {
+        a: LegId,
+        b: LegId,
+    },
+    SendDtmf {
+        leg: LegId,
+        digit: char,
+    },
+    Close {
+        leg: LegId,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordingEnd {
+    Key,
+    Silence,
+    MaxLength,
+    /// Stopped by the engine (hang-up or flow).
+    Stopped,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum MediaEvent {
+    /// The port could not be bound.
+    OpenFailed {
+        leg: LegId,
+    },
+    Digit {
+        leg: LegId,
+        digit: char,
+    },
+    PlaybackFinished {
+        leg: LegId,
+    },
+    /// Recording ended and is durably stored (`saved` true), or failed (disk full…).
+    RecordingFinished {
+        leg: LegId,
+        name: String,
+        duration_ms: u64,
+        end: RecordingEnd,
+        saved: bool,
+    },
+    /// No RTP received for the inactivity limit while not on hold.
+    Inactive {
+        leg: LegId,
+    },
+}
