@@ -4,7 +4,14 @@
 //! `engine`) that is told the time and handed bytes, and `drivers`, `store` and `web`, the only
 //! places that touch sockets, clocks, files and the database.
 
+pub mod acd;
+pub mod app;
+pub mod config;
+pub mod drivers;
 pub mod engine;
+pub mod ivr;
 pub mod media;
 pub mod sip;
+pub mod store;
 pub mod timer;
+pub mod web;

@@ -1,1 +1,171 @@
-fn main() {}
+//! `pasokh`: the command line. `pasokh serve` (the default) runs the engine; the other commands
+//! manage agents, tokens, flows and cases, and work while the engine runs (they share its data
+//! folder and configuration).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use pasokh::app;
+use pasokh::config::{Config, Overrides};
+
+#[derive(Parser)]
+#[command(
+    name = "pasokh",
+    version,
+    about = "Contact-center engine for the 137 and 1888 citizen lines"
+)]
+struct Cli {
+    #[command(flatten)]
+    common: Common,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+/// Options every command takes (they may come before or after the subcommand).
+#[derive(Args, Clone, Default)]
+struct Common {
+    /// TOML configuration file; every serve flag can be set there
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// SIP address, UDP and TCP on the same port [default: 127.0.0.1:5060]
+    #[arg(long, global = true)]
+    sip: Option<SocketAddr>,
+    /// HTTP address for the API, wallboard and /metrics [default: 127.0.0.1:8080]
+    #[arg(long, global = true)]
+    http: Option<SocketAddr>,
+    /// Data folder: the SQLite database and the recordings [default: ./data]
+    #[arg(long, global = true)]
+    data: Option<PathBuf>,
+    /// RTP port range LOW-HIGH [default: 20000-29999]
+    #[arg(long = "rtp-ports", global = true)]
+    rtp_ports: Option<String>,
+    /// Seed demo agents, managers and cases so a newcomer can call in at once
+    #[arg(long, global = true)]
+    demo: bool,
+    /// Ring this many milliseconds before answering the IVR lines [default: 0]
+    #[arg(long = "answer-delay-ms", global = true)]
+    answer_delay_ms: Option<u64>,
+    /// Also answer this number with the flow of the same name (e.g. `bench`); repeatable
+    #[arg(long = "line", global = true)]
+    lines: Vec<String>,
+    /// Folder of the prompts [default: prompts/fa]
+    #[arg(long, global = true)]
+    prompts: Option<PathBuf>,
+    /// Folder of the IVR flows [default: ivr-flows]
+    #[arg(long, global = true)]
+    flows: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the engine (the default)
+    Serve,
+    /// Manage call-takers (SIP accounts)
+    #[command(subcommand)]
+    Agent(AgentCommand),
+    /// Manage API tokens
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Check or simulate the IVR flows without a phone
+    #[command(subcommand)]
+    Flows(FlowsCommand),
+    /// Import zoning files and Article 100 cases
+    #[command(subcommand)]
+    Cases(CasesCommand),
+}
+
+#[derive(Subcommand)]
+enum FlowsCommand {
+    /// Validate every flow (exit status 1 and the errors, with file, line and node, if any)
+    Check,
+    /// Print, step by step, the prompts and nodes a call would take
+    Simulate {
+        /// The line: 137, 1888, or another flow's line
+        line: String,
+        /// Keys typed at each wait, space-separated groups, e.g. "4 2 22001840320#"; `_` waits for the timeout
+        #[arg(long, default_value = "")]
+        keys: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum CasesCommand {
+    /// Import a CSV (header: kind,number,district,stage,last_step_date,next_step,session_date,verdict,fine_rials,served_date)
+    Import { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum AgentCommand {
+    /// Add an agent, or update one with the same ID
+    Add {
+        id: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        password: String,
+        /// A queue the agent serves, as QUEUE or QUEUE:PENALTY; repeatable
+        #[arg(long = "queue")]
+        queues: Vec<String>,
+    },
+    /// List agents and their queues
+    List,
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Print a new API token for a role: admin, supervisor, screener, agent:ID, manager:ID
+    Create {
+        #[arg(long)]
+        role: String,
+    },
+}
+
+fn overrides(c: &Common) -> Overrides {
+    Overrides {
+        sip: c.sip,
+        http: c.http,
+        data: c.data.clone(),
+        rtp_ports: c.rtp_ports.clone(),
+        demo: c.demo,
+        answer_delay_ms: c.answer_delay_ms,
+        extra_lines: c.lines.clone(),
+        prompts: c.prompts.clone(),
+        flows: c.flows.clone(),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::load(cli.common.config.as_deref(), &overrides(&cli.common)) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("pasokh: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => app::serve::run(config),
+        Command::Agent(AgentCommand::Add {
+            id,
+            name,
+            password,
+            queues,
+        }) => app::admin::agent_add(&config, &id, &name, &password, &queues),
+        Command::Agent(AgentCommand::List) => app::admin::agent_list(&config),
+        Command::Token(TokenCommand::Create { role }) => app::admin::token_create(&config, &role),
+        Command::Flows(FlowsCommand::Check) => app::flows::check(&config),
+        Command::Flows(FlowsCommand::Simulate { line, keys }) => {
+            app::flows::simulate(&config, &line, &keys)
+        }
+        Command::Cases(CasesCommand::Import { file }) => app::cases::import(&config, &file),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("pasokh: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}

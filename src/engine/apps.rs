@@ -5,7 +5,9 @@
 use std::time::Duration;
 
 use super::call::{Call, CallKey, Disposition, HangupBy};
+use super::ivr_app::{call_info, IvrApp};
 use super::Engine;
+use crate::ivr::IvrInput;
 use crate::media::api::{Idle, MediaCommand, MediaEvent};
 
 /// Where a dialled number leads.
@@ -20,8 +22,11 @@ pub enum Destination {
 
 #[derive(Debug)]
 pub enum App {
-    /// An IVR line whose flow is not loaded: the call stays up, silent, until a side hangs up.
+    /// Nothing runs: the call stays up, silent, until a side hangs up (a line without a flow).
     Silent,
+    /// A line whose flow starts at the ACK.
+    Line(String),
+    Ivr(Box<IvrApp>),
     /// `*43`: a short prompt, then the caller's own audio played back.
     Echo,
 }
@@ -29,20 +34,25 @@ pub enum App {
 impl Engine {
     pub(super) fn app_for(&self, destination: Destination) -> Option<App> {
         match destination {
-            Destination::Line(_) => Some(App::Silent),
+            Destination::Line(line) => Some(App::Line(line)),
             Destination::Echo => Some(App::Echo),
             // The managers' mailbox and agent-to-agent calls are not served yet: 480.
             Destination::Mailbox | Destination::Agent(_) => None,
         }
     }
 
-    pub(super) fn start_app(&mut self, call_key: CallKey, _now: Duration) {
+    pub(super) fn start_app(&mut self, call_key: CallKey, now: Duration) {
         let Some(call) = self.calls.get(&call_key) else {
             return;
         };
         let leg = call.leg;
-        match call.app {
-            App::Silent => {}
+        match &call.app {
+            App::Line(line) => {
+                let line = line.clone();
+                if !self.start_ivr(call_key, &line, now) {
+                    tracing::warn!(%line, "no flow for this line: the call stays silent");
+                }
+            }
             App::Echo => {
                 self.media(MediaCommand::SetIdle {
                     leg,
@@ -54,12 +64,29 @@ impl Engine {
                     barge_in: false,
                 });
             }
+            App::Silent | App::Ivr(_) => {}
         }
     }
 
-    pub(super) fn stop_app(&mut self, _call: &mut Call, _now: Duration) {}
+    pub(super) fn stop_app(&mut self, call: &mut Call, now: Duration) {
+        // A call's leg number is its call key.
+        let info = call_info(call.leg, call);
+        if let App::Ivr(app) = &mut call.app {
+            self.stop_ivr(&info, app, now);
+        }
+    }
 
     pub(super) fn on_media(&mut self, event: MediaEvent, now: Duration) {
+        if let MediaEvent::RecordingFinished {
+            leg,
+            name,
+            duration_ms,
+            end,
+            saved,
+        } = event
+        {
+            return self.on_take_finished(leg, name, duration_ms, end, saved, now);
+        }
         let leg = match &event {
             MediaEvent::OpenFailed { leg }
             | MediaEvent::Digit { leg, .. }
@@ -81,8 +108,12 @@ impl Engine {
                 if let Some(call) = self.calls.get_mut(&call_key) {
                     call.record.dtmf.push(digit);
                 }
+                self.ivr_step(call_key, Some(IvrInput::Digit(digit)), now);
             }
-            MediaEvent::PlaybackFinished { .. } | MediaEvent::RecordingFinished { .. } => {}
+            MediaEvent::PlaybackFinished { .. } => {
+                self.ivr_step(call_key, Some(IvrInput::PlaybackFinished), now)
+            }
+            MediaEvent::RecordingFinished { .. } => {}
         }
     }
 }

@@ -16,7 +16,7 @@ pub struct Counters {
 
 impl Counters {
     /// Prometheus text exposition of the counters plus the gauges passed in.
-    pub fn render(&self, active_calls: usize, free_ports: usize) -> String {
+    pub fn render(&self, active_calls: usize, free_ports: usize, contacts: usize) -> String {
         let mut out = String::new();
         let rows: [(&str, &str, u64); 8] = [
             (
@@ -68,6 +68,7 @@ impl Counters {
         }
         let _ = writeln!(out, "# HELP pasokh_calls_active Calls in progress\n# TYPE pasokh_calls_active gauge\npasokh_calls_active {active_calls}");
         let _ = writeln!(out, "# HELP pasokh_rtp_ports_free Free RTP ports\n# TYPE pasokh_rtp_ports_free gauge\npasokh_rtp_ports_free {free_ports}");
+        let _ = writeln!(out, "# HELP pasokh_registered_contacts Registered softphone contacts\n# TYPE pasokh_registered_contacts gauge\npasokh_registered_contacts {contacts}");
         out
     }
 }

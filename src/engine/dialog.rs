@@ -174,7 +174,8 @@ impl Engine {
         call.record.disposition = disposition.as_str().to_string();
         call.record.hangup_by = by.as_str().to_string();
         self.counters.calls_ended += 1;
-        self.outputs.push_back(Output::Store(call.record));
+        self.outputs
+            .push_back(Output::Store(super::StoreCommand::Call(call.record)));
     }
 
     fn send_bye(&mut self, call: &mut super::call::Call, now: Duration) {

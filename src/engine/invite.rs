@@ -11,6 +11,7 @@ use super::apps::Destination;
 use super::call::{Call, CallKey, Phase};
 use super::cdr::CallRecord;
 use super::reply::{ALLOW, SERVER};
+use super::store_io::StoreCommand;
 use super::{CallTimer, Engine};
 use crate::media::api::{LegSetup, MediaCommand};
 use crate::sip::header;
@@ -93,7 +94,8 @@ impl Engine {
             hangup_by: String::new(),
             dtmf: String::new(),
         };
-        self.outputs.push_back(super::Output::Store(record.clone()));
+        self.outputs
+            .push_back(super::Output::Store(StoreCommand::Call(record.clone())));
         let trying = response_to(&req, 100, None);
         self.send_response(&key, &trying, now);
         let session_id = self.rng_u64() >> 1;

@@ -26,14 +26,17 @@ mod cdr;
 mod counters;
 mod dialog;
 mod invite;
+mod ivr_app;
 mod ports;
 mod register;
 mod reply;
+mod store_io;
 
 pub use call::{CallKey, Disposition, HangupBy};
 pub use cdr::CallRecord;
 pub use counters::Counters;
 use ports::PortPool;
+pub use store_io::{NewMessage, StoreCommand, StoreReply};
 
 /// What the engine is configured with (from flags/TOML, resolved by the driver).
 #[derive(Debug, Clone)]
@@ -52,6 +55,9 @@ pub struct EngineConfig {
     pub answer_delay: Duration,
     /// Extra number → line mappings for benchmark flows (e.g. "bench" → "bench").
     pub extra_lines: Vec<String>,
+    /// User-Agent prefixes of softphones that fail on any SHA-256 challenge instead of ignoring
+    /// it (RFC 8760 §2.4 says to ignore): they are challenged with MD5 only.
+    pub md5_only_user_agents: Vec<String>,
 }
 
 impl EngineConfig {
@@ -66,6 +72,7 @@ impl EngineConfig {
             timers: TimerConfig::default(),
             answer_delay: Duration::ZERO,
             extra_lines: Vec::new(),
+            md5_only_user_agents: default_md5_only_user_agents(),
         }
     }
 }
@@ -80,24 +87,22 @@ pub enum Input {
     Media(MediaEvent),
     /// The agents' credentials changed (loaded at start, refreshed when `pasokh agent add` runs).
     Agents(Vec<(String, UserCredentials)>),
+    Store(StoreReply),
 }
 
 /// Everything the engine asks the drivers to do.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Output {
-    Transmit {
-        peer: Peer,
-        bytes: Vec<u8>,
-    },
+    Transmit { peer: Peer, bytes: Vec<u8> },
     Media(MediaCommand),
-    /// A call detail record to insert or update.
-    Store(CallRecord),
+    Store(StoreCommand),
 }
 
 /// Engine-level named timers, per call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 enum CallTimer {
     Answer,
+    Ivr,
 }
 
 pub struct Engine {
@@ -121,6 +126,9 @@ pub struct Engine {
     next_key: u64,
     outputs: VecDeque<Output>,
     pub counters: Counters,
+    flows: Option<std::sync::Arc<crate::ivr::FlowSet>>,
+    /// Messages waiting for a recording that is still being saved (the caller hung up mid-take).
+    pending_files: HashMap<LegId, (CallKey, NewMessage)>,
 }
 
 impl Engine {
@@ -144,7 +152,15 @@ impl Engine {
             next_key: 1,
             outputs: VecDeque::new(),
             counters: Counters::default(),
+            flows: None,
+            pending_files: HashMap::new(),
         }
+    }
+
+    /// The IVR flows the lines run (without them, IVR lines answer and stay silent).
+    pub fn with_flows(mut self, flows: std::sync::Arc<crate::ivr::FlowSet>) -> Self {
+        self.flows = Some(flows);
+        self
     }
 
     pub fn handle_input(&mut self, input: Input, now: Duration) {
@@ -152,6 +168,7 @@ impl Engine {
             Input::Sip { peer, bytes } => self.on_sip(peer, &bytes, now),
             Input::Media(event) => self.on_media(event, now),
             Input::Agents(list) => self.agents = list.into_iter().collect(),
+            Input::Store(reply) => self.on_store_reply(reply, now),
         }
         self.drain_txn_events(now);
     }
@@ -177,9 +194,19 @@ impl Engine {
         while let Some((key, timer)) = self.timers.pop_due(now) {
             match timer {
                 CallTimer::Answer => self.answer_call(key, now),
+                CallTimer::Ivr => self.ivr_timeout(key, now),
             }
         }
         self.drain_txn_events(now);
+    }
+
+    /// The `/metrics` text: counters and gauges, no personal data.
+    pub fn metrics_text(&self) -> String {
+        self.counters.render(
+            self.calls.len(),
+            self.ports.available(),
+            self.registrar.binding_count(),
+        )
     }
 
     pub fn active_calls(&self) -> usize {
@@ -245,9 +272,16 @@ impl Engine {
     }
 }
 
+/// Debian 12's baresip (libre 1.x) abandons registration when any challenge names SHA-256.
+pub fn default_md5_only_user_agents() -> Vec<String> {
+    vec!["baresip v0.".into(), "baresip v1.".into()]
+}
+
 fn as_ms(d: Duration) -> u64 {
     d.as_millis().min(u128::from(u64::MAX)) as u64
 }
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_ivr;

@@ -28,7 +28,7 @@ impl Engine {
         match outcome {
             RegisterOutcome::Challenge { www_authenticate } => {
                 self.counters.auth_challenges += 1;
-                for value in www_authenticate {
+                for value in self.challenges_for(req, www_authenticate) {
                     resp.headers.push("WWW-Authenticate", value);
                 }
             }
@@ -85,11 +85,32 @@ impl Engine {
         self.counters.auth_challenges += 1;
         let tag = self.new_tag();
         let mut resp: Response = response_to(req, 401, Some(&tag));
-        for value in challenge {
+        for value in self.challenges_for(req, challenge) {
             resp.headers.push("WWW-Authenticate", value);
         }
         self.send_response(key, &resp, now);
         false
+    }
+}
+
+impl Engine {
+    /// The challenges to send this client: all (SHA-256 first, RFC 8760), or MD5 only for a
+    /// softphone on the quirk list. Depends only on the User-Agent, never on the user, so an
+    /// unknown user and a wrong password still get the same answer.
+    fn challenges_for(&self, req: &Request, values: Vec<String>) -> Vec<String> {
+        let agent = req.headers.get("User-Agent").unwrap_or_default();
+        let legacy = self
+            .config
+            .md5_only_user_agents
+            .iter()
+            .any(|prefix| !prefix.is_empty() && agent.starts_with(prefix.as_str()));
+        if !legacy {
+            return values;
+        }
+        values
+            .into_iter()
+            .filter(|v| v.contains("algorithm=MD5"))
+            .collect()
     }
 }
 

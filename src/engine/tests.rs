@@ -16,6 +16,7 @@ pub(crate) struct Harness {
     pub requests: Vec<Request>,
     pub media: Vec<MediaCommand>,
     pub records: Vec<CallRecord>,
+    pub store: Vec<StoreCommand>,
 }
 
 pub(crate) const SDP: &str = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 16100 RTP/AVP 0 8 101\r\na=rtpmap:101 telephone-event/8000\r\n";
@@ -38,6 +39,7 @@ impl Harness {
             requests: Vec::new(),
             media: Vec::new(),
             records: Vec::new(),
+            store: Vec::new(),
         }
     }
 
@@ -59,7 +61,8 @@ impl Harness {
                     Err(e) => panic!("engine sent unparseable bytes: {e}"),
                 },
                 Output::Media(m) => self.media.push(m),
-                Output::Store(r) => self.records.push(r),
+                Output::Store(StoreCommand::Call(r)) => self.records.push(r),
+                Output::Store(other) => self.store.push(other),
             }
         }
     }

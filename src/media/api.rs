@@ -75,6 +75,10 @@ pub enum MediaCommand {
         leg: LegId,
         keep: bool,
     },
+    /// Deletes a saved take the caller chose to record again (never leaves an orphan file).
+    DiscardRecording {
+        name: String,
+    },
     /// Relays two legs to each other (caller ↔ agent).
     Bridge {
         a: LegId,

@@ -291,6 +291,11 @@ impl Registrar {
         self.table.bindings(user, now_ms)
     }
 
+    /// Live contact bindings over all users (a gauge for `/metrics`).
+    pub fn binding_count(&self) -> usize {
+        self.table.binding_count()
+    }
+
     pub fn is_registered(&self, user: &str) -> bool {
         self.table.has_bindings(user)
     }

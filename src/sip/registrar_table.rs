@@ -141,6 +141,10 @@ impl BindingTable {
             .unwrap_or_default()
     }
 
+    pub(super) fn binding_count(&self) -> usize {
+        self.users.values().map(Vec::len).sum()
+    }
+
     pub(super) fn has_bindings(&self, user: &str) -> bool {
         self.users.get(user).is_some_and(|list| !list.is_empty())
     }

@@ -1,0 +1,125 @@
+//! Loading the IVR flows and prompt manifests from their folders (shared by `serve` and the
+//! `flows` commands), and the offline commands `pasokh flows check` / `flows simulate`.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::config::Config;
+use crate::ivr::jalali::tehran_local;
+use crate::ivr::{load_flows, CallContext, FlowSet};
+use crate::store::Store;
+
+/// The queues flows may send callers to.
+pub const QUEUES: [&str; 3] = ["137", "1888", "zoning"];
+
+/// Prompt id → Persian text, from every `*.tsv` manifest in the prompts folder.
+pub fn read_manifests(prompts: &Path) -> HashMap<String, String> {
+    let mut texts = HashMap::new();
+    let Ok(entries) = std::fs::read_dir(prompts) else {
+        return texts;
+    };
+    for entry in entries.flatten() {
+        if entry.path().extension().is_some_and(|e| e == "tsv") {
+            let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+            for line in text.lines().filter(|l| !l.starts_with('#')) {
+                if let Some((id, said)) = line.split_once('\t') {
+                    texts.insert(id.trim().to_string(), said.trim().to_string());
+                }
+            }
+        }
+    }
+    texts
+}
+
+fn prompt_file_exists(prompts: &Path, id: &str) -> bool {
+    ["wav", "mp3", "ogg"]
+        .iter()
+        .any(|ext| prompts.join(format!("{id}.{ext}")).is_file())
+}
+
+/// Reads and validates every flow; an error names the file, line and node.
+pub fn load_flow_set(config: &Config) -> Result<FlowSet, String> {
+    let entries = std::fs::read_dir(&config.flows).map_err(|e| {
+        format!(
+            "cannot read the flows folder {}: {e}",
+            config.flows.display()
+        )
+    })?;
+    let mut files = Vec::new();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            files.push((path.display().to_string(), text));
+        }
+    }
+    files.sort();
+    let queues: Vec<String> = QUEUES.iter().map(|q| q.to_string()).collect();
+    let exists = |id: &str| prompt_file_exists(&config.prompts, id);
+    load_flows(&files, &exists, &queues).map_err(|errors| {
+        let lines: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+        format!("the IVR flows have errors:\n{}", lines.join("\n"))
+    })
+}
+
+pub fn check(config: &Config) -> Result<(), String> {
+    let flows = load_flow_set(config)?;
+    let mut lines: Vec<&str> = flows.lines().collect();
+    lines.sort();
+    println!("flows ok: {}", lines.join(", "));
+    Ok(())
+}
+
+/// Tehran's date and time now, as a call would see it.
+pub fn context_now(line: &str, caller: &str) -> CallContext {
+    let seconds = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let (today, weekday, minute_of_day) = tehran_local(seconds);
+    CallContext {
+        line: line.to_string(),
+        caller: caller.to_string(),
+        today,
+        weekday,
+        minute_of_day,
+    }
+}
+
+pub fn simulate(config: &Config, line: &str, keys: &str) -> Result<(), String> {
+    let flows = Arc::new(load_flow_set(config)?);
+    let texts = read_manifests(&config.prompts);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    // Cases and messages come from the database when there is one, so a real file number works.
+    let store = runtime
+        .block_on(Store::open(&config.data))
+        .map_err(|e| e.to_string())?;
+    let cases = |kind, number: &str| {
+        runtime
+            .block_on(store.find_case(kind, number))
+            .ok()
+            .flatten()
+    };
+    let messages = |code: &str| runtime.block_on(store.message_status(code)).ok().flatten();
+    let prompt_text = |id: &str| texts.get(id).cloned();
+    let transcript = crate::ivr::simulate(
+        &flows,
+        line,
+        keys,
+        &cases,
+        &messages,
+        &prompt_text,
+        context_now(line, "simulator"),
+    );
+    for step in transcript {
+        println!("{step}");
+    }
+    runtime.block_on(store.close());
+    Ok(())
+}

@@ -1,0 +1,10 @@
+//! The commands behind the CLI: `serve` wires the drivers around the engine; `admin` holds the
+//! management commands.
+
+pub mod admin;
+mod agents_sync;
+pub mod cases;
+mod demo;
+pub mod flows;
+mod recovery;
+pub mod serve;

@@ -1,0 +1,181 @@
+//! `pasokh serve`: opens the store, loads prompts, binds the SIP sockets, starts the media workers,
+//! the web server and the engine loop, and stops them cleanly on Ctrl-C / SIGTERM (pending call
+//! records are flushed before exit).
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::sync::mpsc;
+
+use crate::config::Config;
+use crate::drivers::media::{load_prompts, sweep_recordings, MediaConfig, MediaRuntime};
+use crate::drivers::sip_loop::{EngineLoop, LoopMsg, Sinks};
+use crate::engine::{Engine, EngineConfig, Input};
+use crate::sip::txn::TimerConfig;
+use crate::store::{CallWriter, Store};
+
+pub fn run(config: Config) -> Result<(), String> {
+    init_logging();
+    raise_open_file_limit();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    runtime.block_on(serve(config))
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+}
+
+/// Each call holds an RTP socket: thousands of calls need more than the usual 1,024 descriptors.
+fn raise_open_file_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max
+        {
+            limit.rlim_cur = limit.rlim_max.min(1 << 20);
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
+    }
+}
+
+/// A UDP socket with large kernel buffers, so bursts of thousands of calls a second are not lost.
+fn bind_udp(addr: std::net::SocketAddr) -> Result<UdpSocket, String> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))
+        .map_err(|e| format!("cannot create the SIP UDP socket: {e}"))?;
+    let _ = socket.set_recv_buffer_size(8 << 20);
+    let _ = socket.set_send_buffer_size(8 << 20);
+    socket
+        .bind(&addr.into())
+        .map_err(|e| format!("cannot bind SIP UDP {addr}: {e}"))?;
+    socket
+        .set_nonblocking(true)
+        .map_err(|e| format!("SIP UDP socket: {e}"))?;
+    UdpSocket::from_std(socket.into()).map_err(|e| format!("SIP UDP socket: {e}"))
+}
+
+async fn serve(config: Config) -> Result<(), String> {
+    let start = Instant::now();
+    let epoch_unix_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    let store = Store::open(&config.data).await.map_err(|e| e.to_string())?;
+    if config.demo {
+        super::demo::seed(&store, &config).await?;
+    }
+    let prompts = Arc::new(load_prompts(&config.prompts).map_err(|e| e.to_string())?);
+    let flows = Arc::new(super::flows::load_flow_set(&config)?);
+    let recordings = config.data.join("recordings");
+    super::recovery::file_repaired(&store, sweep_recordings(&recordings)).await;
+    let writer = CallWriter::spawn(store.clone());
+
+    let udp = Arc::new(bind_udp(config.sip)?);
+    let tcp = TcpListener::bind(config.sip)
+        .await
+        .map_err(|e| format!("cannot bind SIP TCP {}: {e}", config.sip))?;
+    let (to_loop, inbox) = mpsc::unbounded_channel::<LoopMsg>();
+
+    let media_events = to_loop.clone();
+    let media = MediaRuntime::start(
+        MediaConfig {
+            workers: config.media_workers,
+            bind_ip: config.sip.ip(),
+            recordings_dir: recordings,
+            prompts,
+            inactivity: Duration::from_secs(config.rtp_inactivity_s),
+            seed: epoch_unix_ms as u64,
+        },
+        move |event| {
+            let _ = media_events.send(LoopMsg::Engine(Input::Media(event)));
+        },
+    )
+    .map_err(|e| format!("cannot start the media workers: {e}"))?;
+
+    let engine = Engine::new(EngineConfig {
+        sip_addr: config.sip,
+        media_ip: config.sip.ip(),
+        rtp_ports: config.rtp_ports,
+        realm: config.realm.clone(),
+        seed: epoch_unix_ms as u64 ^ 0x5a5a_5a5a,
+        epoch_unix_ms,
+        timers: TimerConfig::default(),
+        answer_delay: Duration::from_millis(config.answer_delay_ms),
+        extra_lines: config.extra_lines.clone(),
+        md5_only_user_agents: config.md5_only_user_agents.clone(),
+    })
+    .with_flows(flows);
+    tokio::spawn(super::agents_sync::run(store.clone(), to_loop.clone()));
+    tokio::spawn(crate::drivers::sip_tcp::accept_loop(
+        tcp,
+        to_loop.clone(),
+        Duration::from_secs(config.tcp_idle_s),
+    ));
+
+    let metrics = Arc::new(Mutex::new(String::new()));
+    let web_metrics = metrics.clone();
+    let web_state = crate::web::WebState {
+        store: store.clone(),
+        metrics: Arc::new(move || web_metrics.lock().map(|m| m.clone()).unwrap_or_default()),
+    };
+    let listener = TcpListener::bind(config.http)
+        .await
+        .map_err(|e| format!("cannot bind HTTP {}: {e}", config.http))?;
+    tokio::spawn(async move {
+        let forever = std::future::pending::<()>();
+        if let Err(error) = crate::web::serve_on(listener, web_state, forever).await {
+            tracing::error!(%error, "web server stopped");
+        }
+    });
+
+    let store_commands =
+        crate::drivers::store_driver::spawn(store.clone(), writer.clone(), to_loop.clone());
+    let sinks = Sinks {
+        media: Box::new(move |command| media.command(command)),
+        store: Box::new(move |command| {
+            let _ = store_commands.send(command);
+        }),
+    };
+    tracing::info!(sip = %config.sip, http = %config.http, data = %config.data.display(), "pasokh is running");
+    let engine_loop = EngineLoop::new(engine, udp, inbox, sinks, start, metrics);
+    tokio::select! {
+        _ = engine_loop.run() => {}
+        _ = shutdown_signal() => tracing::info!("stopping"),
+    }
+    writer.flush().await;
+    store.close().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let term = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut signal) => {
+                    signal.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

@@ -1,0 +1,208 @@
+//! Configuration: built-in defaults, then a TOML file (`--config`), then command-line flags, each
+//! overriding the one before. Every flag of `pasokh serve` has a TOML key of the same name
+//! (dashes become underscores).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub sip: SocketAddr,
+    pub http: SocketAddr,
+    pub data: PathBuf,
+    pub rtp_ports: (u16, u16),
+    pub demo: bool,
+    pub realm: String,
+    /// Ringing before answering the IVR lines, in milliseconds (0: at once).
+    pub answer_delay_ms: u64,
+    /// Extra dialled numbers that run a flow of the same name (e.g. "bench").
+    pub extra_lines: Vec<String>,
+    pub prompts: PathBuf,
+    pub flows: PathBuf,
+    pub media_workers: usize,
+    pub rtp_inactivity_s: u64,
+    /// TCP connections idle this long are closed.
+    pub tcp_idle_s: u64,
+    /// User-Agent prefixes challenged with MD5 only (softphones that fail on SHA-256 challenges).
+    pub md5_only_user_agents: Vec<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            sip: SocketAddr::from(([127, 0, 0, 1], 5060)),
+            http: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data: PathBuf::from("./data"),
+            rtp_ports: (20000, 29999),
+            demo: false,
+            realm: "pasokh".into(),
+            answer_delay_ms: 0,
+            extra_lines: Vec::new(),
+            prompts: PathBuf::from("prompts/fa"),
+            flows: PathBuf::from("ivr-flows"),
+            media_workers: 2,
+            rtp_inactivity_s: 60,
+            tcp_idle_s: 300,
+            md5_only_user_agents: crate::engine::default_md5_only_user_agents(),
+        }
+    }
+}
+
+/// The TOML file: every key optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    sip: Option<SocketAddr>,
+    http: Option<SocketAddr>,
+    data: Option<PathBuf>,
+    rtp_ports: Option<String>,
+    demo: Option<bool>,
+    realm: Option<String>,
+    answer_delay_ms: Option<u64>,
+    extra_lines: Option<Vec<String>>,
+    prompts: Option<PathBuf>,
+    flows: Option<PathBuf>,
+    media_workers: Option<usize>,
+    rtp_inactivity_s: Option<u64>,
+    tcp_idle_s: Option<u64>,
+    md5_only_user_agents: Option<Vec<String>>,
+}
+
+/// Flags given on the command line (None: not given).
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub sip: Option<SocketAddr>,
+    pub http: Option<SocketAddr>,
+    pub data: Option<PathBuf>,
+    pub rtp_ports: Option<String>,
+    pub demo: bool,
+    pub answer_delay_ms: Option<u64>,
+    pub extra_lines: Vec<String>,
+    pub prompts: Option<PathBuf>,
+    pub flows: Option<PathBuf>,
+}
+
+/// `LOW-HIGH`, both ports, LOW below HIGH, at least two ports.
+pub fn parse_port_range(text: &str) -> Result<(u16, u16), String> {
+    let (low, high) = text
+        .split_once('-')
+        .ok_or_else(|| format!("port range {text:?} is not LOW-HIGH"))?;
+    let low: u16 = low
+        .trim()
+        .parse()
+        .map_err(|_| format!("bad low port in {text:?}"))?;
+    let high: u16 = high
+        .trim()
+        .parse()
+        .map_err(|_| format!("bad high port in {text:?}"))?;
+    if low == 0 || high <= low {
+        return Err(format!(
+            "port range {text:?} must be LOW-HIGH with 0 < LOW < HIGH"
+        ));
+    }
+    Ok((low, high))
+}
+
+impl Config {
+    pub fn load(file: Option<&Path>, flags: &Overrides) -> Result<Config, String> {
+        let mut config = Config::default();
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read config {}: {e}", path.display()))?;
+            let parsed: FileConfig =
+                toml::from_str(&text).map_err(|e| format!("config {}: {e}", path.display()))?;
+            config.apply_file(parsed)?;
+        }
+        config.apply_flags(flags)?;
+        Ok(config)
+    }
+
+    fn apply_file(&mut self, f: FileConfig) -> Result<(), String> {
+        if let Some(v) = f.rtp_ports {
+            self.rtp_ports = parse_port_range(&v)?;
+        }
+        self.sip = f.sip.unwrap_or(self.sip);
+        self.http = f.http.unwrap_or(self.http);
+        self.data = f.data.unwrap_or_else(|| self.data.clone());
+        self.demo = f.demo.unwrap_or(self.demo);
+        self.realm = f.realm.unwrap_or_else(|| self.realm.clone());
+        self.answer_delay_ms = f.answer_delay_ms.unwrap_or(self.answer_delay_ms);
+        self.extra_lines = f.extra_lines.unwrap_or_else(|| self.extra_lines.clone());
+        self.prompts = f.prompts.unwrap_or_else(|| self.prompts.clone());
+        self.flows = f.flows.unwrap_or_else(|| self.flows.clone());
+        self.media_workers = f.media_workers.unwrap_or(self.media_workers).max(1);
+        self.rtp_inactivity_s = f.rtp_inactivity_s.unwrap_or(self.rtp_inactivity_s);
+        self.tcp_idle_s = f.tcp_idle_s.unwrap_or(self.tcp_idle_s);
+        if let Some(list) = f.md5_only_user_agents {
+            self.md5_only_user_agents = list;
+        }
+        Ok(())
+    }
+
+    fn apply_flags(&mut self, o: &Overrides) -> Result<(), String> {
+        if let Some(v) = &o.rtp_ports {
+            self.rtp_ports = parse_port_range(v)?;
+        }
+        self.sip = o.sip.unwrap_or(self.sip);
+        self.http = o.http.unwrap_or(self.http);
+        if let Some(d) = &o.data {
+            self.data = d.clone();
+        }
+        self.demo |= o.demo;
+        self.answer_delay_ms = o.answer_delay_ms.unwrap_or(self.answer_delay_ms);
+        self.extra_lines.extend(o.extra_lines.iter().cloned());
+        if let Some(p) = &o.prompts {
+            self.prompts = p.clone();
+        }
+        if let Some(f) = &o.flows {
+            self.flows = f.clone();
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn port_ranges_are_checked() {
+        assert_eq!(parse_port_range("20000-29999"), Ok((20000, 29999)));
+        assert!(parse_port_range("30000-20000").is_err());
+        assert!(parse_port_range("0-10").is_err());
+        assert!(parse_port_range("abc").is_err());
+    }
+
+    #[test]
+    fn flags_override_the_file_which_overrides_defaults() {
+        let dir = std::env::temp_dir().join(format!("pasokh-config-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let path = dir.join("pasokh.toml");
+        let written = std::fs::write(
+            &path,
+            "sip = \"127.0.0.1:5070\"\nhttp = \"127.0.0.1:9090\"\nrtp_ports = \"30000-30100\"\n",
+        );
+        assert!(written.is_ok());
+        let flags = Overrides {
+            http: Some(SocketAddr::from(([127, 0, 0, 1], 9999))),
+            ..Overrides::default()
+        };
+        let config = Config::load(Some(&path), &flags);
+        let _ = std::fs::remove_dir_all(&dir);
+        let Ok(config) = config else {
+            panic!("{config:?}")
+        };
+        assert_eq!(config.sip.port(), 5070);
+        assert_eq!(config.http.port(), 9999);
+        assert_eq!(config.rtp_ports, (30000, 30100));
+        assert_eq!(config.data, PathBuf::from("./data"));
+    }
+
+    #[test]
+    fn unknown_keys_are_an_error_not_ignored() {
+        let parsed: Result<FileConfig, _> = toml::from_str("sipp = \"x\"");
+        assert!(parsed.is_err());
+    }
+}

@@ -1,0 +1,310 @@
+//! One media worker thread: a share of the legs, their sockets and files, and a 20 ms loop.
+//!
+//! Why it is shaped so:
+//! - No task and no timer per call: the thread sleeps (waiting on its command channel) until the
+//!   next absolute 20 ms deadline of its `Pacer`, then for every leg drains the non-blocking
+//!   socket with `recv_from` until `WouldBlock`, runs one tick of the whole `LegTable`, and sends
+//!   each leg's one packet. About one system call per packet each way.
+//! - Commands arrive on a channel and are applied between ticks, in order.
+//! - Bridged legs must share a worker (the table swaps their frames within a tick). The runtime
+//!   sends `Expect` to the destination and `MoveOut` to the source; the destination holds back
+//!   commands for a leg in transit until its `Adopt` arrives, so ordering is never lost.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::media::api::{LegId, LegSetup, MediaCommand};
+use crate::media::leg::Leg;
+use crate::media::leg_table::{Applied, Entry, LegTable};
+use crate::media::pacer::Pacer;
+
+use super::worker_io::{dispatch_events, LegIo};
+use super::Shared;
+
+/// Most datagrams read from one socket per tick (a flood on one leg must not starve the others).
+const MAX_READS_PER_TICK: usize = 32;
+/// Largest datagram read; anything longer is truncated by the kernel and fails to parse.
+const RECV_BUFFER: usize = 2048;
+
+pub enum WorkerMsg {
+    Command(MediaCommand),
+    /// A leg is on its way here: hold its commands until it arrives.
+    Expect(LegId),
+    /// Send this leg to worker `to`, to be bridged there with `bridge_with`.
+    MoveOut {
+        leg: LegId,
+        to: usize,
+        bridge_with: LegId,
+    },
+    Adopt {
+        leg: LegId,
+        entry: Option<Box<Entry<LegIo>>>,
+        bridge_with: LegId,
+    },
+    Shutdown,
+}
+
+pub struct Worker {
+    pub(super) table: LegTable<LegIo>,
+    pub(super) shared: Arc<Shared>,
+    inbox: Receiver<WorkerMsg>,
+    peers: Vec<Sender<WorkerMsg>>,
+    pacer: Pacer,
+    in_transit: HashMap<LegId, Vec<WorkerMsg>>,
+    buffer: Vec<u8>,
+}
+
+impl Worker {
+    pub fn new(
+        table: LegTable<LegIo>,
+        shared: Arc<Shared>,
+        inbox: Receiver<WorkerMsg>,
+        peers: Vec<Sender<WorkerMsg>>,
+    ) -> Self {
+        let start = shared.origin.elapsed();
+        Worker {
+            table,
+            shared,
+            inbox,
+            peers,
+            pacer: Pacer::new(start),
+            in_transit: HashMap::new(),
+            buffer: vec![0; RECV_BUFFER],
+        }
+    }
+
+    pub(super) fn now(&self) -> Duration {
+        self.shared.origin.elapsed()
+    }
+
+    pub fn run(mut self) {
+        loop {
+            let deadline = self.pacer.next_deadline();
+            let now = self.now();
+            if now < deadline {
+                match self.inbox.recv_timeout(deadline - now) {
+                    Ok(msg) => {
+                        if !self.handle(msg) {
+                            break;
+                        }
+                        continue;
+                    }
+                    Err(RecvTimeoutError::Timeout) => {}
+                    Err(RecvTimeoutError::Disconnected) => break,
+                }
+            }
+            let now = self.now();
+            let due = self.pacer.frames_due(now);
+            if due > 0 {
+                self.receive_all(now);
+                for _ in 0..due {
+                    self.frame(now);
+                }
+            }
+        }
+        self.close_all();
+    }
+
+    /// Drains every leg's socket into its leg.
+    fn receive_all(&mut self, now: Duration) {
+        let buffer = &mut self.buffer;
+        for entry in self.table.iter_mut() {
+            for _ in 0..MAX_READS_PER_TICK {
+                match entry.io.socket.recv_from(buffer) {
+                    Ok((n, from)) => entry.leg.on_packet(&buffer[..n], from, now),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => {
+                        tracing::debug!(leg = entry.leg.id(), error = %e, "rtp receive error");
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    /// One 20 ms frame: feed played recordings, tick, then per leg send, record, open the file
+    /// its playback reached, and report.
+    fn frame(&mut self, now: Duration) {
+        for entry in self.table.iter_mut() {
+            entry.io.feed_playback(&mut entry.leg);
+        }
+        self.table.tick(now);
+        for entry in self.table.iter_mut() {
+            send_packet(&mut entry.leg, &entry.io.socket);
+            entry.io.write_recorded(&mut entry.leg);
+            entry
+                .io
+                .open_requested(&mut entry.leg, &self.shared.recordings_dir);
+            dispatch_events(&mut entry.leg, &mut entry.io, &self.shared);
+        }
+    }
+
+    /// Handles one message; false to stop the thread.
+    fn handle(&mut self, msg: WorkerMsg) -> bool {
+        match msg {
+            WorkerMsg::Shutdown => return false,
+            WorkerMsg::Expect(leg) => {
+                self.in_transit.entry(leg).or_default();
+            }
+            WorkerMsg::Command(command) => match self.waiting_leg(&command) {
+                Some(leg) => self.hold(leg, WorkerMsg::Command(command)),
+                None => self.command(command),
+            },
+            WorkerMsg::MoveOut {
+                leg,
+                to,
+                bridge_with,
+            } => {
+                if self.in_transit.contains_key(&leg) {
+                    self.hold(
+                        leg,
+                        WorkerMsg::MoveOut {
+                            leg,
+                            to,
+                            bridge_with,
+                        },
+                    );
+                } else {
+                    self.move_out(leg, to, bridge_with);
+                }
+            }
+            WorkerMsg::Adopt {
+                leg,
+                entry,
+                bridge_with,
+            } => self.adopt(leg, entry, bridge_with),
+        }
+        true
+    }
+
+    fn hold(&mut self, leg: LegId, msg: WorkerMsg) {
+        self.in_transit.entry(leg).or_default().push(msg);
+    }
+
+    /// The first leg named by `command` that is still on its way here.
+    fn waiting_leg(&self, command: &MediaCommand) -> Option<LegId> {
+        let legs = match command {
+            MediaCommand::Bridge { a, b } => [Some(*a), Some(*b)],
+            other => [super::command_leg(other), None],
+        };
+        legs.into_iter()
+            .flatten()
+            .find(|leg| self.in_transit.contains_key(leg))
+    }
+
+    fn move_out(&mut self, leg: LegId, to: usize, bridge_with: LegId) {
+        let entry = self.table.remove(leg).map(Box::new);
+        let Some(peer) = self.peers.get(to) else {
+            tracing::error!(leg, to, "no such media worker");
+            return;
+        };
+        let msg = WorkerMsg::Adopt {
+            leg,
+            entry,
+            bridge_with,
+        };
+        if peer.send(msg).is_err() {
+            tracing::error!(leg, to, "media worker gone: leg dropped");
+        }
+    }
+
+    fn adopt(&mut self, leg: LegId, entry: Option<Box<Entry<LegIo>>>, bridge_with: LegId) {
+        let held = self.in_transit.remove(&leg).unwrap_or_default();
+        match entry {
+            Some(entry) => {
+                if let Some(mut old) = self.table.insert(*entry) {
+                    old.leg.stop_recording(true);
+                    dispatch_events(&mut old.leg, &mut old.io, &self.shared);
+                }
+                let bridge = MediaCommand::Bridge {
+                    a: bridge_with,
+                    b: leg,
+                };
+                self.handle(WorkerMsg::Command(bridge));
+            }
+            None => tracing::warn!(leg, "bridge: the leg to move was not open"),
+        }
+        for msg in held {
+            self.handle(msg);
+        }
+    }
+
+    fn command(&mut self, command: MediaCommand) {
+        let now = self.now();
+        match command {
+            MediaCommand::Open(setup) => self.open(setup, now),
+            MediaCommand::Close { leg } => self.close(leg),
+            MediaCommand::StartRecording { leg, spec } => self.start_recording(leg, spec),
+            other => {
+                let leg = super::command_leg(&other);
+                match self.table.apply(other, now) {
+                    Applied::Done => {}
+                    Applied::UnknownLeg => tracing::debug!(?leg, "command for an unknown leg"),
+                    Applied::NeedsDriver => {}
+                }
+                if let Some(entry) = leg.and_then(|leg| self.table.get_mut(leg)) {
+                    dispatch_events(&mut entry.leg, &mut entry.io, &self.shared);
+                }
+            }
+        }
+    }
+
+    fn open(&mut self, setup: LegSetup, now: Duration) {
+        let leg = setup.leg;
+        if self.table.contains(leg) {
+            tracing::warn!(leg, "open of an open leg: treated as an update");
+            self.table.apply(MediaCommand::Update(setup), now);
+            return;
+        }
+        match bind(&self.shared, setup.local_port) {
+            Ok((socket, local)) => {
+                if self.table.open(setup, LegIo::new(socket), now).is_ok() {
+                    self.shared.set_bound(leg, Some(local));
+                }
+            }
+            Err(e) => {
+                let port = setup.local_port;
+                tracing::warn!(leg, port, error = %e, "RTP port could not be bound");
+                (self.shared.events)(crate::media::api::MediaEvent::OpenFailed { leg });
+            }
+        }
+    }
+
+    fn close(&mut self, leg: LegId) {
+        if let Some(mut entry) = self.table.remove(leg) {
+            entry.leg.stop_recording(true);
+            dispatch_events(&mut entry.leg, &mut entry.io, &self.shared);
+        }
+        self.shared.set_bound(leg, None);
+    }
+
+    /// Shutdown: every recording still running is finished and kept.
+    fn close_all(&mut self) {
+        let legs: Vec<LegId> = self.table.ids().collect();
+        for leg in legs {
+            self.close(leg);
+        }
+    }
+}
+
+fn bind(shared: &Shared, port: u16) -> io::Result<(UdpSocket, SocketAddr)> {
+    let socket = UdpSocket::bind(SocketAddr::new(shared.bind_ip, port))?;
+    socket.set_nonblocking(true)?;
+    let local = socket.local_addr()?;
+    Ok((socket, local))
+}
+
+fn send_packet(leg: &mut Leg, socket: &UdpSocket) {
+    if let (Some(packet), Some(to)) = (leg.outgoing(), leg.destination()) {
+        if let Err(e) = socket.send_to(packet, to) {
+            // A full socket buffer or an unreachable peer loses one frame; never fatal.
+            tracing::trace!(leg = leg.id(), error = %e, "rtp send failed");
+        }
+    }
+    leg.clear_outgoing();
+}

@@ -1,0 +1,174 @@
+//! The engine's driver loop: the one task that owns the `Engine`. It reads the clock, receives
+//! UDP datagrams itself (no channel hop on the hot path), takes everything else (TCP messages,
+//! media events, agent updates) from one channel, fires timers, and carries out the outputs.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+
+use crate::engine::{Engine, Input, Output, StoreCommand};
+use crate::media::api::MediaCommand;
+use crate::sip::transport::{Peer, Transport};
+
+/// What reaches the loop besides UDP.
+#[derive(Debug)]
+pub enum LoopMsg {
+    Engine(Input),
+    TcpOpened(u64, mpsc::UnboundedSender<Vec<u8>>),
+    TcpClosed(u64),
+}
+
+/// Where the engine's non-SIP outputs go.
+pub struct Sinks {
+    pub media: Box<dyn Fn(MediaCommand) + Send>,
+    pub store: Box<dyn Fn(StoreCommand) + Send>,
+}
+
+/// The latest `/metrics` text, refreshed by the loop about twice a second.
+pub type MetricsText = Arc<Mutex<String>>;
+
+const METRICS_EVERY: Duration = Duration::from_millis(500);
+
+pub struct EngineLoop {
+    engine: Engine,
+    udp: Arc<UdpSocket>,
+    inbox: mpsc::UnboundedReceiver<LoopMsg>,
+    sinks: Sinks,
+    start: Instant,
+    tcp: HashMap<u64, mpsc::UnboundedSender<Vec<u8>>>,
+    metrics: MetricsText,
+    metrics_at: Instant,
+    pub send_errors: u64,
+}
+
+impl EngineLoop {
+    pub fn new(
+        engine: Engine,
+        udp: Arc<UdpSocket>,
+        inbox: mpsc::UnboundedReceiver<LoopMsg>,
+        sinks: Sinks,
+        start: Instant,
+        metrics: MetricsText,
+    ) -> Self {
+        EngineLoop {
+            engine,
+            udp,
+            inbox,
+            sinks,
+            start,
+            tcp: HashMap::new(),
+            metrics,
+            metrics_at: start,
+            send_errors: 0,
+        }
+    }
+
+    fn now(&self) -> Duration {
+        self.start.elapsed()
+    }
+
+    /// Runs until the inbox closes (every sender dropped).
+    pub async fn run(mut self) {
+        let udp = self.udp.clone();
+        let mut buf = vec![0u8; 65_535];
+        self.publish_metrics();
+        loop {
+            let deadline = self.engine.poll_timeout().map(|at| self.start + at);
+            // Wake at least every METRICS_EVERY so /metrics stays fresh while idle.
+            let idle_limit = Instant::now() + METRICS_EVERY;
+            let sleep_until = deadline.map_or(idle_limit, |d| d.min(idle_limit));
+            tokio::select! {
+                received = udp.recv_from(&mut buf) => {
+                    if let Ok((n, from)) = received {
+                        let input = Input::Sip { peer: Peer::udp(from), bytes: buf[..n].to_vec() };
+                        let now = self.now();
+                        self.engine.handle_input(input, now);
+                    }
+                }
+                message = self.inbox.recv() => {
+                    let Some(message) = message else { return };
+                    self.on_message(message);
+                }
+                _ = tokio::time::sleep_until(sleep_until.into()) => {}
+            }
+            self.fire_due_timers();
+            self.carry_out().await;
+            self.refresh_metrics();
+        }
+    }
+
+    fn on_message(&mut self, message: LoopMsg) {
+        match message {
+            LoopMsg::Engine(input) => {
+                let now = self.now();
+                self.engine.handle_input(input, now);
+            }
+            LoopMsg::TcpOpened(id, writer) => {
+                self.tcp.insert(id, writer);
+            }
+            LoopMsg::TcpClosed(id) => {
+                self.tcp.remove(&id);
+            }
+        }
+    }
+
+    fn fire_due_timers(&mut self) {
+        let now = self.now();
+        if self.engine.poll_timeout().is_some_and(|at| at <= now) {
+            self.engine.handle_timeout(now);
+        }
+    }
+
+    async fn carry_out(&mut self) {
+        while let Some(output) = self.engine.poll_output() {
+            match output {
+                Output::Transmit { peer, bytes } => self.transmit(peer, &bytes).await,
+                Output::Media(command) => (self.sinks.media)(command),
+                Output::Store(command) => (self.sinks.store)(command),
+            }
+        }
+    }
+
+    async fn transmit(&mut self, peer: Peer, bytes: &[u8]) {
+        match peer.transport {
+            Transport::Udp => self.send_udp(peer.addr, bytes).await,
+            Transport::Tcp(id) => {
+                let sent = self.tcp.get(&id).map(|w| w.send(bytes.to_vec()));
+                if !matches!(sent, Some(Ok(()))) {
+                    self.send_errors += 1;
+                }
+            }
+        }
+    }
+
+    async fn send_udp(&mut self, to: SocketAddr, bytes: &[u8]) {
+        match self.udp.try_send_to(bytes, to) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                if self.udp.send_to(bytes, to).await.is_err() {
+                    self.send_errors += 1;
+                }
+            }
+            Err(_) => self.send_errors += 1,
+        }
+    }
+
+    fn refresh_metrics(&mut self) {
+        if self.metrics_at.elapsed() < METRICS_EVERY {
+            return;
+        }
+        self.publish_metrics();
+    }
+
+    fn publish_metrics(&mut self) {
+        self.metrics_at = Instant::now();
+        let text = self.engine.metrics_text();
+        if let Ok(mut slot) = self.metrics.lock() {
+            *slot = text;
+        }
+    }
+}

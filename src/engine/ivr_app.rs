@@ -1,0 +1,371 @@
+//! Runs an `IvrRun` on a call: carries out what the run asks (play, record, look up, file, queue,
+//! hang up) and feeds back media events and store answers. The run's one timer is mirrored into
+//! the engine's timer table, so thousands of runs cost one heap, not a scan.
+//!
+//! Recordings are saved durably by the media side the moment a take stops; "keep" then only
+//! acknowledges, "discard" deletes. So a caller who hangs up mid-take still leaves the message:
+//! the take is finished, saved, and the message filed with it when the save completes.
+
+use std::time::Duration;
+
+use super::apps::App;
+use super::call::{CallKey, Disposition, HangupBy};
+use super::store_io::{NewMessage, StoreCommand, StoreReply};
+use super::{CallTimer, Engine, Output};
+use crate::ivr::jalali::tehran_local;
+use crate::ivr::{CallContext, IvrInput, IvrOutput, IvrRun, MessageDraft, QueueOutcome, RecordEnd};
+use crate::media::api::{LegId, MediaCommand, RecordSpec, RecordingEnd};
+
+/// The IVR state of one call.
+#[derive(Debug)]
+pub struct IvrApp {
+    pub run: IvrRun,
+    /// The last recording take: its file name and whether it is durably saved.
+    take: Option<Take>,
+    recording: bool,
+    takes: u32,
+}
+
+#[derive(Debug, Clone)]
+struct Take {
+    name: String,
+    saved: bool,
+}
+
+/// What a run needs to know about its call, copied out so the app can be driven detached.
+#[derive(Debug, Clone)]
+pub(super) struct CallInfo {
+    pub key: CallKey,
+    pub leg: LegId,
+    pub call_id: String,
+    pub caller: String,
+}
+
+impl Engine {
+    /// Starts the flow of `line` on an answered call; false if no flow serves it.
+    pub(super) fn start_ivr(&mut self, call_key: CallKey, line: &str, now: Duration) -> bool {
+        let Some(flow) = self.flows.as_ref().and_then(|f| f.get(line)) else {
+            return false;
+        };
+        let Some(call) = self.calls.get(&call_key) else {
+            return false;
+        };
+        let (today, weekday, minute_of_day) = tehran_local(self.wall_ms(now) / 1000);
+        let context = CallContext {
+            line: line.to_string(),
+            caller: call.record.from.clone(),
+            today,
+            weekday,
+            minute_of_day,
+        };
+        let app = IvrApp {
+            run: IvrRun::start(flow, context, now),
+            take: None,
+            recording: false,
+            takes: 0,
+        };
+        if let Some(call) = self.calls.get_mut(&call_key) {
+            call.app = App::Ivr(Box::new(app));
+        }
+        self.ivr_step(call_key, None, now);
+        true
+    }
+
+    /// Feeds `input` (if any) to the call's run and carries out everything it asks.
+    pub(super) fn ivr_step(&mut self, call_key: CallKey, input: Option<IvrInput>, now: Duration) {
+        let Some(call) = self.calls.get_mut(&call_key) else {
+            return;
+        };
+        let App::Ivr(mut app) = std::mem::replace(&mut call.app, App::Silent) else {
+            return;
+        };
+        let info = call_info(call_key, call);
+        if let Some(input) = input {
+            app.run.handle_input(input, now);
+        }
+        let hang_up = self.drive(&info, &mut app, now);
+        let timeout = app.run.poll_timeout();
+        if let Some(call) = self.calls.get_mut(&call_key) {
+            call.app = App::Ivr(app);
+        }
+        match timeout {
+            Some(at) => self.timers.set(call_key, CallTimer::Ivr, at),
+            None => self.timers.cancel(&call_key, CallTimer::Ivr),
+        }
+        if hang_up {
+            self.end_call(call_key, Disposition::Completed, HangupBy::Engine, now);
+        }
+    }
+
+    pub(super) fn ivr_timeout(&mut self, call_key: CallKey, now: Duration) {
+        if let Some(App::Ivr(app)) = self.calls.get_mut(&call_key).map(|c| &mut c.app) {
+            app.run.handle_timeout(now);
+        }
+        self.ivr_step(call_key, None, now);
+    }
+
+    /// The caller hung up: a take in progress is finished and saved, and the run files its message.
+    pub(super) fn stop_ivr(&mut self, info: &CallInfo, app: &mut IvrApp, now: Duration) {
+        if app.recording {
+            self.media(MediaCommand::StopRecording {
+                leg: info.leg,
+                keep: true,
+            });
+        }
+        if !app.run.is_finished() {
+            app.run.handle_input(IvrInput::CallEnded, now);
+        }
+        self.drive(info, app, now);
+        self.timers.cancel(&info.key, CallTimer::Ivr);
+    }
+
+    /// Carries out the run's requests until it has none. Returns whether it asked to hang up.
+    fn drive(&mut self, info: &CallInfo, app: &mut IvrApp, now: Duration) -> bool {
+        let mut hang_up = false;
+        while let Some(output) = app.run.poll_output() {
+            let reply = match output {
+                IvrOutput::Play { prompts, barge_in } => {
+                    self.media(MediaCommand::Play {
+                        leg: info.leg,
+                        prompts,
+                        barge_in,
+                    });
+                    None
+                }
+                IvrOutput::StopPlayback => {
+                    self.media(MediaCommand::StopPlayback { leg: info.leg });
+                    None
+                }
+                IvrOutput::LookupCase { kind, number } => {
+                    self.store(StoreCommand::LookupCase {
+                        call: info.key,
+                        kind,
+                        number,
+                    });
+                    None
+                }
+                IvrOutput::LookupMessage { tracking_code } => {
+                    self.store(StoreCommand::LookupMessage {
+                        call: info.key,
+                        tracking_code,
+                    });
+                    None
+                }
+                IvrOutput::StartRecording {
+                    max,
+                    silence,
+                    end_key,
+                } => {
+                    self.start_take(info, app, max, silence, end_key, now);
+                    None
+                }
+                IvrOutput::StopRecording => {
+                    self.media(MediaCommand::StopRecording {
+                        leg: info.leg,
+                        keep: true,
+                    });
+                    None
+                }
+                IvrOutput::KeepRecording => Some(match &app.take {
+                    Some(take) if take.saved => IvrInput::RecordingSaved {
+                        recording_id: take.name.clone(),
+                    },
+                    _ => IvrInput::RecordingFailed,
+                }),
+                IvrOutput::DiscardRecording => {
+                    if let Some(take) = app.take.take() {
+                        self.media(MediaCommand::DiscardRecording { name: take.name });
+                    }
+                    None
+                }
+                IvrOutput::Enqueue { queue } => self.enqueue(info, &queue, now),
+                IvrOutput::File(draft) => {
+                    self.file(info, app, draft, now);
+                    None
+                }
+                IvrOutput::Hangup => {
+                    hang_up = true;
+                    None
+                }
+            };
+            if let Some(input) = reply {
+                app.run.handle_input(input, now);
+            }
+        }
+        hang_up
+    }
+
+    fn start_take(
+        &mut self,
+        info: &CallInfo,
+        app: &mut IvrApp,
+        max: Duration,
+        silence: Duration,
+        end_key: char,
+        now: Duration,
+    ) {
+        app.takes += 1;
+        // The random part makes recording URLs unguessable from a call number.
+        let name = format!(
+            "{}/call{}-take{}-{:08x}.wav",
+            day_folder(self.wall_ms(now)),
+            info.key,
+            app.takes,
+            rand::Rng::gen::<u32>(&mut self.rng)
+        );
+        app.take = Some(Take {
+            name: name.clone(),
+            saved: false,
+        });
+        app.recording = true;
+        let spec = RecordSpec {
+            name,
+            max,
+            silence,
+            end_key: Some(end_key),
+        };
+        self.media(MediaCommand::StartRecording {
+            leg: info.leg,
+            spec,
+        });
+    }
+
+    /// Queues are served by the ACD once agents log in; with none, the caller goes on at once.
+    fn enqueue(&mut self, _info: &CallInfo, _queue: &str, _now: Duration) -> Option<IvrInput> {
+        Some(IvrInput::QueueResult(QueueOutcome::NoAgents))
+    }
+
+    fn file(&mut self, info: &CallInfo, app: &IvrApp, draft: MessageDraft, now: Duration) {
+        let mut message = NewMessage {
+            call_id: info.call_id.clone(),
+            line: draft.line,
+            kind: draft.kind.as_str().to_string(),
+            district: draft.district,
+            category: draft.category,
+            case_number: draft.case_number,
+            caller: info.caller.clone(),
+            recording: draft.recording_id,
+            created_at: self.wall_ms(now),
+        };
+        if draft.recording_pending && message.recording.is_none() {
+            match &app.take {
+                Some(_) if app.recording => {
+                    // The take is being finished and saved: file once the media side confirms.
+                    self.pending_files.insert(info.leg, (info.key, message));
+                    return;
+                }
+                Some(take) if take.saved => message.recording = Some(take.name.clone()),
+                _ => {}
+            }
+        }
+        self.store(StoreCommand::FileMessage {
+            call: info.key,
+            message,
+        });
+    }
+
+    /// A take ended (key, silence, length, or stopped): tell the run, and file a message that was
+    /// waiting for it.
+    pub(super) fn on_take_finished(
+        &mut self,
+        leg: LegId,
+        name: String,
+        duration_ms: u64,
+        end: RecordingEnd,
+        saved: bool,
+        now: Duration,
+    ) {
+        if let Some((call_key, mut message)) = self.pending_files.remove(&leg) {
+            if saved {
+                message.recording = Some(name.clone());
+            }
+            self.store(StoreCommand::FileMessage {
+                call: call_key,
+                message,
+            });
+        }
+        let Some(&call_key) = self.legs.get(&leg) else {
+            return;
+        };
+        if let Some(App::Ivr(app)) = self.calls.get_mut(&call_key).map(|c| &mut c.app) {
+            app.recording = false;
+            if let Some(take) = app.take.as_mut().filter(|t| t.name == name) {
+                take.saved = saved;
+            }
+        }
+        let reason = match end {
+            RecordingEnd::Key => RecordEnd::Key,
+            RecordingEnd::Silence => RecordEnd::Silence,
+            RecordingEnd::MaxLength => RecordEnd::MaxLength,
+            RecordingEnd::Stopped => RecordEnd::Key,
+        };
+        self.ivr_step(
+            call_key,
+            Some(IvrInput::RecordingStopped {
+                duration_ms,
+                reason,
+            }),
+            now,
+        );
+    }
+
+    pub(super) fn on_store_reply(&mut self, reply: StoreReply, now: Duration) {
+        let (call_key, input) = match reply {
+            StoreReply::CaseFound { call, case } => (call, IvrInput::CaseFound(case)),
+            StoreReply::MessageFound { call, status } => (call, IvrInput::MessageFound(status)),
+            StoreReply::Filed {
+                call,
+                saved: true,
+                tracking_code,
+            } => (
+                call,
+                IvrInput::Filed {
+                    tracking_code: tracking_code.unwrap_or_default(),
+                },
+            ),
+            StoreReply::Filed {
+                call, saved: false, ..
+            } => (call, IvrInput::FileFailed),
+        };
+        self.ivr_step(call_key, Some(input), now);
+    }
+
+    fn store(&mut self, command: StoreCommand) {
+        self.outputs.push_back(Output::Store(command));
+    }
+}
+
+pub(super) fn call_info(key: CallKey, call: &super::call::Call) -> CallInfo {
+    CallInfo {
+        key,
+        leg: call.leg,
+        call_id: call.call_id.clone(),
+        caller: call.record.from.clone(),
+    }
+}
+
+/// `YYYY/MM/DD` (UTC) for the recordings folder, from Unix milliseconds.
+fn day_folder(unix_ms: i64) -> String {
+    let days = unix_ms.div_euclid(86_400_000);
+    // Civil-from-days (H. Hinnant's algorithm), proleptic Gregorian.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}/{month:02}/{day:02}")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn day_folders_follow_the_gregorian_calendar() {
+        assert_eq!(super::day_folder(0), "1970/01/01");
+        assert_eq!(super::day_folder(1_722_643_200_000), "2024/08/03");
+        assert_eq!(super::day_folder(951_782_400_000), "2000/02/29");
+    }
+}

@@ -1,0 +1,363 @@
+//! A caller and an engine in a box: runs a flow on a virtual clock with scripted keys and
+//! returns a readable transcript. Used by `pasokh flows simulate` and by the golden tests.
+//!
+//! Each space-separated group of `keys` is typed at the next point where the run waits for the
+//! caller; `_` or an empty group lets that wait time out, and when the groups run out every wait
+//! times out. A few groups script the rest of the world:
+//! - `hangup`: the caller hangs up at that point (also while recording);
+//! - at a recording: `#` speaks for 12 s then presses `#`, `~` says nothing, anything else (or
+//!   nothing) speaks for 12 s and stops by silence; `#`, `~`, `_` and `hangup` are consumed there;
+//! - at a queue: `q:answered`, `q:overflow`, `q:no_agents` or `q:exit` (default: answered).
+//!
+//! Playback finishes at once (the clock moves 1 s per prompt), recordings are saved as
+//! `sim-rec-N`, and the filed message gets the tracking code of serial 1.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use super::case::{CaseInfo, CaseKind, MessageStatus};
+use super::flow::FlowSet;
+use super::run::{IvrRun, State};
+use super::run_io::*;
+use super::tracking::make_tracking_code;
+
+/// Steps after which a simulation is cut short (a flow that loops through fallbacks forever).
+const MAX_STEPS: usize = 5_000;
+const SPEECH: Duration = Duration::from_secs(12);
+
+struct Sim<'a> {
+    run: IvrRun,
+    now: Duration,
+    log: Vec<String>,
+    groups: VecDeque<String>,
+    replies: VecDeque<IvrInput>,
+    recordings: u32,
+    cases: &'a dyn Fn(CaseKind, &str) -> Option<CaseInfo>,
+    messages: &'a dyn Fn(&str) -> Option<MessageStatus>,
+    prompt_text: &'a dyn Fn(&str) -> Option<String>,
+    /// Inputs and timeouts handed to the run so far, and after how many the caller hangs up.
+    steps: usize,
+    hang_up_after: Option<usize>,
+}
+
+/// Runs `line`'s tree with `keys` and returns the transcript, one event per line.
+pub fn simulate(
+    flows: &FlowSet,
+    line: &str,
+    keys: &str,
+    cases: &dyn Fn(CaseKind, &str) -> Option<CaseInfo>,
+    messages: &dyn Fn(&str) -> Option<MessageStatus>,
+    prompt_text: &dyn Fn(&str) -> Option<String>,
+    ctx: CallContext,
+) -> Vec<String> {
+    let world = World {
+        cases,
+        messages,
+        prompt_text,
+    };
+    simulate_with(flows, line, keys, &world, ctx, None)
+}
+
+/// The engine's side of a simulation.
+pub(crate) struct World<'a> {
+    pub cases: &'a dyn Fn(CaseKind, &str) -> Option<CaseInfo>,
+    pub messages: &'a dyn Fn(&str) -> Option<MessageStatus>,
+    pub prompt_text: &'a dyn Fn(&str) -> Option<String>,
+}
+
+/// [`simulate`], with the caller hanging up after `hang_up_after` steps (inputs and timeouts)
+/// if given: the tests use it to hang up at every step of every path.
+pub(crate) fn simulate_with(
+    flows: &FlowSet,
+    line: &str,
+    keys: &str,
+    world: &World,
+    ctx: CallContext,
+    hang_up_after: Option<usize>,
+) -> Vec<String> {
+    let Some(flow) = flows.get(line) else {
+        return vec![format!("no flow for line {line}")];
+    };
+    let groups = if keys.trim().is_empty() {
+        VecDeque::new()
+    } else {
+        keys.trim().split(' ').map(str::to_owned).collect()
+    };
+    let mut sim = Sim {
+        run: IvrRun::start(flow, ctx, Duration::ZERO),
+        now: Duration::ZERO,
+        log: Vec::new(),
+        groups,
+        replies: VecDeque::new(),
+        recordings: 0,
+        cases: world.cases,
+        messages: world.messages,
+        prompt_text: world.prompt_text,
+        steps: 0,
+        hang_up_after,
+    };
+    if hang_up_after == Some(0) {
+        sim.hang_up("caller hangs up at step 0");
+    }
+    sim.drive();
+    sim.log
+}
+
+impl Sim<'_> {
+    fn drive(&mut self) {
+        for _ in 0..MAX_STEPS {
+            self.drain();
+            if let Some(reply) = self.replies.pop_front() {
+                self.input(reply);
+            } else if self.run.is_finished() {
+                self.log.push("call finished".into());
+                return;
+            } else if matches!(self.run.state, State::Recording { stopping: false }) {
+                self.record();
+            } else if self.run.waiting_for_caller() && !self.groups.is_empty() {
+                self.type_group();
+            } else if let Some((_, at)) = self.run.armed_timer() {
+                self.time_out(at);
+            } else {
+                self.log.push("stuck: the run waits for nothing".into());
+                return;
+            }
+        }
+        self.log.push("simulation cut short: too many steps".into());
+    }
+
+    fn input(&mut self, input: IvrInput) {
+        self.run.handle_input(input, self.now);
+        self.count_step();
+    }
+
+    fn time_out(&mut self, at: Duration) {
+        if let Some((timer, _)) = self.run.armed_timer() {
+            self.now = self.now.max(at);
+            let node = self.run.current_node().to_owned();
+            self.log
+                .push(format!("timeout {} at {node}", timer.as_str()));
+            self.run.handle_timeout(self.now);
+            self.count_step();
+        }
+    }
+
+    fn count_step(&mut self) {
+        self.steps += 1;
+        if Some(self.steps) == self.hang_up_after {
+            self.hang_up(&format!("caller hangs up at step {}", self.steps));
+        }
+    }
+
+    fn hang_up(&mut self, why: &str) {
+        if self.run.is_finished() {
+            return;
+        }
+        self.drain();
+        self.log.push(why.to_owned());
+        self.run.handle_input(IvrInput::CallEnded, self.now);
+    }
+
+    /// Logs the trail and the outputs, queueing the engine's answers.
+    fn drain(&mut self) {
+        for step in self.run.drain_trail() {
+            let line = match step {
+                TrailStep::Node(name) => {
+                    let kind = self
+                        .run
+                        .flow
+                        .node(&name)
+                        .map_or("?", |n| n.kind.type_name());
+                    format!("node {name} ({kind})")
+                }
+                TrailStep::Choice { node, key } => format!("menu {node}: key {key}"),
+            };
+            self.log.push(line);
+        }
+        while let Some(output) = self.run.poll_output() {
+            self.answer(output);
+        }
+    }
+
+    fn answer(&mut self, output: IvrOutput) {
+        match output {
+            IvrOutput::Play { prompts, .. } => {
+                for prompt in &prompts {
+                    let text = match as_recording(prompt) {
+                        Some(id) => format!("(recording {id})"),
+                        None => (self.prompt_text)(prompt).unwrap_or_else(|| "(no text)".into()),
+                    };
+                    self.log.push(format!("play {prompt}: {text}"));
+                }
+                self.now += Duration::from_secs(prompts.len() as u64);
+                self.replies.push_back(IvrInput::PlaybackFinished);
+            }
+            IvrOutput::StopPlayback => {
+                self.log.push("stop playback".into());
+                self.replies.retain(|r| *r != IvrInput::PlaybackFinished);
+            }
+            IvrOutput::LookupCase { kind, number } => {
+                let case = (self.cases)(kind, &number);
+                let found = case
+                    .as_ref()
+                    .map_or("not found".into(), |c| format!("found, stage {}", c.stage));
+                self.log
+                    .push(format!("lookup case {} {number}: {found}", kind.as_str()));
+                self.replies.push_back(IvrInput::CaseFound(case));
+            }
+            IvrOutput::LookupMessage { tracking_code } => {
+                let message = (self.messages)(&tracking_code);
+                let found = message.as_ref().map_or("not found".into(), |m| {
+                    format!("found, status {}", m.status)
+                });
+                self.log
+                    .push(format!("lookup message {tracking_code}: {found}"));
+                self.replies.push_back(IvrInput::MessageFound(message));
+            }
+            other => self.answer_slow(other),
+        }
+    }
+
+    fn answer_slow(&mut self, output: IvrOutput) {
+        match output {
+            IvrOutput::StartRecording {
+                max,
+                silence,
+                end_key,
+            } => self.log.push(format!(
+                "record: max {} s, silence {} s, end key {end_key}",
+                max.as_secs(),
+                silence.as_secs()
+            )),
+            IvrOutput::StopRecording => {
+                self.log.push("stop recording".into());
+                let duration_ms = millis(SPEECH);
+                let reason = RecordEnd::Key;
+                self.replies.push_back(IvrInput::RecordingStopped {
+                    duration_ms,
+                    reason,
+                });
+            }
+            IvrOutput::KeepRecording => {
+                self.recordings += 1;
+                let recording_id = format!("sim-rec-{}", self.recordings);
+                self.log
+                    .push(format!("keep recording: saved as {recording_id}"));
+                self.replies
+                    .push_back(IvrInput::RecordingSaved { recording_id });
+            }
+            IvrOutput::DiscardRecording => self.log.push("discard recording".into()),
+            IvrOutput::Enqueue { queue } => {
+                let outcome = self.queue_outcome();
+                self.log.push(format!("enqueue {queue}: {outcome:?}"));
+                self.replies.push_back(IvrInput::QueueResult(outcome));
+            }
+            IvrOutput::File(draft) => {
+                self.log.push(describe_draft(&draft));
+                let tracking_code = make_tracking_code(1);
+                self.log
+                    .push(format!("filed: tracking code {tracking_code}"));
+                self.replies.push_back(IvrInput::Filed { tracking_code });
+            }
+            IvrOutput::Hangup => self.log.push("flow hangs up".into()),
+            _ => {}
+        }
+    }
+
+    fn queue_outcome(&mut self) -> QueueOutcome {
+        let outcome = match self.groups.front().map(String::as_str) {
+            Some("q:overflow") => QueueOutcome::Overflow,
+            Some("q:no_agents") => QueueOutcome::NoAgents,
+            Some("q:exit") => QueueOutcome::Exit,
+            Some("q:answered") => QueueOutcome::Answered,
+            _ => return QueueOutcome::Answered,
+        };
+        self.groups.pop_front();
+        outcome
+    }
+
+    /// The caller speaks (or not) while the recorder runs.
+    fn record(&mut self) {
+        let group = self.groups.front().cloned();
+        let consumed = matches!(group.as_deref(), Some("#" | "~" | "_" | "" | "hangup"));
+        if consumed {
+            self.groups.pop_front();
+        }
+        self.now += SPEECH;
+        match group.as_deref() {
+            Some("#") => {
+                self.log.push("caller speaks, then keys #".into());
+                self.input(IvrInput::Digit('#'));
+            }
+            Some("hangup") => {
+                let (duration_ms, reason) = (millis(SPEECH), RecordEnd::HangUp);
+                self.input(IvrInput::RecordingStopped {
+                    duration_ms,
+                    reason,
+                });
+                self.hang_up("caller hangs up while recording");
+            }
+            Some("~") => {
+                self.log.push("caller says nothing".into());
+                let (duration_ms, reason) = (0, RecordEnd::Silence);
+                self.input(IvrInput::RecordingStopped {
+                    duration_ms,
+                    reason,
+                });
+            }
+            _ => {
+                self.log.push("caller speaks, then falls silent".into());
+                let (duration_ms, reason) = (millis(SPEECH), RecordEnd::Silence);
+                self.input(IvrInput::RecordingStopped {
+                    duration_ms,
+                    reason,
+                });
+            }
+        }
+    }
+
+    /// Types the next group (or hangs up, or lets the wait time out).
+    fn type_group(&mut self) {
+        let Some(group) = self.groups.pop_front() else {
+            return;
+        };
+        match group.as_str() {
+            "hangup" => self.hang_up("caller hangs up"),
+            "_" | "" => {
+                if let Some((_, at)) = self.run.armed_timer() {
+                    self.time_out(at);
+                }
+            }
+            keys => {
+                self.log.push(format!("caller keys {keys}"));
+                for key in keys.chars() {
+                    self.now += Duration::from_millis(300);
+                    self.input(IvrInput::Digit(key));
+                    self.drain();
+                }
+            }
+        }
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+fn describe_draft(d: &MessageDraft) -> String {
+    let or_dash = |v: Option<String>| v.unwrap_or_else(|| "-".into());
+    format!(
+        "file: line {} kind {} district {} category {} case {} recording {}{}",
+        d.line,
+        d.kind.as_str(),
+        or_dash(d.district.map(|x| x.to_string())),
+        or_dash(d.category.clone()),
+        or_dash(d.case_number.clone()),
+        or_dash(d.recording_id.clone()),
+        if d.recording_pending {
+            " (pending)"
+        } else {
+            ""
+        },
+    )
+}

@@ -1,0 +1,196 @@
+//! Call detail records: one row per call, replaced whole by each newer version of the record.
+//!
+//! Why whole-row upserts: the engine owns the call's state and sends the complete record each
+//! time (accepted, answered, ended); the last write is the truth, so there is no merge logic
+//! here and a crash between updates still leaves the row as of the last commit. A batch goes in
+//! one transaction so the engine's thousands of updates per second cost one fsync per batch.
+
+use super::{Store, StoreError};
+use crate::engine::CallRecord;
+
+/// Rows per INSERT statement: each statement is a round trip to sqlx's SQLite worker thread,
+/// so many rows per statement multiply throughput (9 binds a row stays far below SQLite's
+/// 32,766-variable limit).
+const ROWS_PER_STATEMENT: usize = 64;
+
+const INSERT_HEAD: &str = "\
+    INSERT INTO calls (call_id, caller, callee, started_at, answered_at, ended_at, \
+                       disposition, hangup_by, dtmf) VALUES ";
+
+const ROW_PLACEHOLDERS: &str = "(?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+/// Within one statement SQLite applies rows in order, so a repeated call_id updates the row
+/// its earlier copy inserted: the last copy wins.
+const ON_CONFLICT_REPLACE: &str = " \
+    ON CONFLICT (call_id) DO UPDATE SET \
+        caller = excluded.caller, callee = excluded.callee, started_at = excluded.started_at, \
+        answered_at = excluded.answered_at, ended_at = excluded.ended_at, \
+        disposition = excluded.disposition, hangup_by = excluded.hangup_by, dtmf = excluded.dtmf";
+
+/// Ties on `started_at` go to the row inserted last (rowid survives upserts).
+const LIST_CALLS: &str = "\
+    SELECT call_id, caller, callee, started_at, answered_at, ended_at, \
+           disposition, hangup_by, dtmf \
+    FROM calls ORDER BY started_at DESC, rowid DESC LIMIT ?";
+
+type CallRow = (
+    String,
+    String,
+    String,
+    i64,
+    Option<i64>,
+    Option<i64>,
+    String,
+    String,
+    String,
+);
+
+impl Store {
+    /// Inserts or replaces each record, all in one transaction (all or nothing). Records later
+    /// in the slice win over earlier ones with the same `call_id`.
+    pub async fn upsert_calls(&self, records: &[CallRecord]) -> Result<(), StoreError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self
+            .pool()
+            .begin()
+            .await
+            .map_err(self.error("start saving calls"))?;
+        for chunk in records.chunks(ROWS_PER_STATEMENT) {
+            let sql = upsert_sql(chunk.len());
+            let mut query = sqlx::query(&sql);
+            for record in chunk {
+                query = query
+                    .bind(&record.call_id)
+                    .bind(&record.from)
+                    .bind(&record.to)
+                    .bind(record.started_at)
+                    .bind(record.answered_at)
+                    .bind(record.ended_at)
+                    .bind(&record.disposition)
+                    .bind(&record.hangup_by)
+                    .bind(&record.dtmf);
+            }
+            query
+                .execute(&mut *tx)
+                .await
+                .map_err(self.error("save calls"))?;
+        }
+        tx.commit().await.map_err(self.error("commit calls"))
+    }
+
+    /// The `limit` most recently started calls, newest first.
+    pub async fn list_calls(&self, limit: u32) -> Result<Vec<CallRecord>, StoreError> {
+        let rows: Vec<CallRow> = sqlx::query_as(LIST_CALLS)
+            .bind(i64::from(limit))
+            .fetch_all(self.pool())
+            .await
+            .map_err(self.error("list calls"))?;
+        Ok(rows.into_iter().map(record_from_row).collect())
+    }
+}
+
+/// The upsert for `rows` records; full chunks share one text, so one cached prepared statement.
+fn upsert_sql(rows: usize) -> String {
+    let values = vec![ROW_PLACEHOLDERS; rows].join(", ");
+    format!("{INSERT_HEAD}{values}{ON_CONFLICT_REPLACE}")
+}
+
+fn record_from_row(row: CallRow) -> CallRecord {
+    let (call_id, from, to, started_at, answered_at, ended_at, disposition, hangup_by, dtmf) = row;
+    CallRecord {
+        call_id,
+        from,
+        to,
+        started_at,
+        answered_at,
+        ended_at,
+        disposition,
+        hangup_by,
+        dtmf,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::{call, TempDir};
+    use super::*;
+
+    #[tokio::test]
+    async fn calls_come_back_newest_first_and_limited() -> Result<(), StoreError> {
+        let dir = TempDir::new("calls-order");
+        let store = Store::open(dir.path()).await?;
+        let records = [call("b", 2_000), call("c", 3_000), call("a", 1_000)];
+        store.upsert_calls(&records).await?;
+        let ids = |calls: Vec<CallRecord>| calls.into_iter().map(|c| c.call_id).collect::<Vec<_>>();
+        assert_eq!(ids(store.list_calls(10).await?), ["c", "b", "a"]);
+        assert_eq!(ids(store.list_calls(2).await?), ["c", "b"]);
+        assert_eq!(store.list_calls(0).await?, []);
+        assert_eq!(store.list_calls(1).await?, [call("c", 3_000)]);
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_later_record_replaces_the_whole_row() -> Result<(), StoreError> {
+        let dir = TempDir::new("calls-replace");
+        let store = Store::open(dir.path()).await?;
+        let ringing = CallRecord {
+            answered_at: None,
+            ended_at: None,
+            disposition: "in_progress".to_string(),
+            hangup_by: String::new(),
+            dtmf: String::new(),
+            ..call("x", 5_000)
+        };
+        store.upsert_calls(std::slice::from_ref(&ringing)).await?;
+        assert_eq!(store.list_calls(5).await?, std::slice::from_ref(&ringing));
+        let ended = call("x", 5_000);
+        // Duplicates in one batch: the last one wins.
+        store.upsert_calls(&[ringing, ended.clone()]).await?;
+        assert_eq!(store.list_calls(5).await?, [ended]);
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn equal_start_times_list_the_last_inserted_first() -> Result<(), StoreError> {
+        let dir = TempDir::new("calls-ties");
+        let store = Store::open(dir.path()).await?;
+        store
+            .upsert_calls(&[call("first", 7), call("second", 7)])
+            .await?;
+        let listed = store.list_calls(5).await?;
+        let ids: Vec<&str> = listed.iter().map(|c| c.call_id.as_str()).collect();
+        assert_eq!(ids, ["second", "first"]);
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn batches_spanning_several_statements_keep_every_row() -> Result<(), StoreError> {
+        let dir = TempDir::new("calls-chunks");
+        let store = Store::open(dir.path()).await?;
+        let total = ROWS_PER_STATEMENT * 2 + 3;
+        let mut records: Vec<CallRecord> = (0..total)
+            .map(|n| call(&format!("c{n}"), i64::try_from(n).unwrap_or(0)))
+            .collect();
+        // A copy of the first call, changed, in a later statement than the original.
+        let mut changed = call("c0", 0);
+        changed.dtmf = "12345#".to_string();
+        records.push(changed.clone());
+        store.upsert_calls(&records).await?;
+        let listed = store.list_calls(1_000).await?;
+        assert_eq!(listed.len(), total);
+        assert_eq!(listed.last(), Some(&changed));
+        assert_eq!(listed.first(), records.get(total - 1));
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn an_empty_batch_touches_nothing() -> Result<(), StoreError> {
+        let dir = TempDir::new("calls-empty");
+        let store = Store::open(dir.path()).await?;
+        store.upsert_calls(&[]).await?;
+        assert_eq!(store.list_calls(5).await?, []);
+        Ok(())
+    }
+}

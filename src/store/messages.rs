@@ -1,0 +1,206 @@
+//! The centre's register: one message per call, filed durably before the caller hears "saved".
+//!
+//! A report (criticism, suggestion, complaint, appreciation, urban problem) gets a tracking code
+//! made from its row number plus a Verhoeff check digit, inside the same transaction as the row,
+//! so a code is never read to a caller for a message that was not committed.
+
+use serde::Serialize;
+use sqlx::Row;
+
+use super::{unix_ms_now, Store, StoreError};
+use crate::engine::NewMessage;
+use crate::ivr::tracking::{check_tracking_code, make_tracking_code};
+use crate::ivr::MessageStatus;
+
+/// Tracking serials start high so codes have a steady length (8 digits) from the first report.
+const SERIAL_BASE: i64 = 1_000_000;
+
+/// The kinds that are reports and get a tracking code.
+pub fn is_report(kind: &str) -> bool {
+    matches!(
+        kind,
+        "criticism" | "suggestion" | "complaint" | "appreciation" | "urban_problem"
+    )
+}
+
+/// A message as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MessageRow {
+    pub id: i64,
+    pub tracking_code: Option<String>,
+    pub call_id: String,
+    pub line: String,
+    pub kind: String,
+    pub district: Option<i64>,
+    pub category: Option<String>,
+    pub case_number: Option<String>,
+    pub caller: String,
+    pub recording: Option<String>,
+    pub status: String,
+    pub text: Option<String>,
+    pub reply_recording: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// Filters of `GET /api/messages`.
+#[derive(Debug, Clone, Default)]
+pub struct MessageFilter {
+    pub line: Option<String>,
+    pub kind: Option<String>,
+    /// Unix milliseconds.
+    pub since: Option<i64>,
+    pub limit: u32,
+}
+
+/// Fields a call-taker may change (`PATCH /api/messages/{code}`).
+#[derive(Debug, Clone, Default)]
+pub struct MessageUpdate {
+    pub kind: Option<String>,
+    pub category: Option<String>,
+    pub district: Option<u8>,
+    pub text: Option<String>,
+    pub status: Option<String>,
+}
+
+const COLUMNS: &str =
+    "id, tracking_code, call_id, line, kind, district, category, case_number, caller, \
+    recording, status, text, reply_recording, created_at, updated_at";
+
+fn to_row(row: &sqlx::sqlite::SqliteRow) -> Result<MessageRow, sqlx::Error> {
+    Ok(MessageRow {
+        id: row.try_get("id")?,
+        tracking_code: row.try_get("tracking_code")?,
+        call_id: row.try_get("call_id")?,
+        line: row.try_get("line")?,
+        kind: row.try_get("kind")?,
+        district: row.try_get("district")?,
+        category: row.try_get("category")?,
+        case_number: row.try_get("case_number")?,
+        caller: row.try_get("caller")?,
+        recording: row.try_get("recording")?,
+        status: row.try_get("status")?,
+        text: row.try_get("text")?,
+        reply_recording: row.try_get("reply_recording")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+impl Store {
+    /// Files a message in one durable transaction; returns its tracking code (reports only).
+    pub async fn file_message(&self, m: &NewMessage) -> Result<Option<String>, StoreError> {
+        let mut tx = self
+            .pool()
+            .begin()
+            .await
+            .map_err(self.error("start filing a message"))?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO messages (call_id, line, kind, district, category, case_number, caller, recording, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(&m.call_id)
+        .bind(&m.line)
+        .bind(&m.kind)
+        .bind(m.district.map(i64::from))
+        .bind(&m.category)
+        .bind(&m.case_number)
+        .bind(&m.caller)
+        .bind(&m.recording)
+        .bind(m.created_at)
+        .bind(m.created_at)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(self.error("file a message"))?;
+        let code = is_report(&m.kind).then(|| make_tracking_code((SERIAL_BASE + id) as u64));
+        if let Some(code) = &code {
+            sqlx::query("UPDATE messages SET tracking_code = ? WHERE id = ?")
+                .bind(code)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(self.error("give a message its tracking code"))?;
+        }
+        tx.commit().await.map_err(self.error("commit a message"))?;
+        Ok(code)
+    }
+
+    pub async fn message(&self, tracking_code: &str) -> Result<Option<MessageRow>, StoreError> {
+        if check_tracking_code(tracking_code).is_err() {
+            return Ok(None);
+        }
+        let sql = format!("SELECT {COLUMNS} FROM messages WHERE tracking_code = ?");
+        let row = sqlx::query(&sql)
+            .bind(tracking_code.trim())
+            .fetch_optional(self.pool())
+            .await
+            .map_err(self.error("read a message"))?;
+        row.as_ref()
+            .map(to_row)
+            .transpose()
+            .map_err(self.error("read a message"))
+    }
+
+    /// What a caller following up hears about.
+    pub async fn message_status(
+        &self,
+        tracking_code: &str,
+    ) -> Result<Option<MessageStatus>, StoreError> {
+        Ok(self.message(tracking_code).await?.map(|m| MessageStatus {
+            tracking_code: m.tracking_code.unwrap_or_default(),
+            status: m.status,
+            has_voice_reply: m.reply_recording.is_some(),
+            reply_recording_id: m.reply_recording,
+        }))
+    }
+
+    pub async fn list_messages(&self, f: &MessageFilter) -> Result<Vec<MessageRow>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM messages WHERE (?1 IS NULL OR line = ?1) AND (?2 IS NULL OR kind = ?2) \
+             AND (?3 IS NULL OR created_at >= ?3) ORDER BY created_at DESC, id DESC LIMIT ?4"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(&f.line)
+            .bind(&f.kind)
+            .bind(f.since)
+            .bind(i64::from(f.limit))
+            .fetch_all(self.pool())
+            .await
+            .map_err(self.error("list messages"))?;
+        rows.iter()
+            .map(to_row)
+            .collect::<Result<_, _>>()
+            .map_err(self.error("list messages"))
+    }
+
+    /// Applies a call-taker's corrections; `None` when no message has that code.
+    pub async fn update_message(
+        &self,
+        tracking_code: &str,
+        u: &MessageUpdate,
+    ) -> Result<Option<MessageRow>, StoreError> {
+        let done = sqlx::query(
+            "UPDATE messages SET kind = COALESCE(?, kind), category = COALESCE(?, category), \
+             district = COALESCE(?, district), text = COALESCE(?, text), status = COALESCE(?, status), \
+             updated_at = ? WHERE tracking_code = ?",
+        )
+        .bind(&u.kind)
+        .bind(&u.category)
+        .bind(u.district.map(i64::from))
+        .bind(&u.text)
+        .bind(&u.status)
+        .bind(unix_ms_now())
+        .bind(tracking_code.trim())
+        .execute(self.pool())
+        .await
+        .map_err(self.error("update a message"))?;
+        if done.rows_affected() == 0 {
+            return Ok(None);
+        }
+        self.message(tracking_code).await
+    }
+}
+
+#[cfg(test)]
+#[path = "messages_tests.rs"]
+mod tests;

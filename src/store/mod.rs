@@ -1,0 +1,243 @@
+//! The durable store: one SQLite file (`pasokh.db`) in the data folder, reached through sqlx.
+//!
+//! Why this shape: the engine core never waits on the database. It emits records; the driver
+//! hands them to [`CallWriter`], which group-commits them (one fsync per batch, not per call).
+//! The file is opened in WAL mode with `synchronous=FULL`, so whatever a commit acknowledged
+//! survives a power cut, and with a busy timeout, because the CLI (`pasokh agent add`) writes to
+//! the same file while the engine runs. Every error names the database file, so an operator
+//! reading the log knows which disk is full or which file is damaged; nothing here panics.
+//!
+//! Queries are plain `sqlx::query` with binds (no compile-time checked macros), so building the
+//! crate never needs a live database. The schema lives in `migrations/sqlite`, embedded in the
+//! binary and applied on open.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+mod agents;
+mod calls;
+pub mod case_import;
+mod cases;
+mod messages;
+mod tokens;
+mod writer;
+
+#[cfg(test)]
+pub(crate) mod test_support;
+
+pub use agents::AgentRow;
+pub use messages::{is_report, MessageFilter, MessageRow, MessageUpdate};
+pub use tokens::{InvalidRole, Role};
+pub use writer::{CallWriter, WriterCounters};
+
+/// File name of the database inside the data folder.
+pub const DATABASE_FILE: &str = "pasokh.db";
+
+/// How long a write waits for another process (the CLI) to release the file before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Connections per process: WAL lets readers (the web API) run beside the one writer.
+const MAX_CONNECTIONS: u32 = 4;
+
+/// What went wrong, always with the database file it concerns.
+#[derive(Debug)]
+pub enum StoreError {
+    /// The folder or file could not be created, opened or migrated.
+    Open { path: PathBuf, detail: String },
+    /// A statement failed: disk full, file locked past the busy timeout, damaged file...
+    Database {
+        path: PathBuf,
+        action: &'static str,
+        source: sqlx::Error,
+    },
+    /// Input refused before it reached the database (empty agent id, bad queue name...).
+    Invalid(String),
+    /// The operating system's random source failed (tokens cannot be made safely).
+    Random(String),
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Open { path, detail } => {
+                write!(f, "cannot open database {}: {detail}", path.display())
+            }
+            Self::Database {
+                path,
+                action,
+                source,
+            } => write!(f, "database {}: cannot {action}: {source}", path.display()),
+            Self::Invalid(reason) => write!(f, "invalid input: {reason}"),
+            Self::Random(reason) => write!(f, "no randomness from the operating system: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Database { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+/// A handle on the database; cheap to clone (a connection pool and the file name).
+#[derive(Clone)]
+pub struct Store {
+    pool: SqlitePool,
+    path: Arc<PathBuf>,
+}
+
+impl fmt::Debug for Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) `data_dir/pasokh.db` and brings its schema up to date.
+    pub async fn open(data_dir: &Path) -> Result<Store, StoreError> {
+        let path = data_dir.join(DATABASE_FILE);
+        let open_error = |detail: String| StoreError::Open {
+            path: path.clone(),
+            detail,
+        };
+        tokio::fs::create_dir_all(data_dir).await.map_err(|error| {
+            open_error(format!(
+                "cannot create folder {}: {error}",
+                data_dir.display()
+            ))
+        })?;
+        let options = SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .connect_with(options)
+            .await
+            .map_err(|error| open_error(error.to_string()))?;
+        if let Err(error) = sqlx::migrate!("migrations/sqlite").run(&pool).await {
+            pool.close().await;
+            return Err(open_error(format!("cannot apply schema: {error}")));
+        }
+        Ok(Store {
+            pool,
+            path: Arc::new(path),
+        })
+    }
+
+    /// The database file this store writes to.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Closes every connection (waits for queries in flight); later calls fail with an error.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    pub(crate) fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// Wraps a failed statement with the file name and what was being done.
+    pub(crate) fn error(&self, action: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
+        let path = PathBuf::clone(&self.path);
+        move |source| StoreError::Database {
+            path,
+            action,
+            source,
+        }
+    }
+}
+
+/// Wall-clock time for `created_at` columns. The store is a driver, so it may read the clock;
+/// call times, by contrast, come from the engine inside each record.
+pub fn unix_ms_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| {
+            i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_support::TempDir;
+    use super::*;
+
+    #[tokio::test]
+    async fn open_creates_folder_and_file_in_wal_mode() -> Result<(), StoreError> {
+        let dir = TempDir::new("open");
+        let nested = dir.path().join("a").join("b");
+        let store = Store::open(&nested).await?;
+        assert_eq!(store.path(), nested.join(DATABASE_FILE));
+        assert!(store.path().is_file());
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(store.pool())
+            .await
+            .map_err(store.error("read journal mode"))?;
+        assert_eq!(mode, "wal");
+        let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(store.pool())
+            .await
+            .map_err(store.error("read synchronous"))?;
+        assert_eq!(synchronous, 2, "2 is FULL");
+        let foreign_keys: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+            .fetch_one(store.pool())
+            .await
+            .map_err(store.error("read foreign_keys"))?;
+        assert_eq!(foreign_keys, 1);
+        store.close().await;
+        // Opening again re-runs the (already applied) migrations without complaint.
+        Store::open(&nested).await?.close().await;
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_file_where_the_folder_should_be_is_an_error_naming_it() {
+        let dir = TempDir::new("file-not-dir");
+        let blocker = dir.path().join("data");
+        assert!(std::fs::write(&blocker, b"not a folder").is_ok());
+        let Err(error) = Store::open(&blocker).await else {
+            panic!("opening under a plain file must fail");
+        };
+        let text = error.to_string();
+        assert!(text.contains(&blocker.display().to_string()), "{text}");
+        assert!(matches!(error, StoreError::Open { .. }), "{text}");
+    }
+
+    #[tokio::test]
+    async fn a_damaged_database_file_is_an_error_not_a_panic() {
+        let dir = TempDir::new("damaged");
+        let file = dir.path().join(DATABASE_FILE);
+        assert!(std::fs::write(&file, vec![0x5a_u8; 8192]).is_ok());
+        let Err(error) = Store::open(dir.path()).await else {
+            panic!("a file of garbage is not a database");
+        };
+        assert!(error.to_string().contains(DATABASE_FILE), "{error}");
+    }
+
+    #[tokio::test]
+    async fn a_closed_store_reports_errors_with_the_file_name() -> Result<(), StoreError> {
+        let dir = TempDir::new("closed");
+        let store = Store::open(dir.path()).await?;
+        store.close().await;
+        let Err(error) = store.list_calls(10).await else {
+            panic!("a closed pool cannot answer");
+        };
+        assert!(error.to_string().contains(DATABASE_FILE), "{error}");
+        Ok(())
+    }
+}

@@ -1,0 +1,99 @@
+//! The HTTP side: a small JSON API for supervisors and tools, plus `/metrics` for Prometheus.
+//!
+//! Why this shape: handlers are thin — they check the caller (see `auth`), ask the [`Store`]
+//! and turn records into JSON — so all the deciding stays in the engine and the store. The
+//! engine's live counters reach `/metrics` through a closure ([`WebState::metrics`]) rather than
+//! a shared engine handle, so this layer needs no lock on the engine and the engine does not
+//! know HTTP exists. Errors are always JSON `{"error": "..."}` with the right status, so a
+//! script can tell "bad token" (401) from "not allowed" (403) from "store down" (503).
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use tokio::net::TcpListener;
+
+use crate::store::Store;
+
+mod auth;
+mod calls;
+mod error;
+mod iso_time;
+
+pub use auth::{AccessRule, AdminOrSupervisor, Authorized};
+pub use error::ApiError;
+pub use iso_time::iso8601_utc;
+
+/// Renders the engine's counters in the Prometheus text format.
+pub type MetricsRenderer = Arc<dyn Fn() -> String + Send + Sync>;
+
+/// What every handler can reach; cheap to clone (handles only).
+#[derive(Clone)]
+pub struct WebState {
+    pub store: Store,
+    /// Called on each `GET /metrics`; must not contain personal data (no numbers, no names).
+    pub metrics: MetricsRenderer,
+}
+
+/// The whole HTTP surface. See docs/web.md for the role each route requires.
+pub fn router(state: WebState) -> Router {
+    Router::new()
+        .route("/api/health", get(health))
+        .route("/api/calls", get(calls::list_calls))
+        .route("/metrics", get(metrics))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+/// Binds `addr` and serves until `shutdown` resolves (then finishes requests in flight).
+pub async fn serve(
+    addr: SocketAddr,
+    state: WebState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let listener = TcpListener::bind(addr).await.map_err(|error| {
+        std::io::Error::new(error.kind(), format!("cannot listen on {addr}: {error}"))
+    })?;
+    serve_on(listener, state, shutdown).await
+}
+
+/// Serves on a listener the caller bound already (to learn an OS-chosen port, or to fail on a
+/// taken port before starting anything else).
+pub async fn serve_on(
+    listener: TcpListener,
+    state: WebState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Liveness only: answers without a token and without touching the database.
+async fn health() -> impl IntoResponse {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+async fn metrics(State(state): State<WebState>) -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        (state.metrics)(),
+    )
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound
+}
+
+#[cfg(test)]
+mod test_http;
+#[cfg(test)]
+mod tests;

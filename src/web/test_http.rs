@@ -1,0 +1,143 @@
+//! A tiny HTTP/1.1 client and a test server for the web tests: real sockets on loopback, so the
+//! tests cover routing, headers and status codes exactly as a client sees them.
+
+use std::error::Error;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
+
+use super::{serve_on, WebState};
+use crate::store::test_support::TempDir;
+use crate::store::Store;
+
+pub(super) type TestResult = Result<(), Box<dyn Error>>;
+
+/// The parts of a response the tests look at.
+#[derive(Debug)]
+pub(super) struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+
+    pub fn json(&self) -> Result<serde_json::Value, serde_json::Error> {
+        serde_json::from_str(&self.body)
+    }
+}
+
+/// A server on an OS-chosen loopback port with its own database; stops when dropped.
+pub(super) struct TestServer {
+    pub addr: SocketAddr,
+    pub store: Store,
+    _stop: oneshot::Sender<()>,
+    _dir: TempDir,
+}
+
+impl TestServer {
+    pub async fn start(label: &str) -> Result<TestServer, Box<dyn Error>> {
+        let dir = TempDir::new(label);
+        let store = Store::open(dir.path()).await?;
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let state = WebState {
+            store: store.clone(),
+            metrics: Arc::new(|| {
+                "# TYPE pasokh_calls_total counter\npasokh_calls_total 3\n".into()
+            }),
+        };
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(serve_on(listener, state, async move {
+            let _ = stopped.await;
+        }));
+        Ok(TestServer {
+            addr,
+            store,
+            _stop: stop,
+            _dir: dir,
+        })
+    }
+
+    /// `GET path`, with `Authorization: Bearer token` when a token is given.
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Result<Reply, Box<dyn Error>> {
+        let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+        self.send(&format!(
+            "GET {path} HTTP/1.1\r\nHost: localhost\r\n{auth}Connection: close\r\n\r\n"
+        ))
+        .await
+    }
+
+    /// Sends a raw request (must ask for `Connection: close`) and reads the whole response.
+    pub async fn send(&self, request: &str) -> Result<Reply, Box<dyn Error>> {
+        let mut stream = TcpStream::connect(self.addr).await?;
+        stream.write_all(request.as_bytes()).await?;
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).await?;
+        parse_reply(&String::from_utf8(raw)?)
+    }
+}
+
+fn parse_reply(raw: &str) -> Result<Reply, Box<dyn Error>> {
+    let (head, body) = raw.split_once("\r\n\r\n").ok_or("no end of headers")?;
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().ok_or("no status line")?;
+    let status = status_line
+        .split_whitespace()
+        .nth(1)
+        .ok_or("no status code")?
+        .parse()?;
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(key, value)| (key.trim().to_string(), value.trim().to_string()))
+        .collect();
+    let chunked = headers.iter().any(|(key, value)| {
+        key.eq_ignore_ascii_case("transfer-encoding") && value.eq_ignore_ascii_case("chunked")
+    });
+    let body = if chunked {
+        dechunk(body)?
+    } else {
+        body.to_string()
+    };
+    Ok(Reply {
+        status,
+        headers,
+        body,
+    })
+}
+
+/// Joins a chunked body (RFC 9112 §7.1), ignoring chunk extensions and trailers.
+fn dechunk(mut rest: &str) -> Result<String, Box<dyn Error>> {
+    let mut body = String::new();
+    loop {
+        let (size_line, after) = rest.split_once("\r\n").ok_or("bad chunk")?;
+        let size_text = size_line.split(';').next().unwrap_or_default().trim();
+        let size = usize::from_str_radix(size_text, 16)?;
+        if size == 0 {
+            return Ok(body);
+        }
+        let chunk = after.get(..size).ok_or("short chunk")?;
+        body.push_str(chunk);
+        rest = after.get(size + 2..).ok_or("chunk without CRLF")?;
+    }
+}
+
+#[test]
+fn chunked_bodies_are_joined() -> TestResult {
+    let raw = concat!(
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+        "4\r\nWiki\r\n5;x=y\r\npedia\r\n0\r\n\r\n"
+    );
+    let reply = parse_reply(raw)?;
+    assert_eq!((reply.status, reply.body.as_str()), (200, "Wikipedia"));
+    Ok(())
+}

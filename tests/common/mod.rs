@@ -1,0 +1,306 @@
+//! End-to-end harness: the real `pasokh` binary on loopback, free ports, a private data folder,
+//! and real peers (SIPp, baresip) run with hard time limits. A missing tool fails the test loudly.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+/// Panics (fails the test) when a tool the test needs is not installed.
+pub fn require(tool: &str) {
+    let found = std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).any(|p| p.join(tool).is_file()))
+        .unwrap_or(false);
+    assert!(found, "required tool `{tool}` is not installed: run ./scripts/test.sh, which installs the test tools");
+}
+
+/// A port free for both UDP and TCP on 127.0.0.1.
+pub fn free_port() -> u16 {
+    for _ in 0..100 {
+        let Ok(udp) = UdpSocket::bind("127.0.0.1:0") else {
+            continue;
+        };
+        let Ok(addr) = udp.local_addr() else { continue };
+        if TcpListener::bind(addr).is_ok() {
+            return addr.port();
+        }
+    }
+    panic!("no free port on 127.0.0.1");
+}
+
+pub fn repo_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn temp_dir(name: &str) -> PathBuf {
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("pasokh-e2e-{}-{name}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)
+        .unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+    dir
+}
+
+pub struct Engine {
+    child: Child,
+    pub sip: u16,
+    pub http: u16,
+    pub data: PathBuf,
+    pub dir: PathBuf,
+    pub log: PathBuf,
+}
+
+impl Engine {
+    /// Starts the engine with extra TOML configuration lines and waits for `/api/health`.
+    pub fn start(name: &str, toml: &str) -> Engine {
+        let dir = temp_dir(name);
+        let (sip, http) = (free_port(), free_port());
+        let slot = 200 + (std::process::id() + NEXT.fetch_add(1, Ordering::Relaxed)) % 500;
+        let rtp_low = 20_000 + (slot % 120) * 100;
+        let config = format!(
+            "sip = \"127.0.0.1:{sip}\"\nhttp = \"127.0.0.1:{http}\"\ndata = \"{}\"\nrtp_ports = \"{}-{}\"\nprompts = \"{}\"\nflows = \"{}\"\n{toml}\n",
+            dir.join("data").display(),
+            rtp_low,
+            rtp_low + 99,
+            repo_dir().join("prompts/fa").display(),
+            repo_dir().join("ivr-flows").display(),
+        );
+        let config_path = dir.join("pasokh.toml");
+        std::fs::write(&config_path, config).unwrap_or_else(|e| panic!("cannot write config: {e}"));
+        let log = dir.join("engine.log");
+        let log_file =
+            std::fs::File::create(&log).unwrap_or_else(|e| panic!("cannot create log: {e}"));
+        let err_file = log_file.try_clone().unwrap_or_else(|e| panic!("log: {e}"));
+        let child = Command::new(env!("CARGO_BIN_EXE_pasokh"))
+            .args(["serve", "--config"])
+            .arg(&config_path)
+            .env("RUST_LOG", "info,pasokh=debug")
+            .stdout(log_file)
+            .stderr(err_file)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start pasokh: {e}"));
+        let engine = Engine {
+            child,
+            sip,
+            http,
+            data: dir.join("data"),
+            dir,
+            log,
+        };
+        engine.wait_healthy();
+        engine
+    }
+
+    fn wait_healthy(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Some((200, _)) = http_get(self.http, "/api/health", None) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("engine did not become healthy; log:\n{}", self.log_text());
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.join("pasokh.toml")
+    }
+
+    /// Runs a management command against this engine's configuration.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        let output = Command::new(env!("CARGO_BIN_EXE_pasokh"))
+            .args(args)
+            .arg("--config")
+            .arg(self.config_path())
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run pasokh {args:?}: {e}"));
+        assert!(
+            output.status.success(),
+            "pasokh {args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output
+    }
+
+    pub fn token(&self, role: &str) -> String {
+        let out = self.cli(&["token", "create", "--role", role]);
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    pub fn get(&self, path: &str, token: Option<&str>) -> (u16, String) {
+        http_get(self.http, path, token).unwrap_or_else(|| panic!("GET {path} failed"))
+    }
+
+    /// GET as JSON with an admin token.
+    pub fn get_json(&self, path: &str, token: &str) -> serde_json::Value {
+        let (status, body) = self.get(path, Some(token));
+        assert_eq!(status, 200, "GET {path}: {body}");
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: bad JSON {e}: {body}"))
+    }
+
+    /// Polls `/api/calls` until `done` holds for the list, or panics after `within`.
+    pub fn wait_calls(
+        &self,
+        token: &str,
+        within: Duration,
+        done: impl Fn(&[serde_json::Value]) -> bool,
+    ) -> Vec<serde_json::Value> {
+        let deadline = Instant::now() + within;
+        loop {
+            let calls = self.get_json("/api/calls?limit=100", token);
+            let list = calls.as_array().cloned().unwrap_or_default();
+            if done(&list) {
+                return list;
+            }
+            if Instant::now() > deadline {
+                panic!("calls never reached the expected state: {list:#?}");
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        } else {
+            eprintln!("engine log kept in {}", self.log.display());
+        }
+    }
+}
+
+/// A minimal HTTP/1.1 GET over loopback: (status, body).
+pub fn http_get(port: u16, path: &str, token: Option<&str>) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}Connection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).ok()?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).ok()?;
+    let text = String::from_utf8_lossy(&response).to_string();
+    let status = text.split(' ').nth(1)?.parse().ok()?;
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    Some((status, dechunk(&body)))
+}
+
+/// Undoes chunked transfer encoding when present (axum streams some bodies).
+fn dechunk(body: &str) -> String {
+    let mut out = String::new();
+    let mut rest = body;
+    loop {
+        let Some((size, after)) = rest.split_once("\r\n") else {
+            return body.to_string();
+        };
+        let Ok(size) = usize::from_str_radix(size.trim(), 16) else {
+            return body.to_string();
+        };
+        if size == 0 {
+            return out;
+        }
+        if after.len() < size {
+            return body.to_string();
+        }
+        out.push_str(&after[..size]);
+        rest = after[size..].trim_start_matches("\r\n");
+    }
+}
+
+/// Runs a child to completion within `limit`, killing it past that. Returns its output.
+pub fn run_bounded(mut command: Command, limit: Duration) -> Output {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"));
+    let deadline = Instant::now() + limit;
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break,
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
+            _ => {
+                let _ = child.kill();
+                break;
+            }
+        }
+    }
+    child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("wait failed: {e}"))
+}
+
+/// SIPp as a caller: one call of `scenario` (a file in sipp-scenarios/) to `service`.
+pub fn sipp(
+    engine: &Engine,
+    scenario: &str,
+    service: &str,
+    extra: &[&str],
+    limit: Duration,
+) -> Output {
+    require("sipp");
+    let work = temp_dir("sipp");
+    let mut command = Command::new("sipp");
+    command
+        .current_dir(&work)
+        .arg(format!("127.0.0.1:{}", engine.sip))
+        .arg("-sf")
+        .arg(repo_dir().join("sipp-scenarios").join(scenario))
+        .args(["-s", service, "-i", "127.0.0.1", "-mi", "127.0.0.1"])
+        .args([
+            "-p",
+            &free_port().to_string(),
+            "-mp",
+            &free_port().to_string(),
+        ])
+        .args(["-m", "1", "-r", "1", "-nostdin", "-trace_err"])
+        .args(["-timeout", &format!("{}s", limit.as_secs().max(2) - 1)])
+        .args(extra);
+    let output = run_bounded(command, limit);
+    let errors: String = std::fs::read_dir(&work)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with("_errors.log"))
+        .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+        .collect();
+    if !output.status.success() {
+        eprintln!(
+            "sipp {scenario} failed: {}\n{}\nerrors:\n{errors}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let _ = std::fs::remove_dir_all(&work);
+    output
+}
+
+pub fn assert_ok(output: &Output, what: &str) {
+    assert!(
+        output.status.success(),
+        "{what}: exit {:?}",
+        output.status.code()
+    );
+}
+
+/// Reads a file fully, for assertions.
+pub fn read(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
