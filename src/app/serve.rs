@@ -142,8 +142,8 @@ async fn serve(config: Config) -> Result<(), String> {
         crate::drivers::store_driver::spawn(store.clone(), writer.clone(), to_loop.clone());
     let sinks = Sinks {
         media: Box::new(move |command| media.command(command)),
-        store: Box::new(move |command| {
-            let _ = store_commands.send(command);
+        store: Box::new(move |batch| {
+            let _ = store_commands.send(batch);
         }),
     };
     tracing::info!(sip = %config.sip, http = %config.http, data = %config.data.display(), "pasokh is running");

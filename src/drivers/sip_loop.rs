@@ -22,11 +22,15 @@ pub enum LoopMsg {
     TcpClosed(u64),
 }
 
-/// Where the engine's non-SIP outputs go.
+/// Where the engine's non-SIP outputs go. Store commands are handed over in batches (one per
+/// loop iteration) so the store task is woken once per burst, not once per call.
 pub struct Sinks {
     pub media: Box<dyn Fn(MediaCommand) + Send>,
-    pub store: Box<dyn Fn(StoreCommand) + Send>,
+    pub store: Box<dyn Fn(Vec<StoreCommand>) + Send>,
 }
+
+/// Datagrams read per wake-up: under load one wake-up serves a burst of requests.
+const UDP_BURST: usize = 256;
 
 /// The latest `/metrics` text, refreshed by the loop about twice a second.
 pub type MetricsText = Arc<Mutex<String>>;
@@ -84,9 +88,13 @@ impl EngineLoop {
             tokio::select! {
                 received = udp.recv_from(&mut buf) => {
                     if let Ok((n, from)) = received {
-                        let input = Input::Sip { peer: Peer::udp(from), bytes: buf[..n].to_vec() };
-                        let now = self.now();
-                        self.engine.handle_input(input, now);
+                        self.on_datagram(&buf[..n], from);
+                        for _ in 1..UDP_BURST {
+                            match udp.try_recv_from(&mut buf) {
+                                Ok((n, from)) => self.on_datagram(&buf[..n], from),
+                                Err(_) => break,
+                            }
+                        }
                     }
                 }
                 message = self.inbox.recv() => {
@@ -99,6 +107,15 @@ impl EngineLoop {
             self.carry_out().await;
             self.refresh_metrics();
         }
+    }
+
+    fn on_datagram(&mut self, bytes: &[u8], from: SocketAddr) {
+        let input = Input::Sip {
+            peer: Peer::udp(from),
+            bytes: bytes.to_vec(),
+        };
+        let now = self.now();
+        self.engine.handle_input(input, now);
     }
 
     fn on_message(&mut self, message: LoopMsg) {
@@ -124,12 +141,16 @@ impl EngineLoop {
     }
 
     async fn carry_out(&mut self) {
+        let mut store = Vec::new();
         while let Some(output) = self.engine.poll_output() {
             match output {
                 Output::Transmit { peer, bytes } => self.transmit(peer, &bytes).await,
                 Output::Media(command) => (self.sinks.media)(command),
-                Output::Store(command) => (self.sinks.store)(command),
+                Output::Store(command) => store.push(command),
             }
+        }
+        if !store.is_empty() {
+            (self.sinks.store)(store);
         }
     }
 

@@ -1,31 +1,49 @@
-//! Carries out the engine's store commands: call records go to the batching writer; lookups and
-//! filings run as tasks and answer the engine through its inbox. Filing answers only after the
-//! transaction committed, so the caller never hears "saved" for a message that was not.
+//! Carries out the engine's store commands: call records go to the batching writer; lookups run
+//! as tasks; filings go to one filer task that commits whatever has queued in one transaction
+//! (group commit: one fsync for a burst of calls) and only then answers each call, so the caller
+//! never hears "saved" for a message that was not.
 
 use tokio::sync::mpsc;
 
 use super::sip_loop::LoopMsg;
-use crate::engine::{Input, StoreCommand, StoreReply};
+use crate::engine::{CallKey, Input, NewMessage, StoreCommand, StoreReply};
 use crate::store::{CallWriter, Store};
+
+/// Filings committed together at most (a bound on one transaction's size).
+const FILING_BATCH: usize = 512;
+
+/// How long the filer waits for more filings before committing.
+const FILING_GATHER: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// Starts the driver; returns the sender the engine loop's store sink uses.
 pub fn spawn(
     store: Store,
     writer: CallWriter,
     to_loop: mpsc::UnboundedSender<LoopMsg>,
-) -> mpsc::UnboundedSender<StoreCommand> {
-    let (tx, mut rx) = mpsc::unbounded_channel::<StoreCommand>();
+) -> mpsc::UnboundedSender<Vec<StoreCommand>> {
+    let (tx, mut rx) = mpsc::unbounded_channel::<Vec<StoreCommand>>();
+    let (filings, filing_inbox) = mpsc::unbounded_channel::<(CallKey, NewMessage)>();
+    tokio::spawn(file_in_batches(
+        store.clone(),
+        filing_inbox,
+        to_loop.clone(),
+    ));
     tokio::spawn(async move {
-        while let Some(command) = rx.recv().await {
-            match command {
-                StoreCommand::Call(record) => writer.submit(record),
-                other => {
-                    let (store, to_loop) = (store.clone(), to_loop.clone());
-                    tokio::spawn(async move {
-                        if let Some(reply) = answer(&store, other).await {
-                            let _ = to_loop.send(LoopMsg::Engine(Input::Store(reply)));
-                        }
-                    });
+        while let Some(batch) = rx.recv().await {
+            for command in batch {
+                match command {
+                    StoreCommand::Call(record) => writer.submit(record),
+                    StoreCommand::FileMessage { call, message } => {
+                        let _ = filings.send((call, message));
+                    }
+                    lookup => {
+                        let (store, to_loop) = (store.clone(), to_loop.clone());
+                        tokio::spawn(async move {
+                            if let Some(reply) = look_up(&store, lookup).await {
+                                let _ = to_loop.send(LoopMsg::Engine(Input::Store(reply)));
+                            }
+                        });
+                    }
                 }
             }
         }
@@ -33,7 +51,46 @@ pub fn spawn(
     tx
 }
 
-async fn answer(store: &Store, command: StoreCommand) -> Option<StoreReply> {
+async fn file_in_batches(
+    store: Store,
+    mut inbox: mpsc::UnboundedReceiver<(CallKey, NewMessage)>,
+    to_loop: mpsc::UnboundedSender<LoopMsg>,
+) {
+    while let Some(first) = inbox.recv().await {
+        // A few milliseconds gather a burst into one transaction (one fsync) under load, at a
+        // cost the caller does not notice before hearing "saved".
+        tokio::time::sleep(FILING_GATHER).await;
+        let mut batch = vec![first];
+        while batch.len() < FILING_BATCH {
+            match inbox.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
+        let messages: Vec<NewMessage> = batch.iter().map(|(_, m)| m.clone()).collect();
+        let outcome = store.file_messages(&messages).await;
+        if let Err(error) = &outcome {
+            tracing::error!(%error, count = batch.len(), "messages could not be filed");
+        }
+        for (index, (call, _)) in batch.iter().enumerate() {
+            let reply = match &outcome {
+                Ok(codes) => StoreReply::Filed {
+                    call: *call,
+                    saved: true,
+                    tracking_code: codes.get(index).cloned().flatten(),
+                },
+                Err(_) => StoreReply::Filed {
+                    call: *call,
+                    saved: false,
+                    tracking_code: None,
+                },
+            };
+            let _ = to_loop.send(LoopMsg::Engine(Input::Store(reply)));
+        }
+    }
+}
+
+async fn look_up(store: &Store, command: StoreCommand) -> Option<StoreReply> {
     Some(match command {
         StoreCommand::LookupCase { call, kind, number } => {
             let case = store
@@ -58,21 +115,6 @@ async fn answer(store: &Store, command: StoreCommand) -> Option<StoreReply> {
                 });
             StoreReply::MessageFound { call, status }
         }
-        StoreCommand::FileMessage { call, message } => match store.file_message(&message).await {
-            Ok(code) => StoreReply::Filed {
-                call,
-                saved: true,
-                tracking_code: code,
-            },
-            Err(error) => {
-                tracing::error!(%error, call_id = %message.call_id, "a message could not be filed");
-                StoreReply::Filed {
-                    call,
-                    saved: false,
-                    tracking_code: None,
-                }
-            }
-        },
-        StoreCommand::Call(_) => return None, // handled by the writer, never here
+        StoreCommand::Call(_) | StoreCommand::FileMessage { .. } => return None,
     })
 }

@@ -90,39 +90,27 @@ fn to_row(row: &sqlx::sqlite::SqliteRow) -> Result<MessageRow, sqlx::Error> {
 impl Store {
     /// Files a message in one durable transaction; returns its tracking code (reports only).
     pub async fn file_message(&self, m: &NewMessage) -> Result<Option<String>, StoreError> {
+        let mut codes = self.file_messages(std::slice::from_ref(m)).await?;
+        Ok(codes.pop().flatten())
+    }
+
+    /// Files several messages in one durable transaction (group commit): all or none. Returns
+    /// each one's tracking code, in order.
+    pub async fn file_messages(
+        &self,
+        messages: &[NewMessage],
+    ) -> Result<Vec<Option<String>>, StoreError> {
         let mut tx = self
             .pool()
             .begin()
             .await
-            .map_err(self.error("start filing a message"))?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO messages (call_id, line, kind, district, category, case_number, caller, recording, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        )
-        .bind(&m.call_id)
-        .bind(&m.line)
-        .bind(&m.kind)
-        .bind(m.district.map(i64::from))
-        .bind(&m.category)
-        .bind(&m.case_number)
-        .bind(&m.caller)
-        .bind(&m.recording)
-        .bind(m.created_at)
-        .bind(m.created_at)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(self.error("file a message"))?;
-        let code = is_report(&m.kind).then(|| make_tracking_code((SERIAL_BASE + id) as u64));
-        if let Some(code) = &code {
-            sqlx::query("UPDATE messages SET tracking_code = ? WHERE id = ?")
-                .bind(code)
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .map_err(self.error("give a message its tracking code"))?;
+            .map_err(self.error("start filing messages"))?;
+        let mut codes = Vec::with_capacity(messages.len());
+        for m in messages {
+            codes.push(insert_message(self, &mut tx, m).await?);
         }
-        tx.commit().await.map_err(self.error("commit a message"))?;
-        Ok(code)
+        tx.commit().await.map_err(self.error("commit messages"))?;
+        Ok(codes)
     }
 
     pub async fn message(&self, tracking_code: &str) -> Result<Option<MessageRow>, StoreError> {
@@ -199,6 +187,41 @@ impl Store {
         }
         self.message(tracking_code).await
     }
+}
+
+/// Inserts one message and gives a report its tracking code, inside the caller's transaction.
+async fn insert_message(
+    store: &Store,
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    m: &NewMessage,
+) -> Result<Option<String>, StoreError> {
+    let id: i64 = sqlx::query_scalar(
+            "INSERT INTO messages (call_id, line, kind, district, category, case_number, caller, recording, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(&m.call_id)
+        .bind(&m.line)
+        .bind(&m.kind)
+        .bind(m.district.map(i64::from))
+        .bind(&m.category)
+        .bind(&m.case_number)
+        .bind(&m.caller)
+        .bind(&m.recording)
+        .bind(m.created_at)
+        .bind(m.created_at)
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(store.error("file a message"))?;
+    let code = is_report(&m.kind).then(|| make_tracking_code((SERIAL_BASE + id) as u64));
+    if let Some(code) = &code {
+        sqlx::query("UPDATE messages SET tracking_code = ? WHERE id = ?")
+            .bind(code)
+            .bind(id)
+            .execute(&mut **tx)
+            .await
+            .map_err(store.error("give a message its tracking code"))?;
+    }
+    Ok(code)
 }
 
 #[cfg(test)]

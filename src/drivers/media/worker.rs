@@ -1,11 +1,12 @@
 //! One media worker thread: a share of the legs, their sockets and files, and a 20 ms loop.
 //!
 //! Why it is shaped so:
-//! - No task and no timer per call: the thread sleeps (waiting on its command channel) until the
+//! - No task and no timer per call: the thread sleeps until the
 //!   next absolute 20 ms deadline of its `Pacer`, then for every leg drains the non-blocking
 //!   socket with `recv_from` until `WouldBlock`, runs one tick of the whole `LegTable`, and sends
 //!   each leg's one packet. About one system call per packet each way.
-//! - Commands arrive on a channel and are applied between ticks, in order.
+//! - Commands arrive on a channel and are applied at the next tick, in order (no wake-up per
+//!   command).
 //! - Bridged legs must share a worker (the table swaps their frames within a tick). The runtime
 //!   sends `Expect` to the destination and `MoveOut` to the source; the destination holds back
 //!   commands for a leg in transit until its `Adopt` arrives, so ordering is never lost.
@@ -13,7 +14,7 @@
 use std::collections::HashMap;
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{Receiver, Sender, TryRecvError};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -81,21 +82,19 @@ impl Worker {
         self.shared.origin.elapsed()
     }
 
+    /// Sleeps to the next 20 ms deadline, then applies every queued command and runs the tick.
+    /// Commands are picked up at the tick rather than waking the thread for each one: a sender
+    /// then never pays for a futex wake-up (that cost dominated at thousands of calls a second),
+    /// and a command waits at most one frame.
     pub fn run(mut self) {
         loop {
             let deadline = self.pacer.next_deadline();
             let now = self.now();
             if now < deadline {
-                match self.inbox.recv_timeout(deadline - now) {
-                    Ok(msg) => {
-                        if !self.handle(msg) {
-                            break;
-                        }
-                        continue;
-                    }
-                    Err(RecvTimeoutError::Timeout) => {}
-                    Err(RecvTimeoutError::Disconnected) => break,
-                }
+                std::thread::sleep(deadline - now);
+            }
+            if !self.apply_queued_commands() {
+                break;
             }
             let now = self.now();
             let due = self.pacer.frames_due(now);
@@ -107,6 +106,21 @@ impl Worker {
             }
         }
         self.close_all();
+    }
+
+    /// Applies every command waiting in the inbox; false when the runtime is shutting down.
+    fn apply_queued_commands(&mut self) -> bool {
+        loop {
+            match self.inbox.try_recv() {
+                Ok(msg) => {
+                    if !self.handle(msg) {
+                        return false;
+                    }
+                }
+                Err(TryRecvError::Empty) => return true,
+                Err(TryRecvError::Disconnected) => return false,
+            }
+        }
     }
 
     /// Drains every leg's socket into its leg.

@@ -1,0 +1,42 @@
+# Shared helpers of the benchmark commands (sourced, not run).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+need() {
+  local missing=()
+  for pair in "$@"; do command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}"); done
+  if ((${#missing[@]})); then
+    sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  fi
+}
+
+# start_engine NAME EXTRA_TOML... : starts the release binary on free loopback ports; sets
+# ENGINE_PID, SIP_PORT, HTTP_PORT, WORK.
+start_engine() {
+  cargo build --release --quiet
+  WORK=$(mktemp -d "/tmp/pasokh-bench-$1-XXXX")
+  SIP_PORT=${SIP_PORT:-5090}
+  HTTP_PORT=${HTTP_PORT:-8090}
+  shift
+  {
+    echo "sip = \"127.0.0.1:$SIP_PORT\""
+    echo "http = \"127.0.0.1:$HTTP_PORT\""
+    echo "data = \"$WORK/data\""
+    echo "rtp_ports = \"${RTP_PORTS:-10000-30000}\""
+    printf '%s\n' "$@"
+  } > "$WORK/pasokh.toml"
+  RUST_LOG=${RUST_LOG:-warn} ./target/release/pasokh serve --config "$WORK/pasokh.toml" > "$WORK/engine.log" 2>&1 &
+  ENGINE_PID=$!
+  for _ in $(seq 100); do
+    curl -sf "http://127.0.0.1:$HTTP_PORT/api/health" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "engine did not start:"; cat "$WORK/engine.log"; exit 1
+}
+
+stop_engine() { kill "$ENGINE_PID" 2>/dev/null || true; wait "$ENGINE_PID" 2>/dev/null || true; }
+
+# CPU seconds (user+system) the engine has used so far.
+engine_cpu() { awk -v hz="$(getconf CLK_TCK)" '{print ($14+$15)/hz}' "/proc/$ENGINE_PID/stat"; }
+engine_rss_mb() { awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$ENGINE_PID/status"; }
