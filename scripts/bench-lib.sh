@@ -12,9 +12,9 @@ need() {
 }
 
 # start_engine NAME EXTRA_TOML... : starts the release binary on free loopback ports; sets
-# ENGINE_PID, SIP_PORT, HTTP_PORT, WORK.
+# ENGINE_PID, SIP_PORT, HTTP_PORT, WORK. PASOKH_BIN=FILE runs that binary instead of building.
 start_engine() {
-  cargo build --release --quiet
+  [ -n "${PASOKH_BIN:-}" ] || cargo build --release --quiet
   WORK=$(mktemp -d "/tmp/pasokh-bench-$1-XXXX")
   SIP_PORT=${SIP_PORT:-5090}
   HTTP_PORT=${HTTP_PORT:-8090}
@@ -26,7 +26,7 @@ start_engine() {
     echo "rtp_ports = \"${RTP_PORTS:-10000-30000}\""
     printf '%s\n' "$@"
   } > "$WORK/pasokh.toml"
-  RUST_LOG=${RUST_LOG:-warn} ./target/release/pasokh serve --config "$WORK/pasokh.toml" > "$WORK/engine.log" 2>&1 &
+  RUST_LOG=${RUST_LOG:-warn} "${PASOKH_BIN:-./target/release/pasokh}" serve --config "$WORK/pasokh.toml" > "$WORK/engine.log" 2>&1 &
   ENGINE_PID=$!
   for _ in $(seq 100); do
     curl -sf "http://127.0.0.1:$HTTP_PORT/api/health" >/dev/null 2>&1 && return 0
@@ -40,3 +40,13 @@ stop_engine() { kill "$ENGINE_PID" 2>/dev/null || true; wait "$ENGINE_PID" 2>/de
 # CPU seconds (user+system) the engine has used so far.
 engine_cpu() { awk -v hz="$(getconf CLK_TCK)" '{print ($14+$15)/hz}' "/proc/$ENGINE_PID/stat"; }
 engine_rss_mb() { awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$ENGINE_PID/status"; }
+# Resident memory of the engine now, in KB.
+engine_rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$ENGINE_PID/status"; }
+# CPU seconds (user+system) process PID has used so far (0 once it has gone).
+proc_cpu() { awk -v hz="$(getconf CLK_TCK)" '{print ($14+$15)/hz}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+# The value of one unlabelled /metrics series (e.g. pasokh_calls_active), or "?" when absent.
+engine_metric() {
+  { curl -sf "http://127.0.0.1:$HTTP_PORT/metrics" || true; } | awk -v n="$1" '$1 == n {v = $2} END {print (v == "" ? "?" : v)}'
+}
+# CPU seconds all processes have used so far, over all cores (to see what else loads the machine).
+machine_busy() { awk -v hz="$(getconf CLK_TCK)" '$1 == "cpu" {print ($2+$3+$4+$7+$8+$9)/hz; exit}' /proc/stat; }

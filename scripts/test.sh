@@ -11,6 +11,7 @@ have sipp || need+=(sip-tester)
 have baresip || need+=(baresip-core)
 have sox || need+=(sox libsox-fmt-all)
 have espeak-ng || need+=(espeak-ng)
+have chromedriver || need+=(chromium chromium-driver)
 if ((${#need[@]})); then
   echo "installing test tools: ${need[*]}"
   sudo=""

@@ -124,9 +124,26 @@ async fn serve(config: Config) -> Result<(), String> {
 
     let metrics = Arc::new(Mutex::new(String::new()));
     let web_metrics = metrics.clone();
+    // Live statistics for the wallboard: the engine driver publishes snapshots into this channel
+    // (keep the sender alive while serving) and carries out agent requests from the closure.
+    let (live_snapshots, live_receiver) =
+        tokio::sync::watch::channel(Arc::new(crate::engine::live::LiveSnapshot::default()));
+    let actions_to_loop = to_loop.clone();
+    let known_agents = live_receiver.clone();
+    let agent_actions: crate::web::AgentActions = Arc::new(move |agent, action| {
+        // Unknown agents are refused here (the snapshot lists every configured agent); the
+        // engine applies the rest through the ACD, which refuses what the state does not allow.
+        let known = known_agents.borrow().agents.iter().any(|a| a.id == agent);
+        known
+            && actions_to_loop
+                .send(LoopMsg::Engine(Input::AgentAction { agent, action }))
+                .is_ok()
+    });
     let web_state = crate::web::WebState {
+        live: crate::web::LiveFeed::new(live_receiver, agent_actions),
         store: store.clone(),
         metrics: Arc::new(move || web_metrics.lock().map(|m| m.clone()).unwrap_or_default()),
+        recordings_dir: config.data.join("recordings"),
     };
     let listener = TcpListener::bind(config.http)
         .await
@@ -147,7 +164,8 @@ async fn serve(config: Config) -> Result<(), String> {
         }),
     };
     tracing::info!(sip = %config.sip, http = %config.http, data = %config.data.display(), "pasokh is running");
-    let engine_loop = EngineLoop::new(engine, udp, inbox, sinks, start, metrics);
+    let engine_loop =
+        EngineLoop::new(engine, udp, inbox, sinks, start, metrics).with_live(live_snapshots);
     tokio::select! {
         _ = engine_loop.run() => {}
         _ = shutdown_signal() => tracing::info!("stopping"),

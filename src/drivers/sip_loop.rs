@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
+use crate::engine::live::LiveSnapshot;
 use crate::engine::{Engine, Input, Output, StoreCommand};
+
 use crate::media::api::MediaCommand;
 use crate::sip::transport::{Peer, Transport};
 
@@ -46,6 +48,7 @@ pub struct EngineLoop {
     tcp: HashMap<u64, mpsc::UnboundedSender<Vec<u8>>>,
     metrics: MetricsText,
     metrics_at: Instant,
+    live: Option<tokio::sync::watch::Sender<Arc<LiveSnapshot>>>,
     pub send_errors: u64,
 }
 
@@ -67,8 +70,15 @@ impl EngineLoop {
             tcp: HashMap::new(),
             metrics,
             metrics_at: start,
+            live: None,
             send_errors: 0,
         }
+    }
+
+    /// Publishes the supervisors' live snapshot with the metrics (about twice a second).
+    pub fn with_live(mut self, live: tokio::sync::watch::Sender<Arc<LiveSnapshot>>) -> Self {
+        self.live = Some(live);
+        self
     }
 
     fn now(&self) -> Duration {
@@ -190,6 +200,10 @@ impl EngineLoop {
         let text = self.engine.metrics_text();
         if let Ok(mut slot) = self.metrics.lock() {
             *slot = text;
+        }
+        if let Some(live) = &self.live {
+            // Waits and times in state tick on, so every refresh is news to a wallboard.
+            live.send_replace(Arc::new(self.engine.live_snapshot(self.start.elapsed())));
         }
     }
 }

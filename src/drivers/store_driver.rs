@@ -30,9 +30,12 @@ pub fn spawn(
     ));
     tokio::spawn(async move {
         while let Some(batch) = rx.recv().await {
+            let (mut states, mut log) = (Vec::new(), Vec::new());
             for command in batch {
                 match command {
                     StoreCommand::Call(record) => writer.submit(record),
+                    StoreCommand::AgentState(row) => states.push(row),
+                    StoreCommand::QueueLog(row) => log.push(row),
                     StoreCommand::FileMessage { call, message } => {
                         let _ = filings.send((call, message));
                     }
@@ -44,6 +47,16 @@ pub fn spawn(
                             }
                         });
                     }
+                }
+            }
+            if !states.is_empty() {
+                if let Err(error) = store.save_agent_states(&states).await {
+                    tracing::error!(%error, "agent states not saved");
+                }
+            }
+            if !log.is_empty() {
+                if let Err(error) = store.append_queue_log(&log).await {
+                    tracing::error!(%error, "queue log not written");
                 }
             }
         }
@@ -115,6 +128,9 @@ async fn look_up(store: &Store, command: StoreCommand) -> Option<StoreReply> {
                 });
             StoreReply::MessageFound { call, status }
         }
-        StoreCommand::Call(_) | StoreCommand::FileMessage { .. } => return None,
+        StoreCommand::Call(_)
+        | StoreCommand::FileMessage { .. }
+        | StoreCommand::AgentState(_)
+        | StoreCommand::QueueLog(_) => return None,
     })
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::call::{Call, CallKey, Disposition, HangupBy};
 use super::ivr_app::{call_info, IvrApp};
+use super::live::AgentAction;
 use super::Engine;
 use crate::ivr::IvrInput;
 use crate::media::api::{Idle, MediaCommand, MediaEvent};
@@ -18,6 +19,8 @@ pub enum Destination {
     Echo,
     Mailbox,
     Agent(String),
+    /// An agent's feature code (`*21` login, `*22` logout, `*23N` pause, `*24` unpause).
+    Feature(AgentAction),
 }
 
 #[derive(Debug)]
@@ -29,6 +32,8 @@ pub enum App {
     Ivr(Box<IvrApp>),
     /// `*43`: a short prompt, then the caller's own audio played back.
     Echo,
+    /// A feature code: applied at the ACK, confirmed by a prompt, then the engine hangs up.
+    Feature(AgentAction),
 }
 
 impl Engine {
@@ -36,7 +41,8 @@ impl Engine {
         match destination {
             Destination::Line(line) => Some(App::Line(line)),
             Destination::Echo => Some(App::Echo),
-            // The managers' mailbox and agent-to-agent calls are not served yet: 480.
+            Destination::Feature(action) => Some(App::Feature(action)),
+            // The managers' mailbox and calls to an agent's number are not served yet: 480.
             Destination::Mailbox | Destination::Agent(_) => None,
         }
     }
@@ -61,6 +67,16 @@ impl Engine {
                 self.media(MediaCommand::Play {
                     leg,
                     prompts: vec!["echo/intro".into(), "beep".into()],
+                    barge_in: false,
+                });
+            }
+            App::Feature(action) => {
+                let (agent, action) = (call.record.from.clone(), action.clone());
+                let prompt = super::agents::feature_prompt(&action).to_string();
+                self.agent_action(&agent, action, now);
+                self.media(MediaCommand::Play {
+                    leg,
+                    prompts: vec![prompt],
                     barge_in: false,
                 });
             }
@@ -108,10 +124,25 @@ impl Engine {
                 if let Some(call) = self.calls.get_mut(&call_key) {
                     call.record.dtmf.push(digit);
                 }
-                self.ivr_step(call_key, Some(IvrInput::Digit(digit)), now);
+                if self.digit_for_queue(call_key) {
+                    self.queue_digit(call_key, digit, now);
+                } else {
+                    self.ivr_step(call_key, Some(IvrInput::Digit(digit)), now);
+                }
             }
             MediaEvent::PlaybackFinished { .. } => {
-                self.ivr_step(call_key, Some(IvrInput::PlaybackFinished), now)
+                if self.in_queue(call_key) {
+                    return; // an announcement ended; the wait goes on
+                }
+                let feature = matches!(
+                    self.calls.get(&call_key).map(|c| &c.app),
+                    Some(App::Feature(_))
+                );
+                if feature {
+                    self.end_call(call_key, Disposition::Completed, HangupBy::Engine, now);
+                } else {
+                    self.ivr_step(call_key, Some(IvrInput::PlaybackFinished), now)
+                }
             }
             MediaEvent::RecordingFinished { .. } => {}
         }

@@ -79,4 +79,6 @@ pub struct Call {
     pub sdp_version: u64,
     pub app: App,
     pub record: CallRecord,
+    /// The tracking code of the message this call filed, once durable (shown to agents).
+    pub tracking_code: Option<String>,
 }

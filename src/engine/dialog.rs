@@ -16,6 +16,12 @@ use crate::sip::sdp;
 use crate::sip::txn::TxnKey;
 
 impl Engine {
+    /// An agent leg's dialog: the agent's requests carry our From tag as their To tag.
+    fn agent_dialog_of(&self, req: &Request) -> Option<u64> {
+        let key = (req.call_id()?.to_string(), req.to_tag()?.to_string());
+        self.agent_dialogs.get(&key).copied()
+    }
+
     fn dialog_of(&self, req: &Request) -> Option<CallKey> {
         let key = (req.call_id()?.to_string(), req.to_tag()?.to_string());
         self.dialogs.get(&key).copied()
@@ -43,6 +49,11 @@ impl Engine {
     }
 
     pub(super) fn on_bye(&mut self, req: &Request, key: &TxnKey, now: Duration) {
+        if let Some(leg) = self.agent_dialog_of(req) {
+            let resp = response_to(req, 200, None);
+            self.send_response(key, &resp, now);
+            return self.on_agent_bye(leg, now);
+        }
         let Some(call_key) = self.dialog_of(req) else {
             return self.reply(req, key, 481, now);
         };
@@ -134,13 +145,29 @@ impl Engine {
         }
     }
 
-    pub(super) fn on_client_response(&mut self, key: TxnKey, _resp: Response, _now: Duration) {
-        // Only BYEs are sent so far; their answer needs no action beyond ending the transaction.
-        self.by_client_txn.remove(&key);
+    /// Responses to requests we sent: INVITEs to agents matter; BYE/CANCEL answers end there.
+    pub(super) fn on_client_response(&mut self, key: TxnKey, resp: Response, now: Duration) {
+        if key.method != "INVITE" {
+            return;
+        }
+        if let Some(&leg) = self.by_client_txn.get(&key) {
+            if resp.status >= 300 || !self.agent_legs.contains_key(&leg) {
+                self.by_client_txn.remove(&key);
+            }
+            self.on_agent_invite_response(leg, resp, now);
+        }
     }
 
-    pub(super) fn on_client_timeout(&mut self, key: TxnKey, _now: Duration) {
-        self.by_client_txn.remove(&key);
+    /// Timer B: an agent's phone never answered the INVITE at all (unreachable).
+    pub(super) fn on_client_timeout(&mut self, key: TxnKey, now: Duration) {
+        let Some(leg) = self.by_client_txn.remove(&key) else {
+            return;
+        };
+        if let Some(agent_leg) = self.agent_legs.get(&leg) {
+            let (caller, agent) = (agent_leg.caller, agent_leg.agent.clone());
+            self.drop_agent_leg(leg, false, now);
+            self.acd_offer_refused(caller, &agent, 408, now);
+        }
     }
 
     /// Ends a call: BYE if the engine hangs up a confirmed dialog, media closed, port freed, dialog
@@ -159,6 +186,7 @@ impl Engine {
             self.send_bye(&mut call, now);
         }
         self.timers.cancel(&call_key, super::CallTimer::Answer);
+        self.acd_caller_gone(call_key, now);
         self.dialogs
             .remove(&(call.call_id.clone(), call.local_tag.clone()));
         self.by_remote
@@ -210,8 +238,6 @@ impl Engine {
             headers,
             body: Vec::new(),
         };
-        if let Some(key) = self.txns.send_request(bye, call.peer, now) {
-            self.by_client_txn.insert(key, 0);
-        }
+        self.txns.send_request(bye, call.peer, now);
     }
 }

@@ -61,6 +61,9 @@ impl Engine {
         if !self.authorize_agent_invite(&req, &key, now) {
             return;
         }
+        if matches!(destination, Destination::Feature(_)) && !self.sent_by_agent(&req) {
+            return self.reject(&req, &key, 403, now); // feature codes are for agents only
+        }
         let Some(app) = self.app_for(destination) else {
             return self.reject(&req, &key, 480, now);
         };
@@ -116,6 +119,7 @@ impl Engine {
             sdp_version: 1,
             app,
             record,
+            tracking_code: None,
         };
         self.calls.insert(call_key, call);
         self.dialogs.insert((call_id.clone(), local_tag), call_key);
@@ -185,6 +189,9 @@ impl Engine {
             "137" | "1888" => Some(Destination::Line(number.to_string())),
             "*43" => Some(Destination::Echo),
             "*98" => Some(Destination::Mailbox),
+            n if super::agents::feature_action(n).is_some() => {
+                super::agents::feature_action(n).map(Destination::Feature)
+            }
             n if self.config.extra_lines.iter().any(|l| l == n) => {
                 Some(Destination::Line(n.to_string()))
             }
@@ -196,10 +203,14 @@ impl Engine {
 
 /// The media parameters of a call as negotiated.
 pub(super) fn leg_setup(call: &Call) -> LegSetup {
-    let n = &call.negotiated;
+    negotiated_setup(call.leg, call.port, &call.negotiated)
+}
+
+/// The media parameters of any leg from its offer/answer.
+pub(super) fn negotiated_setup(leg: u64, port: u16, n: &crate::sip::sdp::Negotiated) -> LegSetup {
     LegSetup {
-        leg: call.leg,
-        local_port: call.port,
+        leg,
+        local_port: port,
         remote: n.remote_rtp,
         codec: match n.codec {
             Codec::Pcmu => crate::media::g711::G711::Pcmu,

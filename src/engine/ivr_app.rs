@@ -13,7 +13,7 @@ use super::call::{CallKey, Disposition, HangupBy};
 use super::store_io::{NewMessage, StoreCommand, StoreReply};
 use super::{CallTimer, Engine, Output};
 use crate::ivr::jalali::tehran_local;
-use crate::ivr::{CallContext, IvrInput, IvrOutput, IvrRun, MessageDraft, QueueOutcome, RecordEnd};
+use crate::ivr::{CallContext, IvrInput, IvrOutput, IvrRun, MessageDraft, RecordEnd};
 use crate::media::api::{LegId, MediaCommand, RecordSpec, RecordingEnd};
 
 /// The IVR state of one call.
@@ -71,13 +71,37 @@ impl Engine {
         true
     }
 
-    /// Feeds `input` (if any) to the call's run and carries out everything it asks.
+    /// Feeds `input` (if any) to the call's run and carries out everything it asks. An input
+    /// that arrives while the run is being driven (e.g. the ACD overflowing a call the moment it
+    /// is queued) is deferred and fed right after, never lost.
     pub(super) fn ivr_step(&mut self, call_key: CallKey, input: Option<IvrInput>, now: Duration) {
-        let Some(call) = self.calls.get_mut(&call_key) else {
+        if self.driving.contains(&call_key) {
+            if let Some(input) = input {
+                self.deferred.push((call_key, input));
+            }
             return;
+        }
+        self.driving.insert(call_key);
+        let mut next = input;
+        loop {
+            let hung_up = self.ivr_step_once(call_key, next.take(), now);
+            let pending = self.deferred.iter().position(|(k, _)| *k == call_key);
+            match pending {
+                Some(index) if !hung_up => next = Some(self.deferred.remove(index).1),
+                _ => break,
+            }
+        }
+        self.deferred.retain(|(k, _)| *k != call_key);
+        self.driving.remove(&call_key);
+    }
+
+    /// One round of `ivr_step`; true when the call was hung up.
+    fn ivr_step_once(&mut self, call_key: CallKey, input: Option<IvrInput>, now: Duration) -> bool {
+        let Some(call) = self.calls.get_mut(&call_key) else {
+            return true;
         };
         let App::Ivr(mut app) = std::mem::replace(&mut call.app, App::Silent) else {
-            return;
+            return false;
         };
         let info = call_info(call_key, call);
         if let Some(input) = input {
@@ -95,6 +119,7 @@ impl Engine {
         if hang_up {
             self.end_call(call_key, Disposition::Completed, HangupBy::Engine, now);
         }
+        hang_up
     }
 
     pub(super) fn ivr_timeout(&mut self, call_key: CallKey, now: Duration) {
@@ -178,7 +203,10 @@ impl Engine {
                     }
                     None
                 }
-                IvrOutput::Enqueue { queue } => self.enqueue(info, &queue, now),
+                IvrOutput::Enqueue { queue } => {
+                    self.enqueue_call(info.key, &queue, now);
+                    None
+                }
                 IvrOutput::File(draft) => {
                     self.file(info, app, draft, now);
                     None
@@ -228,11 +256,6 @@ impl Engine {
             leg: info.leg,
             spec,
         });
-    }
-
-    /// Queues are served by the ACD once agents log in; with none, the caller goes on at once.
-    fn enqueue(&mut self, _info: &CallInfo, _queue: &str, _now: Duration) -> Option<IvrInput> {
-        Some(IvrInput::QueueResult(QueueOutcome::NoAgents))
     }
 
     fn file(&mut self, info: &CallInfo, app: &IvrApp, draft: MessageDraft, now: Duration) {

@@ -20,6 +20,9 @@ use crate::sip::transport::Peer;
 use crate::sip::txn::{TimerConfig, TxnEvent, TxnKey, TxnLayer};
 use crate::timer::TimerTable;
 
+mod acd_app;
+mod agent_leg;
+pub mod agents;
 mod apps;
 mod call;
 mod cdr;
@@ -27,16 +30,18 @@ mod counters;
 mod dialog;
 mod invite;
 mod ivr_app;
+pub mod live;
 mod ports;
 mod register;
 mod reply;
 mod store_io;
 
+pub use agents::AgentEntry;
 pub use call::{CallKey, Disposition, HangupBy};
 pub use cdr::CallRecord;
 pub use counters::Counters;
 use ports::PortPool;
-pub use store_io::{NewMessage, StoreCommand, StoreReply};
+pub use store_io::{AgentStateRow, NewMessage, QueueLogRow, StoreCommand, StoreReply};
 
 /// What the engine is configured with (from flags/TOML, resolved by the driver).
 #[derive(Debug, Clone)]
@@ -85,8 +90,15 @@ pub enum Input {
         bytes: Vec<u8>,
     },
     Media(MediaEvent),
-    /// The agents' credentials changed (loaded at start, refreshed when `pasokh agent add` runs).
-    Agents(Vec<(String, UserCredentials)>),
+    /// The agents changed (loaded at start, refreshed when `pasokh agent add` runs).
+    Agents(Vec<AgentEntry>),
+    /// Agent states saved before a restart, applied once after the first `Agents`.
+    RestoreAgents(Vec<AgentStateRow>),
+    /// A supervisor's or agent's REST request.
+    AgentAction {
+        agent: String,
+        action: live::AgentAction,
+    },
     Store(StoreReply),
 }
 
@@ -129,6 +141,17 @@ pub struct Engine {
     flows: Option<std::sync::Arc<crate::ivr::FlowSet>>,
     /// Messages waiting for a recording that is still being saved (the caller hung up mid-take).
     pending_files: HashMap<LegId, (CallKey, NewMessage)>,
+    acd: crate::acd::Acd,
+    agent_legs: HashMap<LegId, agent_leg::AgentLeg>,
+    /// (Call-ID, our tag) of agent legs → leg.
+    agent_dialogs: HashMap<(String, String), LegId>,
+    /// Caller → the agent leg it is bridged to.
+    bridged: HashMap<CallKey, LegId>,
+    /// Callers waiting in a queue.
+    queued: std::collections::HashSet<CallKey>,
+    /// Calls whose IVR is being driven, and inputs that arrived meanwhile.
+    driving: std::collections::HashSet<CallKey>,
+    deferred: Vec<(CallKey, crate::ivr::IvrInput)>,
 }
 
 impl Engine {
@@ -154,6 +177,13 @@ impl Engine {
             counters: Counters::default(),
             flows: None,
             pending_files: HashMap::new(),
+            acd: crate::acd::Acd::new(default_queues(), Vec::new()),
+            agent_legs: HashMap::new(),
+            agent_dialogs: HashMap::new(),
+            bridged: HashMap::new(),
+            queued: Default::default(),
+            driving: Default::default(),
+            deferred: Vec::new(),
         }
     }
 
@@ -167,7 +197,11 @@ impl Engine {
         match input {
             Input::Sip { peer, bytes } => self.on_sip(peer, &bytes, now),
             Input::Media(event) => self.on_media(event, now),
-            Input::Agents(list) => self.agents = list.into_iter().collect(),
+            Input::Agents(list) => self.set_agents(list, now),
+            Input::RestoreAgents(rows) => self.restore_agents(rows, now),
+            Input::AgentAction { agent, action } => {
+                self.agent_action(&agent, action, now);
+            }
             Input::Store(reply) => self.on_store_reply(reply, now),
         }
         self.drain_txn_events(now);
@@ -183,6 +217,7 @@ impl Engine {
             self.txns.poll_timeout(),
             self.timers.next_deadline(),
             self.registrar.poll_timeout().map(Duration::from_millis),
+            self.acd.poll_timeout(),
         ];
         deadlines.into_iter().flatten().min()
     }
@@ -190,7 +225,8 @@ impl Engine {
     pub fn handle_timeout(&mut self, now: Duration) {
         self.txns.handle_timeout(now);
         self.registrar.handle_timeout(as_ms(now));
-        while self.registrar.poll_event().is_some() {}
+        self.drain_registrar_events(now);
+        self.acd_timeout(now);
         while let Some((key, timer)) = self.timers.pop_due(now) {
             match timer {
                 CallTimer::Answer => self.answer_call(key, now),
@@ -272,6 +308,14 @@ impl Engine {
     }
 }
 
+/// The queues of the 137 and 1888 trees and key 4's call-takers.
+pub fn default_queues() -> Vec<crate::acd::QueueConfig> {
+    ["137", "1888", "zoning"]
+        .into_iter()
+        .map(crate::acd::QueueConfig::new)
+        .collect()
+}
+
 /// Debian 12's baresip (libre 1.x) abandons registration when any challenge names SHA-256.
 pub fn default_md5_only_user_agents() -> Vec<String> {
     vec!["baresip v0.".into(), "baresip v1.".into()]
@@ -283,5 +327,7 @@ fn as_ms(d: Duration) -> u64 {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_acd;
 #[cfg(test)]
 mod tests_ivr;

@@ -21,7 +21,7 @@ impl Engine {
         let outcome = self
             .registrar
             .handle_register(register, &directory, super::as_ms(now));
-        while self.registrar.poll_event().is_some() {}
+        self.drain_registrar_events(now);
         let tag = self.new_tag();
         let mut resp = response_to(req, outcome.status_code(), Some(&tag));
         resp.headers.push("Server", SERVER);
@@ -45,6 +45,14 @@ impl Engine {
             _ => {}
         }
         self.send_response(key, &resp, now);
+    }
+
+    /// Whether the From user is a known agent (then the request was authenticated).
+    pub(super) fn sent_by_agent(&self, req: &Request) -> bool {
+        let from = req.headers.get("From").unwrap_or_default();
+        header::name_addr_uri(from)
+            .and_then(header::uri_user)
+            .is_some_and(|user| self.agents.contains_key(user))
     }
 
     /// Agents' INVITEs are authenticated (citizens' calls are not): when the From user is a known

@@ -3,7 +3,87 @@
 
 use super::call::CallKey;
 use super::cdr::CallRecord;
+use crate::acd::{AgentState, PauseReason, Pending};
 use crate::ivr::{CaseInfo, CaseKind, MessageStatus};
+
+/// An agent's state as saved for a restart: the state's name, a pause reason, a pending change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentStateRow {
+    pub id: String,
+    pub state: String,
+    pub reason_code: Option<u16>,
+    pub reason_label: Option<String>,
+    /// `pause`, `logout` or `remove`.
+    pub pending: Option<String>,
+    pub pending_code: Option<u16>,
+}
+
+impl AgentStateRow {
+    pub fn from_acd(id: &str, state: &AgentState, pending: Option<&Pending>) -> Self {
+        let (reason_code, reason_label) = match state {
+            AgentState::Paused { reason } => (Some(reason.code), Some(reason.label.clone())),
+            _ => (None, None),
+        };
+        let (pending, pending_code) = match pending {
+            Some(Pending::Pause(reason)) => (Some("pause".to_string()), Some(reason.code)),
+            Some(Pending::Logout) => (Some("logout".to_string()), None),
+            Some(Pending::Remove) => (Some("remove".to_string()), None),
+            None => (None, None),
+        };
+        AgentStateRow {
+            id: id.to_string(),
+            state: state.name().to_string(),
+            reason_code,
+            reason_label,
+            pending,
+            pending_code,
+        }
+    }
+
+    /// The saved state; a call-bound state comes back as Available (the call did not survive).
+    pub fn state(&self) -> AgentState {
+        match self.state.as_str() {
+            "logged_out" => AgentState::LoggedOut,
+            "paused" => AgentState::Paused {
+                reason: self.reason(),
+            },
+            _ => AgentState::Available,
+        }
+    }
+
+    fn reason(&self) -> PauseReason {
+        let code = self.reason_code.unwrap_or(1);
+        match &self.reason_label {
+            Some(label) => PauseReason::new(code, label.clone()),
+            None => PauseReason::standard(code).unwrap_or_else(|| PauseReason::new(code, "other")),
+        }
+    }
+
+    pub fn pending(&self) -> Option<Pending> {
+        match self.pending.as_deref() {
+            Some("pause") => {
+                let code = self.pending_code.unwrap_or(1);
+                Some(Pending::Pause(
+                    PauseReason::standard(code).unwrap_or_else(|| PauseReason::new(code, "other")),
+                ))
+            }
+            Some("logout") => Some(Pending::Logout),
+            Some("remove") => Some(Pending::Remove),
+            _ => None,
+        }
+    }
+}
+
+/// One queue event for the history (`queue_log` table).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueLogRow {
+    pub at_ms: i64,
+    pub queue: Option<String>,
+    pub call: Option<u64>,
+    pub agent: Option<String>,
+    pub kind: String,
+    pub detail: String,
+}
 
 /// A message to file: every call leaves one (the centre's register).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,7 +116,12 @@ pub enum StoreCommand {
         tracking_code: String,
     },
     /// File a message durably and answer with its tracking code.
-    FileMessage { call: CallKey, message: NewMessage },
+    FileMessage {
+        call: CallKey,
+        message: NewMessage,
+    },
+    AgentState(AgentStateRow),
+    QueueLog(QueueLogRow),
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -319,8 +319,15 @@ fn answer_challenge(challenge: &str, user: &str, password: &str) -> String {
 fn an_agent_registers_with_sha256_digest_and_a_wrong_password_looks_like_an_unknown_user() {
     let mut h = Harness::new();
     let creds = crate::sip::registrar::UserCredentials::from_password("2001", "pasokh", "secret");
-    h.engine
-        .handle_input(Input::Agents(vec![("2001".into(), creds)]), h.now);
+    h.engine.handle_input(
+        Input::Agents(vec![AgentEntry {
+            id: "2001".into(),
+            name: "Maryam".into(),
+            credentials: creds,
+            queues: vec![("137".into(), 0)],
+        }]),
+        h.now,
+    );
     h.send(&register("2001", None, 1));
     let challenge = h.sent[0]
         .headers

@@ -1,4 +1,5 @@
 //! Who may call what: a bearer-token extractor parameterised by the route's access rule.
+//! The token comes from `Authorization: Bearer` or, for browsers, from the sign-in cookie.
 //!
 //! Why an extractor with a type parameter: the rule sits in the handler's signature
 //! (`Authorized<AdminOrSupervisor>`), so a handler cannot reach its body without the check and
@@ -29,6 +30,34 @@ impl AccessRule for AdminOrSupervisor {
     }
 }
 
+/// Staff who read the register: admins, supervisors and screeners (the message list).
+pub struct Staff;
+
+impl AccessRule for Staff {
+    fn allows(role: &Role) -> bool {
+        matches!(role, Role::Admin | Role::Supervisor | Role::Screener)
+    }
+}
+
+/// Staff and call-takers: one message by its code (to read and correct it) and the case files
+/// a call-taker reads to a caller.
+pub struct StaffOrAgent;
+
+impl AccessRule for StaffOrAgent {
+    fn allows(role: &Role) -> bool {
+        Staff::allows(role) || matches!(role, Role::Agent(_))
+    }
+}
+
+/// Staff and managers: voice messages and replies (managers listen to what citizens said).
+pub struct StaffOrManager;
+
+impl AccessRule for StaffOrManager {
+    fn allows(role: &Role) -> bool {
+        Staff::allows(role) || matches!(role, Role::Manager(_))
+    }
+}
+
 /// Proof that the request carried a valid token allowed by `R`; holds the caller's role.
 pub struct Authorized<R> {
     pub role: Role,
@@ -39,15 +68,8 @@ impl<R: AccessRule> FromRequestParts<WebState> for Authorized<R> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &WebState) -> Result<Self, ApiError> {
-        let token = bearer_token(&parts.headers).ok_or(ApiError::MissingToken)?;
-        let role = match state.store.verify_token(token).await {
-            Ok(Some(role)) => role,
-            Ok(None) => return Err(ApiError::InvalidToken),
-            Err(error) => {
-                tracing::error!(%error, "cannot check an API token");
-                return Err(ApiError::Unavailable);
-            }
-        };
+        let token = request_token(&parts.headers).ok_or(ApiError::MissingToken)?;
+        let role = role_of(state, token).await?;
         if !R::allows(&role) {
             return Err(ApiError::Forbidden);
         }
@@ -56,6 +78,44 @@ impl<R: AccessRule> FromRequestParts<WebState> for Authorized<R> {
             rule: PhantomData,
         })
     }
+}
+
+/// The cookie that the sign-in page sets: browsers' `EventSource` cannot send an
+/// `Authorization` header, so `/api` routes also take the token from it.
+pub(super) const TOKEN_COOKIE: &str = "pasokh_token";
+
+/// The role a token stands for: `InvalidToken` when the store does not know it.
+pub(super) async fn role_of(state: &WebState, token: &str) -> Result<Role, ApiError> {
+    match state.store.verify_token(token).await {
+        Ok(Some(role)) => Ok(role),
+        Ok(None) => Err(ApiError::InvalidToken),
+        Err(error) => {
+            tracing::error!(%error, "cannot check an API token");
+            Err(ApiError::Unavailable)
+        }
+    }
+}
+
+/// The request's token: from `Authorization: Bearer` when that header is present (then only from
+/// it), else from the `pasokh_token` cookie.
+pub(super) fn request_token(headers: &HeaderMap) -> Option<&str> {
+    if headers.contains_key(header::AUTHORIZATION) {
+        return bearer_token(headers);
+    }
+    cookie_token(headers)
+}
+
+/// The value of the `pasokh_token` cookie (RFC 6265 §5.4: `name=value` pairs split by `;`).
+pub(super) fn cookie_token(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| name.trim() == TOKEN_COOKIE)
+        .map(|(_, value)| value.trim().trim_matches('"'))
+        .filter(|value| !value.is_empty())
 }
 
 /// The token of `Authorization: Bearer <token>`; the scheme is case-insensitive (RFC 7235 §2.1).
@@ -110,6 +170,52 @@ mod tests {
         assert_eq!(bearer_token(&HeaderMap::new()), None);
     }
 
+    fn headers_with_cookies(cookies: &[&str]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for cookie in cookies {
+            if let Ok(value) = HeaderValue::from_str(cookie) {
+                headers.append(header::COOKIE, value);
+            }
+        }
+        headers
+    }
+
+    #[test]
+    fn the_sign_in_cookie_carries_a_token() {
+        for cookies in [
+            &["pasokh_token=psk_1"][..],
+            &["theme=dark; pasokh_token=psk_1; lang=fa"],
+            &["theme=dark", "pasokh_token=\"psk_1\""],
+            &[" pasokh_token = psk_1"],
+        ] {
+            let headers = headers_with_cookies(cookies);
+            assert_eq!(request_token(&headers), Some("psk_1"), "{cookies:?}");
+        }
+        for cookies in [
+            &["pasokh_token="][..],
+            &["pasokh_tokenx=psk_1"],
+            &["xpasokh_token=psk_1"],
+            &["theme=dark"],
+        ] {
+            assert_eq!(request_token(&headers_with_cookies(cookies)), None);
+        }
+    }
+
+    #[test]
+    fn an_authorization_header_takes_precedence_over_the_cookie() {
+        let mut headers = headers_with_cookies(&["pasokh_token=psk_cookie"]);
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer psk_1"),
+        );
+        assert_eq!(request_token(&headers), Some("psk_1"));
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Basic YTpi"),
+        );
+        assert_eq!(request_token(&headers), None);
+    }
+
     #[test]
     fn call_records_are_for_admins_and_supervisors_only() {
         assert!(AdminOrSupervisor::allows(&Role::Admin));
@@ -117,5 +223,19 @@ mod tests {
         assert!(!AdminOrSupervisor::allows(&Role::Screener));
         assert!(!AdminOrSupervisor::allows(&Role::Agent("2001".into())));
         assert!(!AdminOrSupervisor::allows(&Role::Manager("7".into())));
+    }
+
+    #[test]
+    fn the_register_rules_name_their_roles() {
+        let agent = Role::Agent("2001".into());
+        let manager = Role::Manager("7".into());
+        for staff in [Role::Admin, Role::Supervisor, Role::Screener] {
+            assert!(Staff::allows(&staff));
+            assert!(StaffOrAgent::allows(&staff));
+            assert!(StaffOrManager::allows(&staff));
+        }
+        assert!(!Staff::allows(&agent) && !Staff::allows(&manager));
+        assert!(StaffOrAgent::allows(&agent) && !StaffOrAgent::allows(&manager));
+        assert!(StaffOrManager::allows(&manager) && !StaffOrManager::allows(&agent));
     }
 }

@@ -9,25 +9,33 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use tokio::net::TcpListener;
 
 use crate::store::Store;
 
+mod agents;
 mod auth;
 mod calls;
+mod cases;
 mod error;
 mod iso_time;
+mod live;
+mod messages;
+mod recordings;
+mod wallboard;
 
 pub use auth::{AccessRule, AdminOrSupervisor, Authorized};
 pub use error::ApiError;
 pub use iso_time::iso8601_utc;
+pub use live::{AgentActions, LiveFeed, SnapshotReceiver};
 
 /// Renders the engine's counters in the Prometheus text format.
 pub type MetricsRenderer = Arc<dyn Fn() -> String + Send + Sync>;
@@ -38,6 +46,10 @@ pub struct WebState {
     pub store: Store,
     /// Called on each `GET /metrics`; must not contain personal data (no numbers, no names).
     pub metrics: MetricsRenderer,
+    /// The recordings folder (`<data>/recordings`) that `GET /api/recordings/...` serves from.
+    pub recordings_dir: PathBuf,
+    /// The engine's live snapshot and its agent requests (queues, events, wallboard).
+    pub live: LiveFeed,
 }
 
 /// The whole HTTP surface. See docs/web.md for the role each route requires.
@@ -45,7 +57,20 @@ pub fn router(state: WebState) -> Router {
     Router::new()
         .route("/api/health", get(health))
         .route("/api/calls", get(calls::list_calls))
+        .route("/api/messages", get(messages::list_messages))
+        .route(
+            "/api/messages/{code}",
+            get(messages::get_message).patch(messages::patch_message),
+        )
+        .route("/api/recordings/{*name}", get(recordings::get_recording))
+        .route("/api/cases/{number}", get(cases::get_case))
         .route("/metrics", get(metrics))
+        .route("/api/queues", get(live::queues))
+        .route("/api/events", get(live::events))
+        .route("/api/agents/{id}/state", post(agents::set_state))
+        .route("/", get(wallboard::page))
+        .route("/signin", post(wallboard::sign_in))
+        .route("/signout", post(wallboard::sign_out))
         .fallback(not_found)
         .with_state(state)
 }

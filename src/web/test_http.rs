@@ -3,13 +3,15 @@
 
 use std::error::Error;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 
-use super::{serve_on, WebState};
+use super::{serve_on, LiveFeed, WebState};
+use crate::engine::live::{AgentAction, LiveSnapshot};
 use crate::store::test_support::TempDir;
 use crate::store::Store;
 
@@ -40,6 +42,12 @@ impl Reply {
 pub(super) struct TestServer {
     pub addr: SocketAddr,
     pub store: Store,
+    /// The recordings folder the server serves (not created until a test puts a file in it).
+    pub recordings: PathBuf,
+    /// Publishes live snapshots, as the engine driver does (see `publish`).
+    live: watch::Sender<Arc<LiveSnapshot>>,
+    /// Agent requests the server forwarded, in order (see `actions`).
+    agent_actions: Arc<Mutex<Vec<(String, AgentAction)>>>,
     _stop: oneshot::Sender<()>,
     _dir: TempDir,
 }
@@ -50,8 +58,24 @@ impl TestServer {
         let store = Store::open(dir.path()).await?;
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
+        let recordings = dir.path().join("recordings");
+        let (live, snapshots) = watch::channel(Arc::new(LiveSnapshot::default()));
+        let agent_actions = Arc::new(Mutex::new(Vec::new()));
+        let (known, recorded) = (snapshots.clone(), agent_actions.clone());
+        // Like the engine: an agent is known when the latest snapshot lists them.
+        let act = move |agent: String, action: AgentAction| {
+            if !known.borrow().agents.iter().any(|a| a.id == agent) {
+                return false;
+            }
+            recorded
+                .lock()
+                .map(|mut list| list.push((agent, action)))
+                .is_ok()
+        };
         let state = WebState {
+            live: LiveFeed::new(snapshots, Arc::new(act)),
             store: store.clone(),
+            recordings_dir: recordings.clone(),
             metrics: Arc::new(|| {
                 "# TYPE pasokh_calls_total counter\npasokh_calls_total 3\n".into()
             }),
@@ -63,6 +87,9 @@ impl TestServer {
         Ok(TestServer {
             addr,
             store,
+            recordings,
+            live,
+            agent_actions,
             _stop: stop,
             _dir: dir,
         })
@@ -84,6 +111,61 @@ impl TestServer {
         let mut raw = Vec::new();
         stream.read_to_end(&mut raw).await?;
         parse_reply(&String::from_utf8(raw)?)
+    }
+}
+
+/// A response whose body is bytes (audio), not text.
+#[derive(Debug)]
+pub(super) struct BytesReply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl BytesReply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+impl TestServer {
+    /// `GET path` with an optional token and `Range`, for binary bodies sent with a length.
+    pub async fn get_bytes(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        range: Option<&str>,
+    ) -> Result<BytesReply, Box<dyn Error>> {
+        let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+        let range = range.map_or(String::new(), |r| format!("Range: {r}\r\n"));
+        let request = format!(
+            "GET {path} HTTP/1.1\r\nHost: localhost\r\n{auth}{range}Connection: close\r\n\r\n"
+        );
+        let mut stream = TcpStream::connect(self.addr).await?;
+        stream.write_all(request.as_bytes()).await?;
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).await?;
+        let end = raw
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .ok_or("no end of headers")?;
+        let head = String::from_utf8(raw[..end].to_vec())?;
+        let mut reply = parse_reply(&format!("{head}\r\n\r\n"))?;
+        let mut body = raw[end + 4..].to_vec();
+        if reply.header("transfer-encoding").is_some() {
+            return Err("a binary body must be sent with Content-Length".into());
+        }
+        if let Some(length) = reply.header("content-length") {
+            body.truncate(length.parse()?);
+        }
+        Ok(BytesReply {
+            status: reply.status,
+            headers: std::mem::take(&mut reply.headers),
+            body,
+        })
     }
 }
 
@@ -140,4 +222,35 @@ fn chunked_bodies_are_joined() -> TestResult {
     let reply = parse_reply(raw)?;
     assert_eq!((reply.status, reply.body.as_str()), (200, "Wikipedia"));
     Ok(())
+}
+
+/// The live side: what the engine driver would publish and receive.
+impl TestServer {
+    /// Publishes a snapshot to the server, as the engine does about twice a second.
+    pub fn publish(&self, snapshot: LiveSnapshot) {
+        self.live.send_replace(Arc::new(snapshot));
+    }
+
+    /// The agent requests forwarded to the "engine" so far.
+    pub fn actions(&self) -> Vec<(String, AgentAction)> {
+        self.agent_actions
+            .lock()
+            .map(|list| list.clone())
+            .unwrap_or_default()
+    }
+
+    /// `POST path` with a JSON body and `Authorization: Bearer token`.
+    pub async fn post_json(
+        &self,
+        path: &str,
+        token: &str,
+        body: &str,
+    ) -> Result<Reply, Box<dyn Error>> {
+        self.send(&format!(
+            "POST {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ))
+        .await
+    }
 }

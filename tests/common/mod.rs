@@ -304,3 +304,34 @@ pub fn assert_ok(output: &Output, what: &str) {
 pub fn read(path: &Path) -> Vec<u8> {
     std::fs::read(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
+
+pub mod rtp;
+pub mod wav;
+
+impl Engine {
+    /// Kills the engine with SIGKILL (no clean shutdown), as a crash or power cut would.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the engine again on the same configuration and data folder (after `kill9`),
+    /// appending to the same log, and waits for `/api/health`.
+    pub fn restart(&mut self) {
+        let log_file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&self.log)
+            .unwrap_or_else(|e| panic!("cannot open log: {e}"));
+        let err_file = log_file.try_clone().unwrap_or_else(|e| panic!("log: {e}"));
+        self.child = Command::new(env!("CARGO_BIN_EXE_pasokh"))
+            .args(["serve", "--config"])
+            .arg(self.config_path())
+            .env("RUST_LOG", "info,pasokh=debug")
+            .stdout(log_file)
+            .stderr(err_file)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot restart pasokh: {e}"));
+        self.wait_healthy();
+    }
+}
+pub mod phone;

@@ -1,0 +1,247 @@
+//! The engine's side of the ACD: a caller the IVR sends to a queue waits (music on hold, position
+//! announcements), the ACD's offers become INVITEs to agents, its `Connected` a media bridge, its
+//! overflow a voice message. The ACD itself stays a pure state machine (`crate::acd`).
+//!
+//! While a caller waits, their keys belong to the queue, not the IVR: `1` leaves the queue for a
+//! voice message, even in the middle of an announcement (announcements are played with barge-in,
+//! so the exit key is never blocked by a prompt).
+
+use std::time::Duration;
+
+use super::call::CallKey;
+use super::Engine;
+use crate::acd::{self, AcdInput, AcdOutput, OverflowReason};
+use crate::ivr::words::{duration_prompts, number_prompts};
+use crate::ivr::{IvrInput, QueueOutcome};
+use crate::media::api::{Idle, MediaCommand};
+
+/// The key that takes a waiting caller out of the queue to leave a voice message.
+pub const EXIT_KEY: char = '1';
+
+impl Engine {
+    pub(super) fn enqueue_call(&mut self, call: CallKey, queue: &str, now: Duration) {
+        let Some(c) = self.calls.get(&call) else {
+            return;
+        };
+        let (leg, caller) = (c.leg, c.record.from.clone());
+        self.queued.insert(call);
+        self.media(MediaCommand::SetIdle {
+            leg,
+            idle: Idle::Music,
+        });
+        self.media(MediaCommand::Play {
+            leg,
+            prompts: vec!["queue/all_busy".into()],
+            barge_in: true,
+        });
+        let arrived = AcdInput::CallArrived {
+            call: acd::CallKey(call),
+            queue: queue.to_string(),
+            priority: 0,
+            caller,
+        };
+        self.acd_input(arrived, now);
+    }
+
+    pub(super) fn acd_input(&mut self, input: AcdInput, now: Duration) {
+        self.acd.handle_input(input, now);
+        self.drain_acd(now);
+    }
+
+    pub(super) fn acd_timeout(&mut self, now: Duration) {
+        self.acd.handle_timeout(now);
+        self.drain_acd(now);
+    }
+
+    fn drain_acd(&mut self, now: Duration) {
+        while let Some(output) = self.acd.poll_output() {
+            match output {
+                AcdOutput::Offer { call, agent } => {
+                    if !self.offer_to_agent(call.0, &agent, now) {
+                        self.acd
+                            .handle_input(AcdInput::OfferFailed { call, agent }, now);
+                    }
+                }
+                AcdOutput::CancelOffer { call, agent, .. } => {
+                    self.cancel_offer(call.0, &agent, now)
+                }
+                AcdOutput::Connected { call, agent } => self.connect(call.0, &agent, now),
+                AcdOutput::Overflow { call, reason } => self.overflow(call.0, reason, now),
+                AcdOutput::Announce {
+                    call,
+                    position,
+                    estimated_wait,
+                } => self.announce(call.0, position, estimated_wait),
+                AcdOutput::AgentStateChanged { agent, .. } => self.agent_state_changed(&agent),
+                AcdOutput::QueueLog(event) => self.queue_log(event),
+                AcdOutput::Refused {
+                    agent,
+                    request,
+                    refusal,
+                } => {
+                    tracing::info!(%agent, ?request, ?refusal, "agent request refused");
+                }
+            }
+        }
+    }
+
+    fn legs_of(&self, call: CallKey, agent: &str) -> Vec<u64> {
+        self.agent_legs
+            .values()
+            .filter(|l| l.caller == call && l.agent == agent)
+            .map(|l| l.leg)
+            .collect()
+    }
+
+    fn cancel_offer(&mut self, call: CallKey, agent: &str, now: Duration) {
+        for leg in self.legs_of(call, agent) {
+            self.drop_agent_leg(leg, true, now);
+        }
+    }
+
+    /// The agent answered and the ACD confirmed: caller and agent hear each other.
+    fn connect(&mut self, call: CallKey, agent: &str, now: Duration) {
+        let Some(agent_leg) = self.legs_of(call, agent).into_iter().next() else {
+            return;
+        };
+        self.queued.remove(&call);
+        self.bridged.insert(call, agent_leg);
+        if let Some(c) = self.calls.get(&call) {
+            let leg = c.leg;
+            self.media(MediaCommand::StopPlayback { leg });
+            self.media(MediaCommand::SetIdle {
+                leg,
+                idle: Idle::Silence,
+            });
+            self.media(MediaCommand::Bridge {
+                a: leg,
+                b: agent_leg,
+            });
+        }
+        self.ivr_step(
+            call,
+            Some(IvrInput::QueueResult(QueueOutcome::Answered)),
+            now,
+        );
+    }
+
+    fn overflow(&mut self, call: CallKey, reason: OverflowReason, now: Duration) {
+        self.leave_queue(call);
+        let outcome = match reason {
+            OverflowReason::NoAgents => QueueOutcome::NoAgents,
+            _ => QueueOutcome::Overflow,
+        };
+        self.ivr_step(call, Some(IvrInput::QueueResult(outcome)), now);
+    }
+
+    fn leave_queue(&mut self, call: CallKey) {
+        self.queued.remove(&call);
+        if let Some(c) = self.calls.get(&call) {
+            let leg = c.leg;
+            self.media(MediaCommand::StopPlayback { leg });
+            self.media(MediaCommand::SetIdle {
+                leg,
+                idle: Idle::Silence,
+            });
+        }
+    }
+
+    fn announce(&mut self, call: CallKey, position: u32, wait: Duration) {
+        let Some(c) = self.calls.get(&call) else {
+            return;
+        };
+        let mut prompts = vec!["queue/your_position".to_string()];
+        prompts.extend(number_prompts(u64::from(position)));
+        prompts.push("queue/in_line".into());
+        prompts.push("queue/estimated_wait".into());
+        prompts.extend(duration_prompts(
+            u32::try_from(wait.as_secs()).unwrap_or(u32::MAX),
+        ));
+        prompts.push("queue/press1_voicemail".into());
+        let leg = c.leg;
+        self.media(MediaCommand::Play {
+            leg,
+            prompts,
+            barge_in: true,
+        });
+    }
+
+    /// A key pressed while the caller waits: the exit key leaves the queue; others are ignored.
+    pub(super) fn queue_digit(&mut self, call: CallKey, digit: char, now: Duration) {
+        if digit != EXIT_KEY {
+            return;
+        }
+        self.leave_queue(call);
+        self.acd_input(AcdInput::CallExited(acd::CallKey(call)), now);
+        self.ivr_step(call, Some(IvrInput::QueueResult(QueueOutcome::Exit)), now);
+    }
+
+    /// The caller hung up: abandon while waiting, or end the conversation with the agent.
+    pub(super) fn acd_caller_gone(&mut self, call: CallKey, now: Duration) {
+        if self.queued.remove(&call) {
+            self.acd_input(AcdInput::CallAbandoned(acd::CallKey(call)), now);
+        }
+        if let Some(leg) = self.bridged.remove(&call) {
+            self.drop_agent_leg(leg, true, now);
+            self.acd_input(
+                AcdInput::CallEnded {
+                    call: acd::CallKey(call),
+                },
+                now,
+            );
+        }
+        let ringing: Vec<u64> = self
+            .agent_legs
+            .values()
+            .filter(|l| l.caller == call)
+            .map(|l| l.leg)
+            .collect();
+        for leg in ringing {
+            self.drop_agent_leg(leg, true, now);
+        }
+    }
+
+    pub(super) fn acd_call_ended(&mut self, call: CallKey, now: Duration) {
+        self.bridged.remove(&call);
+        self.acd_input(
+            AcdInput::CallEnded {
+                call: acd::CallKey(call),
+            },
+            now,
+        );
+    }
+
+    pub(super) fn acd_offer_accepted(&mut self, call: CallKey, agent: &str, now: Duration) {
+        let input = AcdInput::OfferAccepted {
+            call: acd::CallKey(call),
+            agent: agent.to_string(),
+        };
+        self.acd_input(input, now);
+        // An answer the ACD did not confirm (it crossed a cancel) was dropped via CancelOffer.
+        if !self.bridged.contains_key(&call) && !self.calls.contains_key(&call) {
+            for leg in self.legs_of(call, agent) {
+                self.drop_agent_leg(leg, true, now);
+            }
+        }
+    }
+
+    pub(super) fn acd_offer_refused(
+        &mut self,
+        call: CallKey,
+        agent: &str,
+        status: u16,
+        now: Duration,
+    ) {
+        let (call, agent) = (acd::CallKey(call), agent.to_string());
+        let input = match status {
+            486 | 600 | 603 => AcdInput::OfferRejected { call, agent },
+            _ => AcdInput::OfferFailed { call, agent },
+        };
+        self.acd_input(input, now);
+    }
+
+    /// Is this call in the ACD's hands (waiting or talking)?
+    pub(super) fn in_queue(&self, call: CallKey) -> bool {
+        self.queued.contains(&call)
+    }
+}

@@ -1,0 +1,302 @@
+//! The engine as a caller: the INVITE that offers a queued call to an agent's softphone, and the
+//! dialog that follows (ACK of the 2xx, CANCEL, BYE either way). The caller's leg and the agent's
+//! leg are separate dialogs joined by a media bridge (a B2BUA), so the agent's phone sees the
+//! citizen's number and the call's tracking code in the INVITE's headers.
+
+use std::time::Duration;
+
+use super::call::CallKey;
+use super::invite::negotiated_setup;
+use super::reply::SERVER;
+use super::{Engine, Output};
+use crate::media::api::{LegId, MediaCommand};
+use crate::sip::header;
+use crate::sip::msg::{Headers, Method, Request, Response};
+use crate::sip::sdp::{self, Codec, Negotiated};
+use crate::sip::transport::Peer;
+use crate::sip::txn::TxnKey;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AgentLegState {
+    Ringing,
+    /// 2xx received and ACKed; media open.
+    Answered,
+}
+
+#[derive(Debug)]
+pub struct AgentLeg {
+    pub caller: CallKey,
+    pub agent: String,
+    pub leg: LegId,
+    pub port: u16,
+    pub peer: Peer,
+    pub invite: Request,
+    pub invite_key: TxnKey,
+    pub call_id: String,
+    pub local_tag: String,
+    pub remote_tag: Option<String>,
+    pub remote_target: String,
+    pub state: AgentLegState,
+    pub cseq: u32,
+    /// The ACK sent for the 2xx, re-sent if the 2xx is retransmitted.
+    pub ack: Option<Vec<u8>>,
+}
+
+/// Where an agent's binding says to send requests: `udp:127.0.0.1:5062` → a peer.
+pub(super) fn peer_of(source: &str) -> Option<Peer> {
+    let addr = source.strip_prefix("udp:")?.parse().ok()?;
+    Some(Peer::udp(addr))
+}
+
+impl Engine {
+    /// Sends the INVITE offering caller `call` to `agent`. False if the agent has no reachable
+    /// contact or no port is free (the ACD is then told the offer failed).
+    pub(super) fn offer_to_agent(&mut self, call: CallKey, agent: &str, now: Duration) -> bool {
+        let Some(binding) = self
+            .registrar
+            .bindings(agent, super::as_ms(now))
+            .into_iter()
+            .next()
+        else {
+            return false;
+        };
+        let Some(peer) = peer_of(&binding.source) else {
+            return false;
+        };
+        let Some(port) = self.ports.take() else {
+            return false;
+        };
+        let (caller, tracking) = match self.calls.get(&call) {
+            Some(c) => (c.record.from.clone(), c.tracking_code.clone()),
+            None => {
+                self.ports.give_back(port);
+                return false;
+            }
+        };
+        let leg = self.next_key;
+        self.next_key += 1;
+        let local_tag = self.new_tag();
+        let call_id = format!("{:016x}@pasokh", rand::Rng::gen::<u64>(&mut self.rng));
+        let branch = self.new_branch();
+        let offer = sdp::offer(self.config.media_ip, port, leg, 1);
+        let mut headers = Headers::new();
+        headers.push(
+            "Via",
+            format!("SIP/2.0/UDP {};branch={branch};rport", self.config.sip_addr),
+        );
+        headers.push("Max-Forwards", "70");
+        headers.push(
+            "From",
+            format!(
+                "\"{caller}\" <sip:{caller}@{}>;tag={local_tag}",
+                self.config.sip_addr
+            ),
+        );
+        headers.push("To", format!("<sip:{agent}@{}>", self.config.sip_addr));
+        headers.push("Call-ID", call_id.clone());
+        headers.push("CSeq", "1 INVITE");
+        headers.push("Contact", self.contact());
+        headers.push("User-Agent", SERVER);
+        headers.push("X-Pasokh-Caller", caller.clone());
+        if let Some(code) = &tracking {
+            headers.push("X-Pasokh-Tracking-Code", code.clone());
+        }
+        headers.push("Content-Type", "application/sdp");
+        let invite = Request {
+            method: Method::Invite,
+            uri: binding.uri.clone(),
+            headers,
+            body: offer.into_bytes(),
+        };
+        let Some(key) = self.txns.send_request(invite.clone(), peer, now) else {
+            self.ports.give_back(port);
+            return false;
+        };
+        self.by_client_txn.insert(key.clone(), leg);
+        self.agent_legs.insert(
+            leg,
+            AgentLeg {
+                caller: call,
+                agent: agent.to_string(),
+                leg,
+                port,
+                peer,
+                invite,
+                invite_key: key,
+                call_id: call_id.clone(),
+                local_tag: local_tag.clone(),
+                remote_tag: None,
+                remote_target: binding.uri,
+                state: AgentLegState::Ringing,
+                cseq: 1,
+                ack: None,
+            },
+        );
+        self.agent_dialogs.insert((call_id, local_tag), leg);
+        true
+    }
+
+    /// A response to the agent leg's INVITE (or a retransmitted 2xx).
+    pub(super) fn on_agent_invite_response(&mut self, leg: LegId, resp: Response, now: Duration) {
+        let Some(agent_leg) = self.agent_legs.get_mut(&leg) else {
+            return;
+        };
+        if resp.status < 200 {
+            return;
+        }
+        if resp.status >= 300 {
+            let (caller, agent) = (agent_leg.caller, agent_leg.agent.clone());
+            self.drop_agent_leg(leg, false, now);
+            self.acd_offer_refused(caller, &agent, resp.status, now);
+            return;
+        }
+        if let Some(ack) = &agent_leg.ack {
+            let (peer, bytes) = (agent_leg.peer, ack.clone());
+            self.outputs.push_back(Output::Transmit { peer, bytes });
+            return; // a retransmitted 2xx: ACK again
+        }
+        agent_leg.remote_tag = resp.to_tag().map(str::to_string);
+        if let Some(target) = resp.headers.get("Contact").and_then(header::name_addr_uri) {
+            agent_leg.remote_target = target.to_string();
+        }
+        let answer = sdp::parse_answer(
+            &String::from_utf8_lossy(&resp.body),
+            &[Codec::Pcmu, Codec::Pcma],
+        );
+        self.ack_agent_2xx(leg, &resp);
+        let (caller, agent) = match self.agent_legs.get(&leg) {
+            Some(l) => (l.caller, l.agent.clone()),
+            None => return,
+        };
+        match answer {
+            Ok(negotiated) => {
+                self.open_agent_media(leg, &negotiated);
+                self.acd_offer_accepted(caller, &agent, now);
+            }
+            Err(_) => {
+                self.drop_agent_leg(leg, true, now);
+                self.acd_offer_refused(caller, &agent, 488, now);
+            }
+        }
+    }
+
+    fn ack_agent_2xx(&mut self, leg: LegId, resp: &Response) {
+        let branch = self.new_branch();
+        let sip_addr = self.config.sip_addr;
+        let Some(agent_leg) = self.agent_legs.get_mut(&leg) else {
+            return;
+        };
+        let mut headers = Headers::new();
+        headers.push(
+            "Via",
+            format!("SIP/2.0/UDP {sip_addr};branch={branch};rport"),
+        );
+        headers.push("Max-Forwards", "70");
+        for name in ["From", "Call-ID"] {
+            if let Some(v) = agent_leg.invite.headers.get(name) {
+                headers.push(name, v);
+            }
+        }
+        headers.push("To", resp.headers.get("To").unwrap_or_default());
+        headers.push("CSeq", "1 ACK");
+        let ack = Request {
+            method: Method::Ack,
+            uri: agent_leg.remote_target.clone(),
+            headers,
+            body: Vec::new(),
+        };
+        let bytes = ack.to_bytes();
+        agent_leg.ack = Some(bytes.clone());
+        agent_leg.state = AgentLegState::Answered;
+        let peer = agent_leg.peer;
+        self.outputs.push_back(Output::Transmit { peer, bytes });
+    }
+
+    fn open_agent_media(&mut self, leg: LegId, negotiated: &Negotiated) {
+        if let Some(agent_leg) = self.agent_legs.get(&leg) {
+            let setup = negotiated_setup(leg, agent_leg.port, negotiated);
+            self.media(MediaCommand::Open(setup));
+        }
+    }
+
+    /// Ends an agent leg: CANCEL while it rings, BYE once answered (when `hang_up`), and frees
+    /// its port and media. Harmless for a leg already gone.
+    pub(super) fn drop_agent_leg(&mut self, leg: LegId, hang_up: bool, now: Duration) {
+        let Some(agent_leg) = self.agent_legs.remove(&leg) else {
+            return;
+        };
+        if agent_leg.state == AgentLegState::Answered {
+            self.by_client_txn.remove(&agent_leg.invite_key);
+        }
+        self.agent_dialogs
+            .remove(&(agent_leg.call_id.clone(), agent_leg.local_tag.clone()));
+        if self.bridged.get(&agent_leg.caller) == Some(&leg) {
+            self.bridged.remove(&agent_leg.caller);
+        }
+        match agent_leg.state {
+            AgentLegState::Ringing if hang_up => {
+                self.send_agent_request(&agent_leg, Method::Cancel, now)
+            }
+            AgentLegState::Answered => {
+                if hang_up {
+                    self.send_agent_request(&agent_leg, Method::Bye, now);
+                }
+                self.media(MediaCommand::Close { leg });
+            }
+            AgentLegState::Ringing => {}
+        }
+        self.ports.give_back(agent_leg.port);
+    }
+
+    /// CANCEL (same branch as the INVITE, §9.1) or an in-dialog BYE to the agent.
+    fn send_agent_request(&mut self, agent_leg: &AgentLeg, method: Method, now: Duration) {
+        let mut headers = Headers::new();
+        let (uri, cseq) = if method == Method::Cancel {
+            if let Some(via) = agent_leg.invite.top_via() {
+                headers.push("Via", via);
+            }
+            (agent_leg.invite.uri.clone(), agent_leg.cseq)
+        } else {
+            let branch = self.new_branch();
+            headers.push(
+                "Via",
+                format!("SIP/2.0/UDP {};branch={branch};rport", self.config.sip_addr),
+            );
+            (agent_leg.remote_target.clone(), agent_leg.cseq + 1)
+        };
+        headers.push("Max-Forwards", "70");
+        if let Some(from) = agent_leg.invite.headers.get("From") {
+            headers.push("From", from);
+        }
+        let to = agent_leg.invite.headers.get("To").unwrap_or_default();
+        match (&agent_leg.remote_tag, method == Method::Bye) {
+            (Some(tag), true) => headers.push("To", format!("{to};tag={tag}")),
+            _ => headers.push("To", to),
+        }
+        headers.push("Call-ID", agent_leg.call_id.clone());
+        headers.push("CSeq", format!("{cseq} {}", method.as_str()));
+        let request = Request {
+            method,
+            uri,
+            headers,
+            body: Vec::new(),
+        };
+        self.txns.send_request(request, agent_leg.peer, now);
+    }
+
+    /// BYE from an agent's phone: the agent hung up the conversation.
+    pub(super) fn on_agent_bye(&mut self, leg: LegId, now: Duration) {
+        let Some(agent_leg) = self.agent_legs.get(&leg) else {
+            return;
+        };
+        let caller = agent_leg.caller;
+        self.drop_agent_leg(leg, false, now);
+        self.acd_call_ended(caller, now);
+        self.end_call(
+            caller,
+            super::Disposition::Completed,
+            super::HangupBy::Engine,
+            now,
+        );
+    }
+}

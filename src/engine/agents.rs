@@ -1,0 +1,253 @@
+//! Agents as the engine sees them: their directory (credentials, names, queues), their state
+//! requests (feature codes dialled from the softphone, REST), their registrations, the state
+//! saved for a restart, the queue log, and the live snapshot for supervisors.
+
+use std::time::Duration;
+
+use super::call::CallKey;
+use super::live::{
+    mask_number, AgentAction, AgentCounts, AgentLive, LiveSnapshot, QueueLive, WaitingLive,
+};
+use super::store_io::{AgentStateRow, QueueLogRow, StoreCommand};
+use super::{Engine, Output};
+use crate::acd::{
+    AcdInput, AgentConfig, AgentSnapshot, AgentState, PauseReason, Pending, QueueEvent,
+};
+use crate::sip::registrar::{RegistrarEvent, UserCredentials};
+
+/// One agent from the database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentEntry {
+    pub id: String,
+    pub name: String,
+    pub credentials: UserCredentials,
+    pub queues: Vec<(String, u32)>,
+}
+
+/// Feature codes an agent dials from the softphone.
+pub fn feature_action(number: &str) -> Option<AgentAction> {
+    match number {
+        "*21" => Some(AgentAction::Login),
+        "*22" => Some(AgentAction::Logout),
+        "*24" => Some(AgentAction::Unpause),
+        n => {
+            let reason = n.strip_prefix("*23")?;
+            let code = if reason.is_empty() {
+                Ok(1)
+            } else {
+                reason.parse::<u16>()
+            };
+            code.ok()
+                .filter(|c| PauseReason::standard(*c).is_some())
+                .map(AgentAction::Pause)
+        }
+    }
+}
+
+/// The confirmation prompt of a feature code.
+pub fn feature_prompt(action: &AgentAction) -> &'static str {
+    match action {
+        AgentAction::Login => "agent/logged_in",
+        AgentAction::Logout => "agent/logged_out",
+        AgentAction::Pause(_) => "agent/paused",
+        AgentAction::Unpause => "agent/unpaused",
+    }
+}
+
+impl Engine {
+    /// The agents changed in the database: credentials for the registrar, configuration for the ACD.
+    pub(super) fn set_agents(&mut self, entries: Vec<AgentEntry>, now: Duration) {
+        let known: Vec<String> = self.agents.keys().cloned().collect();
+        for gone in known
+            .iter()
+            .filter(|id| !entries.iter().any(|e| &e.id == *id))
+        {
+            self.acd_input(AcdInput::AgentRemoved(gone.clone()), now);
+        }
+        self.agents = entries
+            .iter()
+            .map(|e| (e.id.clone(), e.credentials.clone()))
+            .collect();
+        for entry in entries {
+            let config = AgentConfig {
+                id: entry.id,
+                name: entry.name,
+                queues: entry.queues,
+            };
+            self.acd_input(AcdInput::AgentConfigured(config), now);
+        }
+    }
+
+    /// States saved before a restart (pauses survive; see `acd::restored_state`).
+    pub(super) fn restore_agents(&mut self, saved: Vec<AgentStateRow>, now: Duration) {
+        for row in saved {
+            let snapshot = AgentSnapshot {
+                id: row.id.clone(),
+                state: row.state(),
+                pending: row.pending(),
+            };
+            if let Err(error) = self.acd.restore_agent(&snapshot, now) {
+                tracing::warn!(agent = %row.id, ?error, "saved agent state not restored");
+            }
+        }
+        self.drain_acd_public(now);
+    }
+
+    /// An agent's request (feature code or REST); false for an unknown agent.
+    pub fn agent_action(&mut self, agent: &str, action: AgentAction, now: Duration) -> bool {
+        if !self.agents.contains_key(agent) {
+            return false;
+        }
+        let id = agent.to_string();
+        let input = match action {
+            AgentAction::Login => AcdInput::AgentLogin(id),
+            AgentAction::Logout => AcdInput::AgentLogout(id),
+            AgentAction::Unpause => AcdInput::AgentUnpause(id),
+            AgentAction::Pause(code) => {
+                let reason =
+                    PauseReason::standard(code).unwrap_or_else(|| PauseReason::new(code, "other"));
+                AcdInput::AgentPause(id, reason)
+            }
+        };
+        self.acd_input(input, now);
+        true
+    }
+
+    /// Registrar events: an agent whose last binding went away is logged out.
+    pub(super) fn drain_registrar_events(&mut self, now: Duration) {
+        while let Some(event) = self.registrar.poll_event() {
+            let user = match event {
+                RegistrarEvent::Unregistered { user } | RegistrarEvent::Expired { user, .. } => {
+                    user
+                }
+                RegistrarEvent::Registered { .. } => continue,
+            };
+            if !self.registrar.is_registered(&user) {
+                self.acd_input(AcdInput::AgentUnreachable(user), now);
+            }
+        }
+    }
+
+    /// Saves an agent's new state so it survives a restart, and tells the wallboard.
+    pub(super) fn agent_state_changed(&mut self, agent: &str) {
+        let Some(view) = self.acd.agent_states().into_iter().find(|a| a.id == agent) else {
+            return;
+        };
+        let row = AgentStateRow::from_acd(&view.id, &view.state, view.pending.as_ref());
+        self.outputs
+            .push_back(Output::Store(StoreCommand::AgentState(row)));
+    }
+
+    pub(super) fn queue_log(&mut self, event: QueueEvent) {
+        let row = QueueLogRow {
+            at_ms: self.wall_ms(event.at),
+            queue: event.queue,
+            call: event.call.map(|c| c.0),
+            agent: event.agent,
+            kind: event.kind.as_str().to_string(),
+            detail: event.detail,
+        };
+        self.outputs
+            .push_back(Output::Store(StoreCommand::QueueLog(row)));
+    }
+
+    /// What the wallboard shows, now.
+    pub fn live_snapshot(&self, now: Duration) -> LiveSnapshot {
+        let secs = |d: Duration| d.as_secs_f64();
+        let queues = self
+            .acd
+            .stats(now)
+            .into_iter()
+            .map(|q| QueueLive {
+                name: q.queue.clone(),
+                waiting: q.waiting as usize,
+                longest_wait_s: secs(q.longest_wait),
+                agents: AgentCounts {
+                    logged_out: q.agents.logged_out as usize,
+                    available: q.agents.available as usize,
+                    ringing: q.agents.offered as usize,
+                    on_call: q.agents.on_call as usize,
+                    wrap_up: q.agents.wrap_up as usize,
+                    paused: q.agents.paused as usize,
+                },
+                offered_today: q.offered_today,
+                answered_today: q.answered_today,
+                abandoned_today: q.abandoned_today,
+                exited_today: q.exited_today,
+                overflowed_today: q.overflowed_today,
+                service_level: q.service_level,
+                service_level_threshold_s: secs(self.service_level_threshold(&q.queue)),
+                asa_s: q.asa.map(secs),
+                aht_s: q.aht.map(secs),
+            })
+            .collect();
+        let agents = self
+            .acd
+            .agent_states()
+            .into_iter()
+            .map(|a| AgentLive {
+                state: wall_state(&a.state).to_string(),
+                reason: match &a.state {
+                    AgentState::Paused { reason } => Some(reason.label.clone()),
+                    _ => None,
+                },
+                pending: a.pending.as_ref().map(pending_name),
+                since_s: secs(now.saturating_sub(a.since)),
+                queues: a.queues.iter().map(|(q, _)| q.clone()).collect(),
+                answered_today: u64::from(a.answered_today),
+                id: a.id,
+                name: a.name,
+            })
+            .collect();
+        let waiting = self
+            .acd
+            .waiting_calls(now)
+            .into_iter()
+            .map(|w| WaitingLive {
+                call: w.call.0,
+                queue: w.queue,
+                caller: mask_number(&w.caller),
+                waited_s: secs(w.waited),
+                position: w.position as usize,
+                ringing: w.ringing,
+            })
+            .collect();
+        LiveSnapshot {
+            at_ms: self.wall_ms(now),
+            queues,
+            agents,
+            waiting,
+        }
+    }
+
+    fn service_level_threshold(&self, queue: &str) -> Duration {
+        super::default_queues()
+            .into_iter()
+            .find(|q| q.name == queue)
+            .map_or(Duration::from_secs(20), |q| q.service_level_threshold)
+    }
+
+    fn drain_acd_public(&mut self, now: Duration) {
+        self.acd_timeout(now);
+    }
+
+    /// Whether a caller's keys go to the queue rather than the IVR.
+    pub(super) fn digit_for_queue(&self, call: CallKey) -> bool {
+        self.in_queue(call)
+    }
+}
+
+fn wall_state(state: &AgentState) -> &'static str {
+    match state {
+        AgentState::Offered { .. } => "ringing",
+        other => other.name(),
+    }
+}
+
+fn pending_name(pending: &Pending) -> String {
+    match pending {
+        Pending::Pause(reason) => format!("pause: {}", reason.label),
+        Pending::Logout => "logout".into(),
+        Pending::Remove => "remove".into(),
+    }
+}

@@ -1,0 +1,298 @@
+//! Agent queues end to end inside the engine, on a virtual clock: an agent registers and logs in
+//! with *21, a 1888 caller presses 0, the engine offers the call to the agent (INVITE), bridges
+//! on answer, and either side's hang-up ends both legs.
+
+use std::time::Duration;
+
+use super::tests::{in_dialog, invite, Harness, SDP};
+use super::tests_ivr::real_flows;
+use super::*;
+use crate::sip::msg::{response_to, Message, Method};
+use crate::sip::registrar::UserCredentials;
+
+fn acd_harness(agents: &[&str]) -> Harness {
+    let mut h = Harness::new();
+    let engine = std::mem::replace(
+        &mut h.engine,
+        Engine::new(EngineConfig::for_tests(h.peer.addr)),
+    );
+    h.engine = engine.with_flows(real_flows());
+    let entries = agents
+        .iter()
+        .map(|id| AgentEntry {
+            id: id.to_string(),
+            name: format!("Agent {id}"),
+            credentials: UserCredentials::from_password(id, "pasokh", "pw"),
+            queues: vec![("1888".into(), 0)],
+        })
+        .collect();
+    h.engine.handle_input(Input::Agents(entries), h.now);
+    for id in agents {
+        // Registered (the digest exchange is covered elsewhere): bind the agent's contact directly.
+        register_without_auth(&mut h, id);
+        assert!(h.engine.agent_action(id, live::AgentAction::Login, h.now));
+    }
+    h.drain();
+    h
+}
+
+fn register_without_auth(h: &mut Harness, agent: &str) {
+    use crate::sip::registrar::{ContactParam, RegisterRequest};
+    let agents = h.engine.agents.clone();
+    let directory = |u: &str| agents.get(u).cloned();
+    let request = |auth: Option<String>| RegisterRequest {
+        user: agent.to_string(),
+        authorization: auth,
+        method: "REGISTER".into(),
+        contacts: vec![ContactParam {
+            uri: format!("sip:{agent}@127.0.0.1:15061"),
+            expires: Some(3600),
+        }],
+        star_contact: false,
+        expires_header: None,
+        call_id: format!("reg-{agent}"),
+        cseq: 1,
+        source: "udp:127.0.0.1:15061".into(),
+    };
+    let challenge = h
+        .engine
+        .registrar
+        .handle_register(request(None), &directory, 0);
+    let crate::sip::registrar::RegisterOutcome::Challenge { www_authenticate } = challenge else {
+        panic!("expected a challenge")
+    };
+    let value = www_authenticate
+        .iter()
+        .find(|v| v.contains("MD5"))
+        .cloned()
+        .unwrap_or_default();
+    let nonce = value
+        .split("nonce=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap_or_default();
+    use crate::sip::digest::{expected_response, ha1_hex, DigestAlgorithm, QopParams};
+    let ha1 = ha1_hex(DigestAlgorithm::Md5, agent, "pasokh", "pw");
+    let qop = QopParams {
+        qop: "auth",
+        nc: "00000001",
+        cnonce: "c",
+    };
+    let uri = "sip:127.0.0.1:5060";
+    let response = expected_response(
+        DigestAlgorithm::Md5,
+        &ha1,
+        "REGISTER",
+        uri,
+        nonce,
+        Some(&qop),
+    );
+    let auth = format!("Digest username=\"{agent}\", realm=\"pasokh\", nonce=\"{nonce}\", uri=\"{uri}\", response=\"{response}\", algorithm=MD5, qop=auth, nc=00000001, cnonce=\"c\"");
+    let ok = h
+        .engine
+        .registrar
+        .handle_register(request(Some(auth)), &directory, 0);
+    assert!(
+        matches!(ok, crate::sip::registrar::RegisterOutcome::Ok { .. }),
+        "{ok:?}"
+    );
+}
+
+fn media(h: &mut Harness, event: MediaEvent) {
+    h.engine.handle_input(Input::Media(event), h.now);
+    h.drain();
+}
+
+/// A 1888 caller who pressed 0 and is now waiting for a call-taker.
+fn caller_in_queue(h: &mut Harness) -> String {
+    h.send(&invite("1888", "q1", "z9hG4bK-q1", SDP));
+    let tag = h
+        .sent
+        .iter()
+        .find(|r| r.status == 200)
+        .and_then(|r| r.to_tag())
+        .unwrap_or_default()
+        .to_string();
+    h.send(&in_dialog("ACK", "q1", &tag, "z9hG4bK-q1a", 1));
+    media(h, MediaEvent::PlaybackFinished { leg: 1 }); // welcome
+    media(h, MediaEvent::Digit { leg: 1, digit: '0' });
+    media(h, MediaEvent::PlaybackFinished { leg: 1 }); // "connecting you"
+    tag
+}
+
+/// INVITEs to agents, one per offer (UDP retransmissions of the same INVITE left out).
+fn invites_to_agents(h: &Harness) -> Vec<Request> {
+    let mut seen = Vec::new();
+    let mut offers = Vec::new();
+    for r in h.requests.iter().filter(|r| r.method == Method::Invite) {
+        let id = r.call_id().unwrap_or_default().to_string();
+        if !seen.contains(&id) {
+            seen.push(id);
+            offers.push(r.clone());
+        }
+    }
+    offers
+}
+
+fn answer(h: &mut Harness, invite: &Request, status: u16) {
+    let mut resp = response_to(invite, status, Some("agenttag"));
+    if status == 200 {
+        resp.headers.push("Contact", "<sip:2001@127.0.0.1:15061>");
+        resp.headers.push("Content-Type", "application/sdp");
+        resp.body = SDP.as_bytes().to_vec();
+    }
+    let bytes = Message::Response(resp).to_bytes();
+    h.send(&String::from_utf8_lossy(&bytes));
+}
+
+#[test]
+fn a_waiting_caller_is_offered_to_the_agent_bridged_and_both_legs_end_together() {
+    let mut h = acd_harness(&["2001"]);
+    let tag = caller_in_queue(&mut h);
+    let offers = invites_to_agents(&h);
+    assert_eq!(offers.len(), 1, "one INVITE to the agent");
+    assert_eq!(offers[0].uri, "sip:2001@127.0.0.1:15061");
+    assert_eq!(
+        offers[0].headers.get("X-Pasokh-Caller"),
+        Some("09121234567")
+    );
+    let snapshot = h.engine.live_snapshot(h.now);
+    assert_eq!(snapshot.waiting.len(), 1);
+    assert_eq!(snapshot.waiting[0].caller, "0912***4567");
+    answer(&mut h, &offers[0], 200);
+    assert!(
+        h.requests.iter().any(|r| r.method == Method::Ack),
+        "the agent's 200 is ACKed"
+    );
+    assert!(h
+        .media
+        .iter()
+        .any(|m| matches!(m, MediaCommand::Bridge { a: 1, .. })));
+    assert!(h.engine.live_snapshot(h.now).waiting.is_empty());
+    // The caller hangs up: the agent leg gets a BYE and the agent goes to wrap-up.
+    h.send(&in_dialog("BYE", "q1", &tag, "z9hG4bK-q1b", 2));
+    assert!(
+        h.requests.iter().any(|r| r.method == Method::Bye),
+        "BYE to the agent"
+    );
+    let agent = h
+        .engine
+        .live_snapshot(h.now)
+        .agents
+        .into_iter()
+        .find(|a| a.id == "2001");
+    assert_eq!(agent.map(|a| a.state), Some("wrap_up".to_string()));
+    h.advance_to(h.now + Duration::from_secs(11));
+    let agent = h
+        .engine
+        .live_snapshot(h.now)
+        .agents
+        .into_iter()
+        .find(|a| a.id == "2001");
+    assert_eq!(agent.map(|a| a.state), Some("available".to_string()));
+    let stats = h
+        .engine
+        .live_snapshot(h.now)
+        .queues
+        .into_iter()
+        .find(|q| q.name == "1888");
+    assert_eq!(
+        stats.map(|q| (q.offered_today, q.answered_today)),
+        Some((1, 1))
+    );
+}
+
+#[test]
+fn ring_no_answer_moves_the_call_to_a_second_agent() {
+    let mut h = acd_harness(&["2001", "2002"]);
+    caller_in_queue(&mut h);
+    let first = invites_to_agents(&h);
+    assert_eq!(first.len(), 1);
+    h.advance_to(h.now + Duration::from_secs(16));
+    assert!(
+        h.requests.iter().any(|r| r.method == Method::Cancel),
+        "the first phone stops ringing"
+    );
+    let offers = invites_to_agents(&h);
+    assert_eq!(offers.len(), 2, "offered to the second agent");
+    assert_ne!(offers[0].uri, offers[1].uri);
+}
+
+#[test]
+fn a_caller_who_hangs_up_while_waiting_counts_as_abandoned() {
+    let mut h = acd_harness(&["2001"]);
+    let tag = caller_in_queue(&mut h);
+    h.advance_to(h.now + Duration::from_secs(8));
+    h.send(&in_dialog("BYE", "q1", &tag, "z9hG4bK-q1x", 2));
+    assert!(
+        h.requests.iter().any(|r| r.method == Method::Cancel),
+        "the ringing agent is cancelled"
+    );
+    let stats = h
+        .engine
+        .live_snapshot(h.now)
+        .queues
+        .into_iter()
+        .find(|q| q.name == "1888");
+    assert_eq!(stats.map(|q| q.abandoned_today), Some(1));
+}
+
+#[test]
+fn the_exit_key_during_an_announcement_leads_to_a_voice_message() {
+    let mut h = acd_harness(&["2001"]);
+    // The only agent is paused (still logged in): the caller waits and hears announcements.
+    assert!(h
+        .engine
+        .agent_action("2001", live::AgentAction::Pause(1), h.now));
+    caller_in_queue(&mut h);
+    assert!(invites_to_agents(&h).is_empty());
+    h.advance_to(h.now + Duration::from_secs(16)); // the first announcement
+    let announced = h.media.iter().any(|m| matches!(m, MediaCommand::Play { prompts, barge_in: true, .. } if prompts.iter().any(|p| p == "queue/press1_voicemail")));
+    assert!(announced, "position announced with barge-in");
+    media(&mut h, MediaEvent::Digit { leg: 1, digit: '1' });
+    let stats = h
+        .engine
+        .live_snapshot(h.now)
+        .queues
+        .into_iter()
+        .find(|q| q.name == "1888");
+    assert_eq!(stats.map(|q| q.exited_today), Some(1));
+    // The IVR asks the message's kind (3: complaint), then records a voice message.
+    media(&mut h, MediaEvent::PlaybackFinished { leg: 1 });
+    media(&mut h, MediaEvent::Digit { leg: 1, digit: '3' });
+    for _ in 0..4 {
+        media(&mut h, MediaEvent::PlaybackFinished { leg: 1 });
+    }
+    assert!(
+        h.media
+            .iter()
+            .any(|m| matches!(m, MediaCommand::StartRecording { .. })),
+        "{:?}",
+        h.media
+    );
+}
+
+#[test]
+fn feature_codes_log_an_agent_in_and_out() {
+    let mut h = acd_harness(&[]);
+    let creds = UserCredentials::from_password("2003", "pasokh", "pw");
+    let entry = AgentEntry {
+        id: "2003".into(),
+        name: "S".into(),
+        credentials: creds,
+        queues: vec![("137".into(), 0)],
+    };
+    h.engine.handle_input(Input::Agents(vec![entry]), h.now);
+    assert_eq!(
+        super::agents::feature_action("*21"),
+        Some(live::AgentAction::Login)
+    );
+    assert_eq!(
+        super::agents::feature_action("*232"),
+        Some(live::AgentAction::Pause(2))
+    );
+    assert_eq!(super::agents::feature_action("*237"), None);
+    // A citizen dialling a feature code is refused.
+    h.send(&invite("*21", "f1", "z9hG4bK-f1", SDP));
+    assert_eq!(h.sent.last().map(|r| r.status), Some(403));
+}

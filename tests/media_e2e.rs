@@ -1,0 +1,863 @@
+//! End-to-end tests of the RTP media engine: real peers over loopback. SIPp carries the SIP, a
+//! test RTP peer (`common::rtp`) sends and receives the media; baresip is a real softphone that
+//! plays a WAV as its microphone and records what it hears.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::rtp::{DigitTiming, Fate, RtpPeer, PT_EVENT};
+use common::wav::{self, read_wav};
+use common::{free_port, repo_dir, require, temp_dir, Engine};
+
+/// The level (mean |sample|) above which a 20 ms frame counts as sound: the engine's own
+/// silence measure (about -42 dBFS).
+const AUDIBLE: u32 = 256;
+
+// ---- SIPp as the signalling side of a call whose media is an RtpPeer ---------------------------
+
+/// One SIPp call running in the background; killed if still running when dropped.
+struct SippCall {
+    child: Child,
+    work: PathBuf,
+    deadline: Instant,
+}
+
+impl SippCall {
+    /// Calls `service` with `scenario` (sipp-scenarios/), the SDP's audio port being `rtp_port`;
+    /// `pause_ms` is the scenario's `<pause/>` (how long the caller stays before its BYE).
+    fn start(
+        sip: u16,
+        scenario: &str,
+        service: &str,
+        rtp_port: u16,
+        pause_ms: u64,
+        limit: Duration,
+    ) -> SippCall {
+        require("sipp");
+        let work = temp_dir("sipp-media");
+        let out = std::fs::File::create(work.join("stdout.txt"))
+            .unwrap_or_else(|e| panic!("sipp stdout: {e}"));
+        let err = out
+            .try_clone()
+            .unwrap_or_else(|e| panic!("sipp stderr: {e}"));
+        let child = Command::new("sipp")
+            .current_dir(&work)
+            .arg(format!("127.0.0.1:{sip}"))
+            .arg("-sf")
+            .arg(repo_dir().join("sipp-scenarios").join(scenario))
+            .args(["-s", service, "-i", "127.0.0.1", "-mi", "127.0.0.1"])
+            .args(["-p", &free_port().to_string()])
+            .args(["-mp", &free_port().to_string()])
+            .args(["-set", "rtp_port", &rtp_port.to_string()])
+            .args(["-d", &pause_ms.to_string()])
+            .args(["-m", "1", "-r", "1", "-nostdin", "-trace_err"])
+            .args(["-timeout", &format!("{}s", limit.as_secs().max(2) - 1)])
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start sipp: {e}"));
+        SippCall {
+            child,
+            work,
+            deadline: Instant::now() + limit,
+        }
+    }
+
+    /// Waits for SIPp to finish (killing it past its limit); true if the call succeeded.
+    fn wait(mut self) -> bool {
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => {
+                    if !status.success() {
+                        eprintln!("sipp failed: {status}\n{}", self.logs());
+                    }
+                    return status.success();
+                }
+                Ok(None) if Instant::now() < self.deadline => {
+                    std::thread::sleep(Duration::from_millis(50))
+                }
+                _ => {
+                    eprintln!("sipp ran past its limit\n{}", self.logs());
+                    return false;
+                }
+            }
+        }
+    }
+
+    fn logs(&self) -> String {
+        std::fs::read_dir(&self.work)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| {
+                format!(
+                    "--- {}\n{}",
+                    e.file_name().to_string_lossy(),
+                    std::fs::read_to_string(e.path()).unwrap_or_default()
+                )
+            })
+            .collect()
+    }
+}
+
+impl Drop for SippCall {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.work);
+    }
+}
+
+/// The single call of the test once it has ended (not `in_progress`).
+fn ended_call(engine: &Engine, token: &str) -> serde_json::Value {
+    let calls = engine.wait_calls(token, Duration::from_secs(10), |calls| {
+        calls.len() == 1 && calls[0]["disposition"] != "in_progress"
+    });
+    calls[0].clone()
+}
+
+// ---- 1. RFC 4733 digits --------------------------------------------------------------------
+
+#[test]
+fn rfc4733_digits_are_reported_exactly() {
+    let engine = Engine::start("media-rfc4733", "");
+    let token = engine.token("admin");
+    let peer = RtpPeer::bind();
+    // The echo test (*43) keeps the call up whatever is typed and records every digit.
+    let call = SippCall::start(
+        engine.sip,
+        "media_uac.xml",
+        "*43",
+        peer.port(),
+        7000,
+        Duration::from_secs(30),
+    );
+    peer.remote(Duration::from_secs(10));
+    peer.send_silence(Duration::from_millis(300));
+    peer.send_rfc4733_digits("4", PT_EVENT);
+    peer.send_silence(Duration::from_millis(500));
+    peer.send_rfc4733_digits("1234567890*#", PT_EVENT);
+    // Two presses of the same key are two digits (each press has its own RTP timestamp).
+    peer.send_rfc4733_digits("99", PT_EVENT);
+    peer.send_silence(Duration::from_millis(300));
+    assert!(call.wait(), "the call failed; log:\n{}", engine.log_text());
+    let record = ended_call(&engine, &token);
+    assert_eq!(record["dtmf"], "41234567890*#99", "{record:#}");
+    assert_eq!(record["hangup_by"], "caller", "{record:#}");
+}
+
+#[test]
+fn rfc4733_digits_survive_lost_and_duplicated_packets() {
+    let engine = Engine::start("media-rfc4733-lossy", "");
+    let token = engine.token("admin");
+    let peer = RtpPeer::bind();
+    let call = SippCall::start(
+        engine.sip,
+        "media_uac.xml",
+        "*43",
+        peer.port(),
+        6000,
+        Duration::from_secs(30),
+    );
+    peer.remote(Duration::from_secs(10));
+    peer.send_silence(Duration::from_millis(300));
+    // A press is 7 packets: 0 start, 1-3 continuation, 4-6 the end packet three times.
+    peer.send_rfc4733_digits_with("5577", PT_EVENT, DigitTiming::EVENTS, |digit, packet| {
+        match (digit, packet) {
+            (0, 0..=3) => Fate::Lose,      // only the end packets arrive
+            (1, _) => Fate::Duplicate,     // every packet twice
+            (2, 4..=6) => Fate::Lose,      // no end packet at all: the next press ends it
+            (3, 1 | 2) => Fate::Lose,      // a hole in the middle
+            (3, 4..=6) => Fate::Duplicate, // six end packets
+            _ => Fate::Send,
+        }
+    });
+    // The last press with every end packet lost: it ends by the receiver's timeout.
+    peer.send_rfc4733_digits_with("8", PT_EVENT, DigitTiming::EVENTS, |_, packet| {
+        if packet >= 4 {
+            Fate::Lose
+        } else {
+            Fate::Send
+        }
+    });
+    peer.send_silence(Duration::from_millis(600));
+    assert!(call.wait(), "the call failed; log:\n{}", engine.log_text());
+    let record = ended_call(&engine, &token);
+    assert_eq!(record["dtmf"], "55778", "{record:#}");
+}
+
+// ---- 3. in-band DTMF -----------------------------------------------------------------------
+
+#[test]
+fn inband_digits_are_detected_without_telephone_event() {
+    let engine = Engine::start("media-inband", "");
+    let token = engine.token("admin");
+    let peer = RtpPeer::bind();
+    // The SDP offers PCMU only: the keys can only come as tones in the audio.
+    let call = SippCall::start(
+        engine.sip,
+        "media_uac_pcmu.xml",
+        "*43",
+        peer.port(),
+        7000,
+        Duration::from_secs(30),
+    );
+    peer.remote(Duration::from_secs(10));
+    peer.send_silence(Duration::from_millis(300));
+    peer.send_inband_digits("1234567890*#");
+    peer.send_silence(Duration::from_millis(300));
+    peer.send_inband_digits("00");
+    peer.send_silence(Duration::from_millis(300));
+    assert!(call.wait(), "the call failed; log:\n{}", engine.log_text());
+    let record = ended_call(&engine, &token);
+    assert_eq!(record["dtmf"], "1234567890*#00", "{record:#}");
+}
+
+// ---- the engine's outgoing stream while a prompt plays ---------------------------------------
+
+#[test]
+fn prompt_stream_is_continuous_and_paced_at_20_ms() {
+    let engine = Engine::start("media-pacing", "extra_lines = [\"bench\"]");
+    let token = engine.token("admin");
+    let peer = RtpPeer::bind();
+    let call = SippCall::start(
+        engine.sip,
+        "media_uac_wait_bye.xml",
+        "bench",
+        peer.port(),
+        0,
+        Duration::from_secs(30),
+    );
+    assert!(call.wait(), "the call failed; log:\n{}", engine.log_text());
+    let record = ended_call(&engine, &token);
+    assert_eq!(record["hangup_by"], "engine", "{record:#}");
+    let received = peer.received();
+    let spacing = received.spacing();
+    let prompt = read_wav(&repo_dir().join("prompts/fa/ivr/bench.wav")).mono();
+    let heard = received.pcm();
+    eprintln!(
+        "engine RTP: {} packets, mean spacing {:.2} ms, p99 |error| {:.2} ms, max {:.2} ms, \
+         max lateness {:.2} ms; heard audible span {} ms, prompt's {} ms",
+        received.packets.len(),
+        spacing.mean_ms,
+        spacing.p99_error_ms,
+        spacing.max_error_ms,
+        spacing.max_lateness_ms,
+        wav::audible_span_ms(&heard, AUDIBLE),
+        wav::audible_span_ms(&prompt, AUDIBLE),
+    );
+    assert!(
+        received.packets.len() >= 140,
+        "a 2.8 s prompt is at least 140 packets"
+    );
+    let ssrcs: std::collections::BTreeSet<u32> = received.packets.iter().map(|p| p.ssrc).collect();
+    assert_eq!(ssrcs.len(), 1, "one SSRC for the whole call");
+    assert_eq!(
+        received.sequence_breaks(),
+        0,
+        "sequence numbers +1 per packet"
+    );
+    assert_eq!(received.timestamp_breaks(), 0, "timestamps +160 per packet");
+    assert!(
+        received.packets.iter().all(|p| p.payload.len() == 160),
+        "20 ms payloads"
+    );
+    assert!(
+        (spacing.mean_ms - 20.0).abs() < 0.5,
+        "mean spacing {:.2} ms",
+        spacing.mean_ms
+    );
+    // Tolerant bounds: the test machine may be busy, and the peer's own receive thread is
+    // timed too. No packet comes more than a frame early or late, and the stream never falls
+    // more than three frames behind its schedule (a phone's jitter buffer absorbs that).
+    assert!(
+        spacing.p99_error_ms < 20.0,
+        "p99 spacing error {:.2} ms",
+        spacing.p99_error_ms
+    );
+    assert!(
+        spacing.max_lateness_ms < 60.0,
+        "the stream fell {:.2} ms behind its 20 ms schedule",
+        spacing.max_lateness_ms
+    );
+    // What the peer heard is the prompt, sample for sample after G.711.
+    let span = wav::audible_span_ms(&heard, AUDIBLE) as i64;
+    let expected = wav::audible_span_ms(&prompt, AUDIBLE) as i64;
+    assert!(
+        (span - expected).abs() <= 100,
+        "heard {span} ms of sound, the prompt has {expected} ms"
+    );
+    let probe = &prompt[4000..12000];
+    let (_, r) = wav::best_correlation(&heard, probe, 0..heard.len().saturating_sub(probe.len()));
+    assert!(r > 0.95, "the peer heard the prompt (correlation {r:.3})");
+}
+
+// ---- 5 and 6. the engine records what the peer says -------------------------------------------
+
+/// Keys of the 1888 path to a voice message: 1 (leave a message, typed over the welcome), 1
+/// (criticism). With no call-taker logged in (or outside hours) the caller then hears an
+/// explanation, the recording instructions and the beep. Returns when the beep has ended.
+fn reach_the_1888_beep(peer: &RtpPeer) {
+    let start = peer.mark();
+    peer.remote(Duration::from_secs(10));
+    peer.wait_until(start, Duration::from_secs(10), "the welcome prompt", |r| {
+        r.audible_ms(AUDIBLE) >= 300
+    });
+    peer.send_rfc4733_digits("1", PT_EVENT);
+    peer.send_silence(Duration::from_millis(800));
+    peer.send_rfc4733_digits("1", PT_EVENT);
+    peer.wait_tone_end(1000.0, 300, Duration::from_secs(60));
+}
+
+/// Every finished recording (`*.wav`) and leftover `*.part` under `dir`.
+fn recordings(dir: &Path) -> (Vec<PathBuf>, Vec<PathBuf>) {
+    let mut wavs = Vec::new();
+    let mut parts = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(folder) = stack.pop() {
+        for entry in std::fs::read_dir(&folder).into_iter().flatten().flatten() {
+            let path = entry.path();
+            let name = path.to_string_lossy().to_string();
+            if path.is_dir() {
+                stack.push(path);
+            } else if name.ends_with(".wav") {
+                wavs.push(path);
+            } else if name.ends_with(".part") {
+                parts.push(path);
+            }
+        }
+    }
+    (wavs, parts)
+}
+
+/// The messages filed so far, or `None` if this build has no `GET /api/messages` yet.
+fn messages(engine: &Engine, token: &str) -> Option<Vec<serde_json::Value>> {
+    let (status, body) = engine.get("/api/messages?limit=50", Some(token));
+    if status == 404 {
+        return None;
+    }
+    assert_eq!(status, 200, "GET /api/messages: {body}");
+    let list: serde_json::Value =
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("bad JSON {e}: {body}"));
+    Some(list.as_array().cloned().unwrap_or_default())
+}
+
+/// The recording's name relative to the recordings folder, as the API's URLs carry it.
+fn recording_name(engine: &Engine, wav: &Path) -> String {
+    wav.strip_prefix(engine.data.join("recordings"))
+        .unwrap_or_else(|_| panic!("{} is not under recordings/", wav.display()))
+        .to_string_lossy()
+        .to_string()
+}
+
+/// The day folder a recording made now lands in: recordings/YYYY/MM/DD (UTC).
+fn check_day_folder(engine: &Engine, wav: &Path) {
+    let relative = wav
+        .strip_prefix(engine.data.join("recordings"))
+        .unwrap_or_else(|_| panic!("{} is not under recordings/", wav.display()));
+    let parts: Vec<String> = relative
+        .iter()
+        .map(|p| p.to_string_lossy().to_string())
+        .collect();
+    assert_eq!(
+        parts.len(),
+        4,
+        "YYYY/MM/DD/name.wav: {}",
+        relative.display()
+    );
+    assert!(
+        parts[0].len() == 4 && parts[1].len() == 2 && parts[2].len() == 2,
+        "{}",
+        relative.display()
+    );
+}
+
+#[test]
+fn voice_message_recording_lasts_as_long_as_the_caller_spoke() {
+    const SPOKE_MS: u64 = 4000;
+    let engine = Engine::start("media-record", "");
+    let token = engine.token("admin");
+    let peer = RtpPeer::bind();
+    let call = SippCall::start(
+        engine.sip,
+        "media_uac_wait_bye.xml",
+        "1888",
+        peer.port(),
+        0,
+        Duration::from_secs(120),
+    );
+    reach_the_1888_beep(&peer);
+    // The recorder starts as the beep ends. The caller speaks (a 440+620 Hz chord) at once,
+    // then presses # (a 100 ms press; the take ends when its end packet arrives).
+    peer.send_audio_pcmu(&wav::tone(&[440.0, 620.0], SPOKE_MS, 5000.0));
+    peer.send_rfc4733_digits("#", PT_EVENT);
+    // The review: 1 keeps the message (typed over the review prompt).
+    peer.send_silence(Duration::from_millis(1000));
+    peer.send_rfc4733_digits("1", PT_EVENT);
+    assert!(
+        call.wait(),
+        "the engine should hang up after the tracking code; log:\n{}",
+        engine.log_text()
+    );
+    let record = ended_call(&engine, &token);
+    // The # that ends the take belongs to the recorder: it is not a caller's digit.
+    assert_eq!(record["dtmf"], "111", "{record:#}");
+    let (wavs, parts) = recordings(&engine.data.join("recordings"));
+    assert!(parts.is_empty(), "no .part left: {parts:?}");
+    assert_eq!(wavs.len(), 1, "one voice message: {wavs:?}");
+    check_day_folder(&engine, &wavs[0]);
+    let take = read_wav(&wavs[0]);
+    assert_eq!((take.rate, take.channels), (8000, 1), "8 kHz mono");
+    assert!(take.sizes_consistent, "the header matches the file");
+    let samples = take.mono();
+    let audible = wav::audible_ms(&samples, AUDIBLE);
+    eprintln!(
+        "recording: {} ms long, {audible} ms audible, rms {:.0}",
+        take.duration_ms(),
+        wav::rms(&samples)
+    );
+    // From the recorder's start to the # press's end packet: the speech, plus the 100 ms
+    // press (the end packet comes 100 ms after the press began), plus the few ms between
+    // the beep's end and the first speech packet.
+    let expected = SPOKE_MS + 100;
+    assert!(
+        take.duration_ms().abs_diff(expected) <= 300,
+        "recording lasts {} ms, expected about {expected} ms",
+        take.duration_ms()
+    );
+    assert!(
+        audible.abs_diff(SPOKE_MS) <= 300,
+        "{audible} ms of sound recorded, the caller spoke {SPOKE_MS} ms"
+    );
+    let (start, end) = wav::audible_span(&samples, AUDIBLE).unwrap_or((0, 0));
+    let voiced = &samples[start..end];
+    // The recording is what the caller said: the chord's two tones hold the power.
+    let total = wav::rms(voiced).powi(2);
+    for hz in [440.0, 620.0] {
+        assert!(
+            wav::goertzel(voiced, hz) > 0.3 * total,
+            "{hz} Hz is in the recording"
+        );
+    }
+    for hz in [300.0, 1000.0] {
+        assert!(wav::goertzel(voiced, hz) < 0.01 * total, "no {hz} Hz");
+    }
+    assert!(
+        engine.log_text().contains("recording saved"),
+        "the engine logs the durable save"
+    );
+    // Filed as a 1888 criticism with this recording.
+    if let Some(list) = messages(&engine, &token) {
+        let url = format!("/api/recordings/{}", recording_name(&engine, &wavs[0]));
+        assert!(
+            list.iter().any(|m| m["line"] == "1888"
+                && m["kind"] == "criticism"
+                && m["recording_url"] == url.as_str()),
+            "a message with {url}: {list:#?}"
+        );
+    }
+}
+
+#[test]
+fn recording_survives_kill_9_and_is_repaired_at_restart() {
+    const SPOKE_MS: u64 = 3000;
+    let mut engine = Engine::start("media-kill9", "");
+    let peer = RtpPeer::bind();
+    let call = SippCall::start(
+        engine.sip,
+        "media_uac_wait_bye.xml",
+        "1888",
+        peer.port(),
+        0,
+        Duration::from_secs(120),
+    );
+    reach_the_1888_beep(&peer);
+    peer.send_audio_pcmu(&wav::tone(&[440.0, 620.0], SPOKE_MS, 5000.0));
+    // The take is written through an 8 KiB buffer (512 ms of audio): keep the call going a
+    // little so the speech itself has reached the file when the power goes.
+    peer.send_silence(Duration::from_millis(1000));
+    let (_, parts) = recordings(&engine.data.join("recordings"));
+    assert_eq!(
+        parts.len(),
+        1,
+        "the take is being written as .part: {parts:?}"
+    );
+    engine.kill9();
+    drop(call);
+    let part_len = std::fs::metadata(&parts[0]).map(|m| m.len()).unwrap_or(0);
+    engine.restart();
+    let log = engine.log_text();
+    assert!(
+        log.contains("recording repaired after a crash"),
+        "the sweep repairs the take; log:\n{log}"
+    );
+    let (wavs, parts_left) = recordings(&engine.data.join("recordings"));
+    assert!(parts_left.is_empty(), "no .part left: {parts_left:?}");
+    assert_eq!(wavs.len(), 1, "the repaired take: {wavs:?}");
+    check_day_folder(&engine, &wavs[0]);
+    assert_eq!(
+        std::fs::metadata(&wavs[0]).map(|m| m.len()).unwrap_or(0),
+        part_len,
+        "the repaired file is the .part, renamed"
+    );
+    let take = read_wav(&wavs[0]);
+    assert_eq!((take.rate, take.channels), (8000, 1), "8 kHz mono");
+    assert!(
+        take.sizes_consistent,
+        "the repaired header matches the file"
+    );
+    let samples = take.mono();
+    let audible = wav::audible_ms(&samples, AUDIBLE);
+    eprintln!(
+        "repaired recording: {} ms long, {audible} ms audible",
+        take.duration_ms()
+    );
+    assert!(
+        audible.abs_diff(SPOKE_MS) <= 300,
+        "{audible} ms of sound in the repaired take, the caller spoke {SPOKE_MS} ms"
+    );
+    assert!(
+        take.duration_ms() >= SPOKE_MS && take.duration_ms() <= SPOKE_MS + 1600,
+        "repaired take lasts {} ms",
+        take.duration_ms()
+    );
+    // Filed for screening, when the messages API is there.
+    let token = engine.token("admin");
+    if let Some(list) = messages(&engine, &token) {
+        let url = format!("/api/recordings/{}", recording_name(&engine, &wavs[0]));
+        assert!(
+            list.iter()
+                .any(|m| m["category"] == "recovered_recording"
+                    && m["recording_url"] == url.as_str()),
+            "a recovered_recording message with {url}: {list:#?}"
+        );
+    }
+}
+
+// ---- 2 and 4. baresip, a real softphone --------------------------------------------------------
+
+/// baresip with no registration: it dials out, plays `source` as its microphone, and records
+/// what it sends (`*-enc.wav`) and hears (`*-dec.wav`) in `dir/recordings`.
+struct Baresip {
+    child: Child,
+    ctrl: u16,
+    dir: PathBuf,
+}
+
+impl Baresip {
+    fn start(source: &Path) -> Baresip {
+        require("baresip");
+        let dir = temp_dir("baresip-media");
+        let recordings = dir.join("recordings");
+        std::fs::create_dir_all(&recordings).unwrap_or_else(|e| panic!("{e}"));
+        let (sip, ctrl, rtp) = (free_port(), free_port(), free_port());
+        let config = format!(
+            "poll_method\tepoll\nnet_interface\t127.0.0.1\nsip_listen\t127.0.0.1:{sip}\n\
+audio_player\taufile,/dev/null\naudio_source\taufile,{source}\naudio_alert\taufile,/dev/null\n\
+ausrc_format\ts16\nauplay_format\ts16\naudio_level\tno\n\
+rtp_ports\t{rtp}-{rtp_high}\nrtcp_mux\tno\njitter_buffer_delay\t1-4\n\
+module_path\t/usr/lib/baresip/modules\nmodule\tg711.so\nmodule\taufile.so\nmodule\tsndfile.so\n\
+module_tmp\taccount.so\nmodule_app\tcontact.so\nmodule_app\tmenu.so\nmodule_app\tctrl_tcp.so\n\
+ctrl_tcp_listen\t127.0.0.1:{ctrl}\nsnd_path\t{recordings}\n",
+            source = source.display(),
+            rtp_high = rtp.saturating_add(20),
+            recordings = recordings.display(),
+        );
+        let account = "<sip:citizen@127.0.0.1>;regint=0;audio_codecs=PCMU\n";
+        std::fs::write(dir.join("config"), config).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(dir.join("accounts"), account).unwrap_or_else(|e| panic!("{e}"));
+        let log = std::fs::File::create(dir.join("baresip.log")).unwrap_or_else(|e| panic!("{e}"));
+        let err = log.try_clone().unwrap_or_else(|e| panic!("{e}"));
+        let child = Command::new("baresip")
+            .arg("-f")
+            .arg(&dir)
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(err)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start baresip: {e}"));
+        let phone = Baresip { child, ctrl, dir };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while phone.command("reginfo", "").is_none() {
+            assert!(
+                Instant::now() < deadline,
+                "baresip did not start: {}",
+                phone.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        phone
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("baresip.log")).unwrap_or_default()
+    }
+
+    /// Sends one ctrl_tcp command (netstring-framed JSON); the response's data if it succeeded.
+    fn command(&self, command: &str, params: &str) -> Option<String> {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.ctrl)).ok()?;
+        stream
+            .set_read_timeout(Some(Duration::from_millis(300)))
+            .ok()?;
+        let body =
+            serde_json::json!({"command": command, "params": params, "token": "t1"}).to_string();
+        stream
+            .write_all(format!("{}:{body},", body.len()).as_bytes())
+            .ok()?;
+        let deadline = Instant::now() + Duration::from_secs(3);
+        let mut buffer = Vec::new();
+        while Instant::now() < deadline {
+            let mut chunk = [0u8; 4096];
+            if let Ok(n) = stream.read(&mut chunk) {
+                buffer.extend_from_slice(&chunk[..n]);
+            }
+            while let Some(message) = take_netstring(&mut buffer) {
+                let json: serde_json::Value = serde_json::from_slice(&message).ok()?;
+                if json.get("response").and_then(|r| r.as_bool()) == Some(true) {
+                    return (json["ok"] != false)
+                        .then(|| json["data"].as_str().unwrap_or_default().to_string());
+                }
+            }
+        }
+        None
+    }
+
+    fn dial(&self, uri: &str) {
+        self.command("dial", uri)
+            .unwrap_or_else(|| panic!("baresip refused to dial {uri}: {}", self.log()));
+    }
+
+    /// The file sndfile wrote for one direction: "dec" (heard) or "enc" (sent).
+    fn recording(&self, direction: &str) -> Option<PathBuf> {
+        std::fs::read_dir(self.dir.join("recordings"))
+            .ok()?
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.to_string_lossy().ends_with(&format!("{direction}.wav")))
+    }
+}
+
+impl Drop for Baresip {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        } else {
+            eprintln!("baresip files kept in {}", self.dir.display());
+        }
+    }
+}
+
+fn take_netstring(buffer: &mut Vec<u8>) -> Option<Vec<u8>> {
+    let colon = buffer.iter().position(|b| *b == b':')?;
+    let length: usize = std::str::from_utf8(&buffer[..colon]).ok()?.parse().ok()?;
+    if buffer.len() < colon + 1 + length + 1 {
+        return None;
+    }
+    let message = buffer[colon + 1..colon + 1 + length].to_vec();
+    buffer.drain(..colon + 1 + length + 1);
+    Some(message)
+}
+
+/// Runs sox, failing the test if it fails.
+fn sox(args: &[&str]) {
+    require("sox");
+    let output = Command::new("sox")
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run sox: {e}"));
+    assert!(
+        output.status.success(),
+        "sox {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Tone steps the echo test must give back, 300 ms each.
+const STEPS_HZ: [f32; 6] = [440.0, 660.0, 1100.0, 550.0, 880.0, 1320.0];
+
+/// The softphone's microphone: the tone steps with a second of silence after them, five times,
+/// then a minute of silence (the source must outlast the call, or baresip hangs up).
+fn tone_steps_wav(dir: &Path) -> PathBuf {
+    let mut steps = Vec::new();
+    for (i, hz) in STEPS_HZ.iter().enumerate() {
+        let step = dir.join(format!("step{i}.wav"));
+        sox(&[
+            "-n",
+            "-r",
+            "8000",
+            "-c",
+            "1",
+            "-b",
+            "16",
+            step.to_str().unwrap_or_default(),
+            "synth",
+            "0.3",
+            "sine",
+            &hz.to_string(),
+            "vol",
+            "0.4",
+        ]);
+        steps.push(step.to_string_lossy().to_string());
+    }
+    let sequence = dir.join("sequence.wav").to_string_lossy().to_string();
+    let mut args: Vec<&str> = steps.iter().map(String::as_str).collect();
+    args.push(&sequence);
+    sox(&args);
+    let source = dir.join("source.wav");
+    sox(&[
+        &sequence,
+        source.to_str().unwrap_or_default(),
+        "pad",
+        "0",
+        "1",
+        "repeat",
+        "4",
+        "pad",
+        "0",
+        "60",
+    ]);
+    source
+}
+
+#[test]
+fn baresip_hears_its_own_audio_from_the_echo_test() {
+    let engine = Engine::start("media-echo-baresip", "");
+    let token = engine.token("admin");
+    let work = temp_dir("echo-source");
+    let source = tone_steps_wav(&work);
+    let phone = Baresip::start(&source);
+    phone.dial(&format!("sip:*43@127.0.0.1:{}", engine.sip));
+    // The intro and beep take about 6.2 s, then the echo: listen for 7 s of it.
+    std::thread::sleep(Duration::from_secs(13));
+    phone.command("hangup", "");
+    let record = ended_call(&engine, &token);
+    assert_eq!(record["hangup_by"], "caller", "{record:#}");
+    std::thread::sleep(Duration::from_millis(500));
+    let (Some(heard), Some(sent)) = (phone.recording("dec"), phone.recording("enc")) else {
+        panic!("baresip recorded nothing; log:\n{}", phone.log());
+    };
+    let heard = read_wav(&heard);
+    let sent = read_wav(&sent);
+    assert_eq!(heard.rate, 8000, "PCMU at 8 kHz");
+    let (heard, sent) = (heard.mono(), sent.mono());
+    eprintln!(
+        "baresip heard {} ms ({} ms audible), sent {} ms",
+        heard.len() / 8,
+        wav::audible_ms(&heard, AUDIBLE),
+        sent.len() / 8
+    );
+    // First the intro prompt…
+    let intro = read_wav(&repo_dir().join("prompts/fa/echo/intro.wav")).mono();
+    let probe = &intro[8000..24000];
+    let (at, r) = wav::best_correlation(&heard, probe, 0..40_000);
+    assert!(
+        r > 0.9,
+        "baresip heard the echo test's intro (correlation {r:.3})"
+    );
+    assert!(
+        at < 16_000,
+        "the intro starts within a second ({at} samples)"
+    );
+    // …then the echo: look at 4 s of what was heard from 7.5 s on, and find it in what
+    // baresip sent.
+    let window = heard
+        .get(60_000..92_000)
+        .unwrap_or_else(|| panic!("baresip heard only {} ms", heard.len() / 8));
+    assert!(
+        wav::audible_ms(window, AUDIBLE) > 1500,
+        "the echo is not silence"
+    );
+    let lags = 60_000usize.saturating_sub(8000)..60_000;
+    let (lag, r) = wav::best_correlation(&sent, window, lags);
+    let delay_ms = (60_000 - lag) / 8;
+    eprintln!("echo: correlation {r:.3} at a delay of {delay_ms} ms");
+    assert!(
+        r > 0.8,
+        "what baresip heard is what it sent (correlation {r:.3})"
+    );
+    // And tone by tone: each 300 ms step heard has the frequency that was sent.
+    let mut matched = 0;
+    let mut loud = 0;
+    for chunk in window.chunks(800) {
+        if wav::mean_abs(chunk) < 1000.0 {
+            continue;
+        }
+        loud += 1;
+        let at = lag + (chunk.as_ptr() as usize - window.as_ptr() as usize) / 2;
+        let original = &sent[at..at + chunk.len()];
+        if wav::dominant(chunk, &STEPS_HZ) == wav::dominant(original, &STEPS_HZ) {
+            matched += 1;
+        }
+    }
+    assert!(
+        loud >= 10 && matched * 10 >= loud * 9,
+        "{matched} of {loud} loud 100 ms slices have the frequency that was sent"
+    );
+    let _ = std::fs::remove_dir_all(&work);
+}
+
+#[test]
+fn baresip_records_the_prompt_the_engine_plays() {
+    let engine = Engine::start("media-bench-baresip", "extra_lines = [\"bench\"]");
+    let token = engine.token("admin");
+    let work = temp_dir("bench-source");
+    let source = work.join("silence.wav");
+    sox(&[
+        "-n",
+        "-r",
+        "8000",
+        "-c",
+        "1",
+        "-b",
+        "16",
+        source.to_str().unwrap_or_default(),
+        "trim",
+        "0",
+        "60",
+    ]);
+    let phone = Baresip::start(&source);
+    phone.dial(&format!("sip:bench@127.0.0.1:{}", engine.sip));
+    let record = ended_call(&engine, &token);
+    assert_eq!(
+        record["hangup_by"], "engine",
+        "the bench line hangs up: {record:#}"
+    );
+    // baresip closes its files when the call is torn down.
+    std::thread::sleep(Duration::from_millis(1000));
+    let Some(heard) = phone.recording("dec") else {
+        panic!("baresip recorded nothing; log:\n{}", phone.log());
+    };
+    let heard = read_wav(&heard);
+    assert_eq!(heard.rate, 8000, "PCMU at 8 kHz");
+    let heard = heard.mono();
+    let prompt_wav = read_wav(&repo_dir().join("prompts/fa/ivr/bench.wav"));
+    let prompt = prompt_wav.mono();
+    let span = wav::audible_span_ms(&heard, AUDIBLE);
+    let expected = wav::audible_span_ms(&prompt, AUDIBLE);
+    eprintln!(
+        "baresip heard {} ms, audible from first to last sound {span} ms; the prompt file lasts \
+         {} ms, {expected} ms from first to last sound",
+        heard.len() / 8,
+        prompt_wav.duration_ms()
+    );
+    assert!(wav::rms(&heard) > 300.0, "not silence");
+    assert!(
+        span.abs_diff(expected) <= 100,
+        "heard {span} ms of prompt, the prompt has {expected} ms"
+    );
+    let probe = &prompt[4000..12000];
+    let (_, r) = wav::best_correlation(&heard, probe, 0..heard.len().saturating_sub(probe.len()));
+    assert!(
+        r > 0.9,
+        "what baresip heard is the prompt (correlation {r:.3})"
+    );
+    let _ = std::fs::remove_dir_all(&work);
+}
