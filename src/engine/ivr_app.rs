@@ -30,6 +30,8 @@ pub struct IvrApp {
 struct Take {
     name: String,
     saved: bool,
+    /// The key that ends this take (the recorder consumes it; the call record still lists it).
+    end_key: char,
 }
 
 /// What a run needs to know about its call, copied out so the app can be driven detached.
@@ -244,6 +246,7 @@ impl Engine {
         app.take = Some(Take {
             name: name.clone(),
             saved: false,
+            end_key,
         });
         app.recording = true;
         let spec = RecordSpec {
@@ -310,10 +313,15 @@ impl Engine {
         let Some(&call_key) = self.legs.get(&leg) else {
             return;
         };
-        if let Some(App::Ivr(app)) = self.calls.get_mut(&call_key).map(|c| &mut c.app) {
-            app.recording = false;
-            if let Some(take) = app.take.as_mut().filter(|t| t.name == name) {
-                take.saved = saved;
+        if let Some(call) = self.calls.get_mut(&call_key) {
+            if let App::Ivr(app) = &mut call.app {
+                app.recording = false;
+                if let Some(take) = app.take.as_mut().filter(|t| t.name == name) {
+                    take.saved = saved;
+                    if end == RecordingEnd::Key {
+                        call.record.dtmf.push(take.end_key);
+                    }
+                }
             }
         }
         let reason = match end {

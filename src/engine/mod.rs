@@ -115,6 +115,16 @@ pub enum Output {
 enum CallTimer {
     Answer,
     Ivr,
+    /// Tehran midnight: the queues' "today" figures start again (keyed by call 0).
+    DailyReset,
+}
+
+/// Milliseconds from `unix_ms` to the next midnight in Tehran (UTC+03:30, no DST since 2022).
+fn ms_to_tehran_midnight(unix_ms: i64) -> u64 {
+    const DAY: i64 = 86_400_000;
+    const OFFSET: i64 = (3 * 60 + 30) * 60_000;
+    let local = unix_ms + OFFSET;
+    (DAY - local.rem_euclid(DAY)) as u64
 }
 
 pub struct Engine {
@@ -158,7 +168,7 @@ impl Engine {
     pub fn new(config: EngineConfig) -> Self {
         let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
         let secret: [u8; 32] = rng.gen();
-        Engine {
+        let mut engine = Engine {
             txns: TxnLayer::new(config.timers),
             registrar: Registrar::new(config.realm.clone(), secret),
             ports: PortPool::new(config.rtp_ports.0, config.rtp_ports.1),
@@ -184,7 +194,15 @@ impl Engine {
             queued: Default::default(),
             driving: Default::default(),
             deferred: Vec::new(),
-        }
+        };
+        engine.arm_daily_reset(Duration::ZERO);
+        engine
+    }
+
+    fn arm_daily_reset(&mut self, now: Duration) {
+        let wait = ms_to_tehran_midnight(self.wall_ms(now)).max(1);
+        self.timers
+            .set(0, CallTimer::DailyReset, now + Duration::from_millis(wait));
     }
 
     /// The IVR flows the lines run (without them, IVR lines answer and stay silent).
@@ -231,6 +249,10 @@ impl Engine {
             match timer {
                 CallTimer::Answer => self.answer_call(key, now),
                 CallTimer::Ivr => self.ivr_timeout(key, now),
+                CallTimer::DailyReset => {
+                    self.acd.reset_daily();
+                    self.arm_daily_reset(now);
+                }
             }
         }
         self.drain_txn_events(now);
@@ -327,6 +349,17 @@ fn as_ms(d: Duration) -> u64 {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod midnight_tests {
+    #[test]
+    fn tehran_midnight_is_at_20_30_utc() {
+        // 2026-11-23T20:00:00Z is 23:30 in Tehran: half an hour to midnight.
+        assert_eq!(super::ms_to_tehran_midnight(1_795_464_000_000), 30 * 60_000);
+        // Exactly at Tehran midnight the next one is a day away.
+        assert_eq!(super::ms_to_tehran_midnight(1_795_465_800_000), 86_400_000);
+    }
+}
 #[cfg(test)]
 mod tests_acd;
 #[cfg(test)]

@@ -1,0 +1,273 @@
+#!/usr/bin/env bash
+# ACD capacity. SIPp plays both sides: one SIPp UAS is every call-taker (registered with digest
+# auth from the same port, then logged in through the REST API), another SIPp dials `benchq`, a
+# line whose flow queues the call for 1888 at once (no keys to press).
+#
+#   scripts/bench-acd.sh latency [AGENTS] [WAITING] [DURATION_S]    (defaults 50 200 120)
+#     AGENTS call-takers serve a queue kept at about WAITING waiting callers (SIPp holds
+#     AGENTS + WAITING citizens' calls, a new one as soon as one ends). Each call-taker answers at
+#     once, talks TALK_S seconds (5) and hangs up; the engine then gives them 10 s of wrap-up and
+#     offers them the next call. Reports the time from the agent becoming available (the end of
+#     wrap-up, from the engine's queue_log) to the offer (queue_log) and to the INVITE reaching the
+#     agent's phone (SIPp's log), median and p99, and the engine's CPU over DURATION_S seconds.
+#     Citizens echo what they hear (-rtp_echo), agents stream a tone: media flows all along.
+#
+#   scripts/bench-acd.sh bridged [CALLS] [HOLD_S]                    (defaults 600 30)
+#     CALLS citizens (ramped at RATE a second, 50) each bridged to one of CALLS call-takers, all
+#     held together HOLD_S seconds with audio both ways: citizens stream a 400 Hz tone, agents a
+#     1 kHz tone, so every call has four RTP streams. A capture (dumpcap, CAPTURE_S seconds, 10)
+#     in the steady window counts the packets of every stream and the sequence gaps, and checks
+#     what the engine forwards: each packet it sends one side must carry the other side's tone
+#     (a silent frame means the engine had nothing from the peer: a loss). Reports failed calls,
+#     loss, and the engine's CPU and memory. Target: at least 600 calls with 0 loss.
+#
+#   scripts/bench-acd.sh                                             both, with the defaults
+#
+# env: PASOKH_BIN=FILE (else builds), SIP_PORT/HTTP_PORT (5090/8090), RTP_PORTS (10000-30000),
+# TALK_S=5, RATE=50, CAPTURE_S=10. Citizens use SIP port 5091 and media 40000 (+2), call-takers
+# SIP port 5092 and media from 50000: all outside the engine's RTP range.
+source "$(dirname "$0")/bench-lib.sh"
+need sipp:sip-tester python3:python3 curl:curl sox:sox dumpcap:tshark
+REPO=$PWD
+CALLER_PORT=${CALLER_PORT:-5091}
+AGENT_PORT=${AGENT_PORT:-5092}
+CALLER_MEDIA=${CALLER_MEDIA:-40000}
+AGENT_MEDIA=${AGENT_MEDIA:-50000}
+RTP_PORTS=${RTP_PORTS:-10000-30000}
+RUNNERS=()
+
+# acd_engine NAME: an engine whose `benchq` line sends every call straight to queue 1888.
+acd_engine() {
+  [ -n "${PASOKH_BIN:-}" ] || cargo build --release --quiet
+  BIN=$(realpath "${PASOKH_BIN:-./target/release/pasokh}")
+  PASOKH_BIN=$BIN
+  FLOWS=$(mktemp -d /tmp/pasokh-bench-acd-flows-XXXX)
+  cp ivr-flows/*.yaml "$FLOWS/"
+  cat > "$FLOWS/benchq.yaml" <<'YAML'
+# benchq: the ACD benchmark's line. The caller is queued for 1888 at once (no menu); when a
+# call-taker answers, the call is filed like 1888's "0: a call-taker" path.
+line: "benchq"
+description: "ACD benchmark: straight into the 1888 queue"
+start: wait
+
+nodes:
+  wait:
+    type: queue
+    queue: "1888"
+    answered: talk
+    otherwise: bye
+
+  talk:
+    type: end
+    kind: guidance
+
+  bye:
+    type: hangup
+YAML
+  "$BIN" flows check --flows "$FLOWS" --line benchq > "$FLOWS/check.out" 2>&1 \
+    || { echo "the benchmark flows do not check:"; cat "$FLOWS/check.out"; exit 1; }
+  start_engine "acd-$1" "flows = \"$FLOWS\"" 'extra_lines = ["benchq"]' \
+    'md5_only_user_agents = ["sipp-agent"]'
+  trap acd_cleanup EXIT
+  TOKEN=$("$BIN" token create --role admin --config "$WORK/pasokh.toml")
+  cd "$WORK"
+}
+
+acd_cleanup() {
+  local r
+  for r in "${RUNNERS[@]}"; do kill "$r" 2>/dev/null || true; done
+  for r in "${RUNNERS[@]}"; do wait "$r" 2>/dev/null || true; done
+  stop_engine
+  rm -rf "$FLOWS"
+}
+
+# board EXPR: a Python expression over /api/queues (`b` the snapshot, `q` queue 1888's entry).
+board() {
+  curl -sf -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$HTTP_PORT/api/queues" | python3 -c "
+import json, sys
+b = json.load(sys.stdin)
+q = next((q for q in b['queues'] if q['name'] == '1888'), {})
+print($1)"
+}
+
+# wait_for WHAT SECONDS CONDITION...: polls the shell condition every 0.5 s.
+wait_for() {
+  local what=$1 limit=$2
+  shift 2
+  for _ in $(seq $((limit * 2))); do
+    if "$@"; then return 0; fi
+    sleep 0.5
+  done
+  echo "timed out after ${limit}s waiting for $what"
+  exit 1
+}
+
+# agents_ready FIRST COUNT SCENARIO SIPP_ARGS...: adds call-takers FIRST.. (queue 1888, password
+# pwID), registers them from AGENT_PORT, starts the SIPp UAS playing them on that same port, and
+# logs them in. Sets AGENTS_PID (the SIPp process) and AGENTS_RUNNER.
+agents_ready() {
+  local first=$1 count=$2 scenario=$3 id i
+  shift 3
+  echo SEQUENTIAL > agents.csv
+  for ((i = 0; i < count; i++)); do
+    id=$((first + i))
+    "$BIN" agent add "$id" --name "Agent $id" --password "pw$id" --queue 1888 \
+      --config "$WORK/pasokh.toml" > /dev/null
+    echo "$id;pw$id" >> agents.csv
+  done
+  wait_for "the engine to load $count agents" 30 \
+    test "$(board "sum(q['agents'].values())" 2>/dev/null || echo 0)" -ge "$count"
+  timeout 120 sipp "127.0.0.1:$SIP_PORT" -sf "$REPO/sipp-scenarios/bench_acd_agent_register.xml" \
+    -inf agents.csv -i 127.0.0.1 -p "$AGENT_PORT" -m "$count" -r 100 -rp 1000 -l 100 \
+    -nostdin -trace_err > register.out 2>&1 \
+    || { echo "REGISTER failed:"; cat register.out; cat ./*_errors.log 2>/dev/null; exit 1; }
+  timeout 3600 sipp "127.0.0.1:$SIP_PORT" -sf "$REPO/sipp-scenarios/$scenario" \
+    -i 127.0.0.1 -p "$AGENT_PORT" -mi 127.0.0.1 -mp "$AGENT_MEDIA" -buff_size 4194304 \
+    -rtp_buffsize 4194304 -nostdin -trace_err -trace_stat -stf agents-stat.csv -fd 1 "$@" \
+    > agents.out 2>&1 &
+  AGENTS_RUNNER=$!
+  RUNNERS+=("$AGENTS_RUNNER")
+  sleep 0.5
+  AGENTS_PID=$(pgrep -P "$AGENTS_RUNNER" -x sipp || true)
+  [ -n "$AGENTS_PID" ] || { echo "the agents' SIPp did not start:"; cat agents.out; exit 1; }
+  for ((i = 0; i < count; i++)); do
+    id=$((first + i))
+    code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $TOKEN" \
+      -H 'Content-Type: application/json' -d '{"action":"login"}' \
+      "http://127.0.0.1:$HTTP_PORT/api/agents/$id/state")
+    [ "$code" = 202 ] || { echo "login of agent $id: HTTP $code"; exit 1; }
+  done
+  wait_for "$count agents available" 30 test "$(board "q['agents']['available']")" -ge "$count"
+}
+
+# The citizens' SIPp in the background; sets CALLERS_PID and CALLERS_RUNNER.
+callers_start() {
+  timeout "$1" sipp "127.0.0.1:$SIP_PORT" -s benchq -i 127.0.0.1 -p "$CALLER_PORT" -mi 127.0.0.1 \
+    -mp "$CALLER_MEDIA" -buff_size 4194304 -rtp_buffsize 4194304 -nostdin -trace_err \
+    -trace_stat -stf stat.csv -fd 1 "${@:2}" > sipp.out 2>&1 &
+  CALLERS_RUNNER=$!
+  RUNNERS+=("$CALLERS_RUNNER")
+  sleep 0.5
+  CALLERS_PID=$(pgrep -P "$CALLERS_RUNNER" -x sipp || true)
+  [ -n "$CALLERS_PID" ] || { echo "the citizens' SIPp did not start:"; cat sipp.out; exit 1; }
+}
+
+# The last line of a SIPp statistics file, as FIELD=VALUE words for the report.
+sipp_totals() {
+  python3 - "$1" <<'PY'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1]), delimiter=";"))
+last = rows[-1] if rows else {}
+print(f"{last.get('SuccessfulCall(C)', '?')} ok, {last.get('FailedCall(C)', '?')} failed, "
+      f"{last.get('Retransmissions(C)', '?')} retransmissions")
+PY
+}
+
+latency() {
+  local agents=${1:-50} waiting=${2:-200} duration=${3:-120} talk=${TALK_S:-5}
+  acd_engine latency
+  sox -n -r 8000 -c 1 -t ul agent.ul synth 1 sine 1000 vol 0.3
+  agents_ready 3001 "$agents" bench_acd_agent_talk.xml -d $((talk * 1000)) -trace_logs
+  local total=$((agents + waiting))
+  callers_start $((duration + 600)) -sf "$REPO/sipp-scenarios/bench_acd_caller_wait.xml" \
+    -rtp_echo -r 100 -rp 1000 -l "$total" -m 1000000
+  # Ramp-up: every line taken (all agents busy, the rest waiting).
+  wait_for "$total calls in the engine" 60 test "$(engine_metric pasokh_calls_active)" -ge "$total"
+  local t0 cpu0 scpu0 acpu0 busy0 t1 cpu1 scpu1 acpu1 busy1 samples=""
+  t0=$(date +%s.%N); cpu0=$(engine_cpu); scpu0=$(proc_cpu "$CALLERS_PID")
+  acpu0=$(proc_cpu "$AGENTS_PID"); busy0=$(machine_busy)
+  local end=$(($(date +%s) + duration))
+  while (($(date +%s) < end)); do
+    samples+="$(board "q['waiting'], q['agents']['on_call'] + q['agents']['ringing'], q['agents']['wrap_up'], q['agents']['available']" || true) "
+    sleep 2
+  done
+  t1=$(date +%s.%N); cpu1=$(engine_cpu); scpu1=$(proc_cpu "$CALLERS_PID")
+  acpu1=$(proc_cpu "$AGENTS_PID"); busy1=$(machine_busy)
+  local rss_load
+  rss_load=$(engine_rss_kb)
+  sleep 1 # the queue log is written in batches
+  echo "ACD latency: $agents agents (talk ${talk} s, wrap-up 10 s), about $waiting waiting, ${duration} s"
+  echo "citizens: $(sipp_totals stat.csv) (calls still up at the end are cut)"
+  python3 "$REPO/scripts/acd_latency.py" "$WORK/data/pasokh.db" --invites ./*_logs.log \
+    --from-ms "$(python3 -c "print(int($t0 * 1000))")" --to-ms "$(python3 -c "print(int($t1 * 1000))")"
+  python3 - "$t0" "$t1" "$cpu0" "$cpu1" "$scpu0" "$scpu1" "$acpu0" "$acpu1" "$busy0" "$busy1" \
+    "$rss_load" "$(engine_rss_mb)" "$samples" <<'PY'
+import os, sys
+t0, t1, cpu0, cpu1, scpu0, scpu1, acpu0, acpu1, busy0, busy1, rss = map(float, sys.argv[1:12])
+peak, samples = sys.argv[12], sys.argv[13].split()
+rows = [tuple(int(v) for v in s.strip("()").split(",")) for s in samples if s.count(",") == 3]
+wall = t1 - t0
+if rows:
+    waits = sorted(r[0] for r in rows)
+    print(f"waiting calls (every 2 s): min {waits[0]}, median {waits[len(waits) // 2]}, max {waits[-1]}; "
+          f"agents talking or ringing median {sorted(r[1] for r in rows)[len(rows) // 2]}, "
+          f"in wrap-up median {sorted(r[2] for r in rows)[len(rows) // 2]}")
+print(f"engine CPU: {cpu1 - cpu0:.1f} s over {wall:.0f} s = {100 * (cpu1 - cpu0) / wall:.0f}% of one core; "
+      f"RSS {rss / 1024:.1f} MB, peak {peak} MB")
+other = (busy1 - busy0) - (cpu1 - cpu0) - (scpu1 - scpu0) - (acpu1 - acpu0)
+print(f"generator: citizens' SIPp {100 * (scpu1 - scpu0) / wall:.0f}%, agents' SIPp "
+      f"{100 * (acpu1 - acpu0) / wall:.0f}% of one core; everything else {100 * other / wall:.0f}% "
+      f"of one core, of {os.cpu_count()} cores")
+PY
+}
+
+bridged() {
+  local calls=${1:-600} hold=${2:-30} rate=${RATE:-50} capture=${CAPTURE_S:-10}
+  ((hold >= 6)) || { echo "HOLD_S must be at least 6 s"; exit 2; }
+  ((capture <= hold - 4)) || capture=$((hold - 4))
+  acd_engine bridged
+  sox -n -r 8000 -c 1 -t ul caller.ul synth 1 sine 400 vol 0.3
+  sox -n -r 8000 -c 1 -t ul agent.ul synth 1 sine 1000 vol 0.3
+  agents_ready 4001 "$calls" bench_acd_agent_wait.xml
+  sleep 1
+  local rss_idle ramp
+  rss_idle=$(engine_rss_kb)
+  ramp=$(((calls + rate - 1) / rate))
+  # Every citizen stays ramp + HOLD seconds, so from the last call on all are up HOLD seconds.
+  callers_start $((ramp * 2 + hold + 60)) -sf "$REPO/sipp-scenarios/uac_bench_media.xml" \
+    -r "$rate" -rp 1000 -m "$calls" -l "$calls" -d $(((ramp + hold) * 1000))
+  sleep $((ramp + 2))
+  local bridged_now t0 cpu0 scpu0 acpu0 busy0 t1 cpu1 scpu1 acpu1 busy1 rss_load
+  bridged_now=$(board "q['agents']['on_call']")
+  t0=$(date +%s.%N); cpu0=$(engine_cpu); scpu0=$(proc_cpu "$CALLERS_PID")
+  acpu0=$(proc_cpu "$AGENTS_PID"); busy0=$(machine_busy)
+  dumpcap -i lo -P -s 128 -B 128 -f "udp and (src portrange $RTP_PORTS or dst portrange $RTP_PORTS)" \
+    -a "duration:$capture" -w media.pcap 2> dumpcap.err || true
+  t1=$(date +%s.%N); cpu1=$(engine_cpu); scpu1=$(proc_cpu "$CALLERS_PID")
+  acpu1=$(proc_cpu "$AGENTS_PID"); busy1=$(machine_busy)
+  rss_load=$(engine_rss_kb)
+  wait "$CALLERS_RUNNER" || true
+  sleep 3 # the engine hangs up the agents
+  local agents_end
+  agents_end=$(sipp_totals agents-stat.csv)
+  echo "ACD bridged calls: $calls citizens at $rate/s, each bridged to its own agent, held ${hold} s together"
+  echo "at the window's start $bridged_now agents on a call"
+  echo "citizens: $(sipp_totals stat.csv); agents' phones: $agents_end"
+  python3 "$REPO/scripts/acd_media.py" media.pcap --engine-ports "$RTP_PORTS" \
+    --caller-ports "$CALLER_MEDIA-$((AGENT_MEDIA - 1))" --agent-ports "$AGENT_MEDIA-65535" \
+    --caller-audio caller.ul --agent-audio agent.ul --calls "$calls"
+  python3 - "$calls" "$t0" "$t1" "$cpu0" "$cpu1" "$scpu0" "$scpu1" "$acpu0" "$acpu1" "$busy0" \
+    "$busy1" "$rss_idle" "$rss_load" "$(engine_rss_mb)" <<'PY'
+import os, sys
+calls = int(sys.argv[1])
+t0, t1, cpu0, cpu1, scpu0, scpu1, acpu0, acpu1, busy0, busy1, rss_idle, rss_load = map(float, sys.argv[2:14])
+peak = sys.argv[14]
+wall = t1 - t0
+print(f"engine CPU: {100 * (cpu1 - cpu0) / wall:.0f}% of one core over the capture ({wall:.0f} s)")
+print(f"engine memory: RSS {rss_idle / 1024:.1f} MB idle, {rss_load / 1024:.1f} MB with {calls} bridged calls "
+      f"= {(rss_load - rss_idle) / calls:.1f} KB per call; peak {peak} MB")
+other = (busy1 - busy0) - (cpu1 - cpu0) - (scpu1 - scpu0) - (acpu1 - acpu0)
+print(f"generator: citizens' SIPp {100 * (scpu1 - scpu0) / wall:.0f}%, agents' SIPp "
+      f"{100 * (acpu1 - acpu0) / wall:.0f}% of one core; everything else (the capture included) "
+      f"{100 * other / wall:.0f}% of one core, of {os.cpu_count()} cores")
+PY
+  tr '\r' '\n' < dumpcap.err | grep -h -i 'dropped' | sed 's/^/capture: /' || true
+  echo "capture kept in $WORK/media.pcap"
+}
+
+case "${1:-all}" in
+  latency) shift; latency "$@" ;;
+  bridged) shift; bridged "$@" ;;
+  all) (latency); echo; (bridged) ;;
+  *) sed -n '2,30p' "$0"; exit 2 ;;
+esac
