@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
 """Loss on bridged agent calls, from a capture (Python standard library only).
 
-Usage: acd_media.py CAPTURE.pcap --engine-ports LOW-HIGH --caller-ports LOW-HIGH
-                    --agent-ports LOW-HIGH --caller-audio FILE.ul --agent-audio FILE.ul
+Usage: acd_media.py CAPTURE.pcap --engine-ports LOW-HIGH --caller-ports PORTS
+                    --agent-ports PORTS --caller-audio FILE.ul --agent-audio FILE.ul
                     [--calls N] [--json]
+
+Exit status 1 when a packet is missing or forwarded as silence, a frame is not the peer's audio,
+or (with --calls) a direction has fewer streams than calls.
 
 Every bridged call has four RTP streams: citizen -> engine, engine -> agent, agent -> engine,
 engine -> citizen. Packets are sorted into these by their ports (the engine's RTP range, and the
-ports the citizens' and the agents' SIPp send from). For every stream (addresses, ports, SSRC):
+ports the citizens' and the agents' SIPp send from, PORT or LOW-HIGH; other traffic is left
+out). For every stream (addresses, ports, SSRC):
 packets, and sequence gaps (packets missing from the capture).
 
 Sequence numbers cannot show a packet the engine received but failed to forward: its outgoing
@@ -30,8 +34,9 @@ FRAME = 160  # bytes of 20 ms G.711
 
 
 def port_range(text):
-    low, high = (int(x) for x in text.split("-"))
-    return low, high
+    """PORT or LOW-HIGH, as (low, high)."""
+    low, _, high = text.partition("-")
+    return int(low), int(high or low)
 
 
 def norm(payload):
@@ -131,8 +136,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("pcap")
     ap.add_argument("--engine-ports", required=True)
-    ap.add_argument("--caller-ports", required=True, help="ports the citizens' SIPp sends RTP from")
-    ap.add_argument("--agent-ports", required=True, help="ports the agents' SIPp sends RTP from")
+    ap.add_argument("--caller-ports", required=True, help="port(s) the citizens' SIPp sends RTP from")
+    ap.add_argument("--agent-ports", required=True, help="port(s) the agents' SIPp sends RTP from")
     ap.add_argument("--caller-audio", required=True, help="what the citizens send (raw u-law)")
     ap.add_argument("--agent-audio", required=True, help="what the agents send (raw u-law)")
     ap.add_argument("--calls", type=int, default=0, help="bridged calls expected (0: do not check)")
@@ -170,6 +175,8 @@ def main():
     verdict = "0 loss" if lost == 0 and not short and other == 0 else "LOSS or a fault"
     print(f"{verdict}: {lost} packets missing or forwarded as silence, {other} frames not the peer's "
           f"audio" + (f", too few streams: {', '.join(short)}" if short else ""))
+    if verdict != "0 loss":
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -4,12 +4,13 @@
 # line whose flow queues the call for 1888 at once (no keys to press).
 #
 #   scripts/bench-acd.sh latency [AGENTS] [WAITING] [DURATION_S]    (defaults 50 200 120)
-#     AGENTS call-takers serve a queue kept at about WAITING waiting callers (SIPp holds
-#     AGENTS + WAITING citizens' calls, a new one as soon as one ends). Each call-taker answers at
-#     once, talks TALK_S seconds (5) and hangs up; the engine then gives them 10 s of wrap-up and
-#     offers them the next call. Reports the time from the agent becoming available (the end of
-#     wrap-up, from the engine's queue_log) to the offer (queue_log) and to the INVITE reaching the
-#     agent's phone (SIPp's log), median and p99, and the engine's CPU over DURATION_S seconds.
+#     AGENTS call-takers serve a queue that never has fewer than WAITING callers waiting (SIPp
+#     holds AGENTS + WAITING citizens' calls, a new one as soon as one ends). Each call-taker
+#     answers at once, talks TALK_S seconds (5) and hangs up; the engine then gives them 10 s of
+#     wrap-up and offers them the next call. Reports, median and p99, the time from the agent becoming
+#     available (their BYE + 10 s, on a capture of the agents' SIP port) to the INVITE reaching
+#     them (same capture), and from the end of wrap-up to the offer in the engine's queue_log;
+#     and the engine's CPU over DURATION_S seconds (scripts/acd_latency.py).
 #     Citizens echo what they hear (-rtp_echo), agents stream a tone: media flows all along.
 #
 #   scripts/bench-acd.sh bridged [CALLS] [HOLD_S]                    (defaults 600 30)
@@ -24,8 +25,9 @@
 #   scripts/bench-acd.sh                                             both, with the defaults
 #
 # env: PASOKH_BIN=FILE (else builds), SIP_PORT/HTTP_PORT (5090/8090), RTP_PORTS (10000-30000),
-# TALK_S=5, RATE=50, CAPTURE_S=10. Citizens use SIP port 5091 and media 40000 (+2), call-takers
-# SIP port 5092 and media from 50000: all outside the engine's RTP range.
+# TALK_S=5, RATE=50, CAPTURE_S=10; the citizens' SIPp uses CALLER_PORT (5091) and CALLER_MEDIA
+# (40000, +2), the agents' AGENT_PORT (5092) and AGENT_MEDIA (50000): keep the media ports outside
+# the engine's RTP range and apart. SIPp sends all its calls' RTP from that one media port.
 source "$(dirname "$0")/bench-lib.sh"
 need sipp:sip-tester python3:python3 curl:curl sox:sox dumpcap:tshark
 REPO=$PWD
@@ -90,7 +92,12 @@ q = next((q for q in b['queues'] if q['name'] == '1888'), {})
 print($1)"
 }
 
-# wait_for WHAT SECONDS CONDITION...: polls the shell condition every 0.5 s.
+# at_least EXPR N: whether `board EXPR` is at least N now.
+at_least() { [ "$(board "$1" 2>/dev/null || echo -1)" -ge "$2" ]; }
+# metric_at_least NAME N: whether the /metrics series NAME is at least N now.
+metric_at_least() { local v; v=$(engine_metric "$1"); [ "$v" != "?" ] && [ "${v%.*}" -ge "$2" ]; }
+
+# wait_for WHAT SECONDS COMMAND...: runs COMMAND every 0.5 s until it succeeds.
 wait_for() {
   local what=$1 limit=$2
   shift 2
@@ -103,27 +110,31 @@ wait_for() {
 }
 
 # agents_ready FIRST COUNT SCENARIO SIPP_ARGS...: adds call-takers FIRST.. (queue 1888, password
-# pwID), registers them from AGENT_PORT, starts the SIPp UAS playing them on that same port, and
-# logs them in. Sets AGENTS_PID (the SIPp process) and AGENTS_RUNNER.
+# pwID), registers them (digest, MD5) from AGENT_PORT, starts the SIPp UAS playing them on that
+# same port, and logs them in. Sets AGENTS_PID (the SIPp process) and AGENTS_RUNNER.
 agents_ready() {
   local first=$1 count=$2 scenario=$3 id i
   shift 3
-  echo SEQUENTIAL > agents.csv
+  echo "setting up $count call-takers ($first-$((first + count - 1))): add, register, log in" >&2
   for ((i = 0; i < count; i++)); do
     id=$((first + i))
     "$BIN" agent add "$id" --name "Agent $id" --password "pw$id" --queue 1888 \
       --config "$WORK/pasokh.toml" > /dev/null
-    echo "$id;pw$id" >> agents.csv
   done
-  wait_for "the engine to load $count agents" 30 \
-    test "$(board "sum(q['agents'].values())" 2>/dev/null || echo 0)" -ge "$count"
-  timeout 120 sipp "127.0.0.1:$SIP_PORT" -sf "$REPO/sipp-scenarios/bench_acd_agent_register.xml" \
-    -inf agents.csv -i 127.0.0.1 -p "$AGENT_PORT" -m "$count" -r 100 -rp 1000 -l 100 \
-    -nostdin -trace_err > register.out 2>&1 \
-    || { echo "REGISTER failed:"; cat register.out; cat ./*_errors.log 2>/dev/null; exit 1; }
+  wait_for "the engine to load $count agents" 30 at_least "sum(q['agents'].values())" "$count"
+  # One SIPp run per agent, all from AGENT_PORT (see bench_acd_agent_register.xml).
+  for ((i = 0; i < count; i++)); do
+    id=$((first + i))
+    timeout 20 sipp "127.0.0.1:$SIP_PORT" -sf "$REPO/sipp-scenarios/bench_acd_agent_register.xml" \
+      -s "$id" -au "$id" -ap "pw$id" -i 127.0.0.1 -p "$AGENT_PORT" -m 1 -nostdin -trace_err \
+      > register.out 2>&1 \
+      || { echo "REGISTER of agent $id failed:"; cat register.out ./*_errors.log 2>/dev/null; exit 1; }
+  done
+  wait_for "$count registered agents" 10 metric_at_least pasokh_registered_contacts "$count"
   timeout 3600 sipp "127.0.0.1:$SIP_PORT" -sf "$REPO/sipp-scenarios/$scenario" \
-    -i 127.0.0.1 -p "$AGENT_PORT" -mi 127.0.0.1 -mp "$AGENT_MEDIA" -buff_size 4194304 \
-    -rtp_buffsize 4194304 -nostdin -trace_err -trace_stat -stf agents-stat.csv -fd 1 "$@" \
+    -i 127.0.0.1 -p "$AGENT_PORT" -mi 127.0.0.1 -mp "$AGENT_MEDIA" -l $((count * 2)) \
+    -buff_size 4194304 -rtp_buffsize 4194304 -nostdin -trace_err -trace_stat -stf agents-stat.csv \
+    -fd 1 "$@" \
     > agents.out 2>&1 &
   AGENTS_RUNNER=$!
   RUNNERS+=("$AGENTS_RUNNER")
@@ -137,7 +148,7 @@ agents_ready() {
       "http://127.0.0.1:$HTTP_PORT/api/agents/$id/state")
     [ "$code" = 202 ] || { echo "login of agent $id: HTTP $code"; exit 1; }
   done
-  wait_for "$count agents available" 30 test "$(board "q['agents']['available']")" -ge "$count"
+  wait_for "$count agents available" 30 at_least "q['agents']['available']" "$count"
 }
 
 # The citizens' SIPp in the background; sets CALLERS_PID and CALLERS_RUNNER.
@@ -152,14 +163,18 @@ callers_start() {
   [ -n "$CALLERS_PID" ] || { echo "the citizens' SIPp did not start:"; cat sipp.out; exit 1; }
 }
 
-# The last line of a SIPp statistics file, as FIELD=VALUE words for the report.
+# sipp_totals FILE [FIELD]: calls ok, failed and retransmissions from the last line of a SIPp
+# statistics file, or only FIELD's value ("?" when the file has no line yet).
 sipp_totals() {
-  python3 - "$1" <<'PY'
+  python3 - "$@" <<'PY'
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1]), delimiter=";"))
 last = rows[-1] if rows else {}
-print(f"{last.get('SuccessfulCall(C)', '?')} ok, {last.get('FailedCall(C)', '?')} failed, "
-      f"{last.get('Retransmissions(C)', '?')} retransmissions")
+if len(sys.argv) > 2:
+    print(last.get(sys.argv[2], "?"))
+else:
+    print(f"{last.get('SuccessfulCall(C)', '?')} ok, {last.get('FailedCall(C)', '?')} failed, "
+          f"{last.get('Retransmissions(C)', '?')} retransmissions")
 PY
 }
 
@@ -167,35 +182,42 @@ latency() {
   local agents=${1:-50} waiting=${2:-200} duration=${3:-120} talk=${TALK_S:-5}
   acd_engine latency
   sox -n -r 8000 -c 1 -t ul agent.ul synth 1 sine 1000 vol 0.3
-  agents_ready 3001 "$agents" bench_acd_agent_talk.xml -d $((talk * 1000)) -trace_logs
+  agents_ready 3001 "$agents" bench_acd_agent_talk.xml -d $((talk * 1000))
   local total=$((agents + waiting))
   callers_start $((duration + 600)) -sf "$REPO/sipp-scenarios/bench_acd_caller_wait.xml" \
     -rtp_echo -r 100 -rp 1000 -l "$total" -m 1000000
   # Ramp-up: every line taken (all agents busy, the rest waiting).
-  wait_for "$total calls in the engine" 60 test "$(engine_metric pasokh_calls_active)" -ge "$total"
-  local t0 cpu0 scpu0 acpu0 busy0 t1 cpu1 scpu1 acpu1 busy1 samples=""
+  wait_for "$total calls in the engine" 60 metric_at_least pasokh_calls_active "$total"
+  local t0 cpu0 scpu0 acpu0 busy0 t1 cpu1 scpu1 acpu1 busy1 a samples=""
   t0=$(date +%s.%N); cpu0=$(engine_cpu); scpu0=$(proc_cpu "$CALLERS_PID")
   acpu0=$(proc_cpu "$AGENTS_PID"); busy0=$(machine_busy)
+  # The agents' SIP traffic over the window: when each hangs up, when each is offered a call.
+  dumpcap -i lo -P -f "udp port $AGENT_PORT" -a "duration:$duration" -w sip.pcap 2> dumpcap.err &
+  local capture=$!
+  RUNNERS+=("$capture")
   local end=$(($(date +%s) + duration))
   while (($(date +%s) < end)); do
-    samples+="$(board "q['waiting'], q['agents']['on_call'] + q['agents']['ringing'], q['agents']['wrap_up'], q['agents']['available']" || true) "
+    a="q['agents']"
+    samples+="$(board "f\"{q['waiting']},{$a['on_call'] + $a['ringing']},{$a['wrap_up']}\"" || true) "
     sleep 2
   done
   t1=$(date +%s.%N); cpu1=$(engine_cpu); scpu1=$(proc_cpu "$CALLERS_PID")
   acpu1=$(proc_cpu "$AGENTS_PID"); busy1=$(machine_busy)
   local rss_load
   rss_load=$(engine_rss_kb)
+  wait "$capture" || true
   sleep 1 # the queue log is written in batches
-  echo "ACD latency: $agents agents (talk ${talk} s, wrap-up 10 s), about $waiting waiting, ${duration} s"
-  echo "citizens: $(sipp_totals stat.csv) (calls still up at the end are cut)"
-  python3 "$REPO/scripts/acd_latency.py" "$WORK/data/pasokh.db" --invites ./*_logs.log \
+  echo "ACD latency: $agents agents (talk ${talk} s, wrap-up 10 s), at least $waiting waiting, ${duration} s"
+  tr '\r' '\n' < dumpcap.err | grep -h -i 'dropped' | sed 's/^/SIP capture: /' || true
+  echo "citizens: $(sipp_totals stat.csv); agents' phones: $(sipp_totals agents-stat.csv) (calls up at the end are cut)"
+  python3 "$REPO/scripts/acd_latency.py" "$WORK/data/pasokh.db" --capture sip.pcap --agent-port "$AGENT_PORT" \
     --from-ms "$(python3 -c "print(int($t0 * 1000))")" --to-ms "$(python3 -c "print(int($t1 * 1000))")"
   python3 - "$t0" "$t1" "$cpu0" "$cpu1" "$scpu0" "$scpu1" "$acpu0" "$acpu1" "$busy0" "$busy1" \
     "$rss_load" "$(engine_rss_mb)" "$samples" <<'PY'
 import os, sys
 t0, t1, cpu0, cpu1, scpu0, scpu1, acpu0, acpu1, busy0, busy1, rss = map(float, sys.argv[1:12])
 peak, samples = sys.argv[12], sys.argv[13].split()
-rows = [tuple(int(v) for v in s.strip("()").split(",")) for s in samples if s.count(",") == 3]
+rows = [tuple(int(v) for v in s.split(",")) for s in samples if s.count(",") == 2]
 wall = t1 - t0
 if rows:
     waits = sorted(r[0] for r in rows)
@@ -231,8 +253,9 @@ bridged() {
   bridged_now=$(board "q['agents']['on_call']")
   t0=$(date +%s.%N); cpu0=$(engine_cpu); scpu0=$(proc_cpu "$CALLERS_PID")
   acpu0=$(proc_cpu "$AGENTS_PID"); busy0=$(machine_busy)
-  dumpcap -i lo -P -s 128 -B 128 -f "udp and (src portrange $RTP_PORTS or dst portrange $RTP_PORTS)" \
-    -a "duration:$capture" -w media.pcap 2> dumpcap.err || true
+  # Only this run's streams: SIPp sends every call's RTP from its one media port.
+  dumpcap -i lo -P -s 128 -B 128 -a "duration:$capture" -w media.pcap \
+    -f "udp and (port $CALLER_MEDIA or port $AGENT_MEDIA) and portrange $RTP_PORTS" 2> dumpcap.err || true
   t1=$(date +%s.%N); cpu1=$(engine_cpu); scpu1=$(proc_cpu "$CALLERS_PID")
   acpu1=$(proc_cpu "$AGENTS_PID"); busy1=$(machine_busy)
   rss_load=$(engine_rss_kb)
@@ -243,9 +266,10 @@ bridged() {
   echo "ACD bridged calls: $calls citizens at $rate/s, each bridged to its own agent, held ${hold} s together"
   echo "at the window's start $bridged_now agents on a call"
   echo "citizens: $(sipp_totals stat.csv); agents' phones: $agents_end"
+  local lossless=yes
   python3 "$REPO/scripts/acd_media.py" media.pcap --engine-ports "$RTP_PORTS" \
-    --caller-ports "$CALLER_MEDIA-$((AGENT_MEDIA - 1))" --agent-ports "$AGENT_MEDIA-65535" \
-    --caller-audio caller.ul --agent-audio agent.ul --calls "$calls"
+    --caller-ports "$CALLER_MEDIA" --agent-ports "$AGENT_MEDIA" \
+    --caller-audio caller.ul --agent-audio agent.ul --calls "$calls" || lossless=no
   python3 - "$calls" "$t0" "$t1" "$cpu0" "$cpu1" "$scpu0" "$scpu1" "$acpu0" "$acpu1" "$busy0" \
     "$busy1" "$rss_idle" "$rss_load" "$(engine_rss_mb)" <<'PY'
 import os, sys
@@ -261,7 +285,29 @@ print(f"generator: citizens' SIPp {100 * (scpu1 - scpu0) / wall:.0f}%, agents' S
       f"{100 * (acpu1 - acpu0) / wall:.0f}% of one core; everything else (the capture included) "
       f"{100 * other / wall:.0f}% of one core, of {os.cpu_count()} cores")
 PY
+  local dropped
+  dropped=$(tr '\r' '\n' < dumpcap.err \
+    | sed -n "s/.*received\/dropped on interface .*: [0-9]*\/\([0-9]*\).*/\1/p" | tail -n 1)
   tr '\r' '\n' < dumpcap.err | grep -h -i 'dropped' | sed 's/^/capture: /' || true
+  python3 - "$WORK/data/pasokh.db" "$calls" "$lossless" "$(sipp_totals stat.csv 'SuccessfulCall(C)')" \
+    "$(sipp_totals stat.csv 'FailedCall(C)')" "$(sipp_totals agents-stat.csv 'FailedCall(C)')" "${dropped:-?}" <<'PY'
+import sqlite3, sys
+db, calls, lossless, ok, failed, agents_failed, dropped = sys.argv[1:]
+con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+kinds = dict(con.execute("SELECT kind, COUNT(*) FROM queue_log GROUP BY kind").fetchall())
+print("queue log: " + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())))
+faults = sum(kinds.get(k, 0) for k in ("ring_no_answer", "reject", "offer_failed", "overflow", "abandon"))
+met = (lossless == "yes" and ok == calls and failed == "0" and agents_failed == "0" and faults == 0
+       and kinds.get("answer", 0) == int(calls))
+n = int(calls)
+target = ("met" if met else "NOT met") if n >= 600 else f"not tried ({n} calls)"
+print(f"result: {n} agent-bridged calls held together with {'0' if lossless == 'yes' else 'some'} loss, "
+      f"{failed} failed citizens' calls, {agents_failed} failed agents' calls, {faults} missed offers, "
+      f"overflows or abandons: {'clean' if met else 'NOT clean'}; target of at least 600 calls with "
+      f"0 loss: {target}")
+if lossless != "yes" and dropped != "0":
+    print(f"note: the capture itself dropped {dropped} packets, which show as missing")
+PY
   echo "capture kept in $WORK/media.pcap"
 }
 

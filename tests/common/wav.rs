@@ -68,11 +68,16 @@ pub fn parse_wav(bytes: &[u8]) -> Result<Wav, String> {
             ));
         } else if id == b"data" {
             let (tag, channels, rate, bits) = format.ok_or("data before fmt")?;
-            let end = body.saturating_add(size);
+            let mut end = body.saturating_add(size);
             if end != bytes.len() {
                 sizes_consistent = sizes_consistent && end <= bytes.len();
             }
-            let data = &bytes[body..end.min(bytes.len())];
+            if size == 0 || end > bytes.len() {
+                // A header never finished (the writer was cut off): the rest of the file.
+                sizes_consistent = false;
+                end = bytes.len();
+            }
+            let data = &bytes[body..end];
             let samples = match (tag, bits) {
                 (1, 16) => data
                     .chunks_exact(2)
