@@ -148,6 +148,9 @@ impl Engine {
     /// Responses to requests we sent: INVITEs to agents matter; BYE/CANCEL answers end there.
     pub(super) fn on_client_response(&mut self, key: TxnKey, resp: Response, now: Duration) {
         if key.method != "INVITE" {
+            if resp.status >= 200 {
+                self.ping_answered(&key);
+            }
             return;
         }
         if let Some(&leg) = self.by_client_txn.get(&key) {
@@ -160,6 +163,9 @@ impl Engine {
 
     /// Timer B: an agent's phone never answered the INVITE at all (unreachable).
     pub(super) fn on_client_timeout(&mut self, key: TxnKey, now: Duration) {
+        if self.ping_timed_out(&key, now) {
+            return;
+        }
         let Some(leg) = self.by_client_txn.remove(&key) else {
             return;
         };

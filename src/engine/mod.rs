@@ -117,6 +117,8 @@ enum CallTimer {
     Ivr,
     /// Tehran midnight: the queues' "today" figures start again (keyed by call 0).
     DailyReset,
+    /// Time to ping registered agents' softphones with OPTIONS (keyed by call 0).
+    AgentPing,
 }
 
 /// Milliseconds from `unix_ms` to the next midnight in Tehran (UTC+03:30, no DST since 2022).
@@ -155,6 +157,8 @@ pub struct Engine {
     agent_legs: HashMap<LegId, agent_leg::AgentLeg>,
     /// (Call-ID, our tag) of agent legs → leg.
     agent_dialogs: HashMap<(String, String), LegId>,
+    /// OPTIONS pings in flight → the agent pinged.
+    pings: HashMap<TxnKey, String>,
     /// Caller → the agent leg it is bridged to.
     bridged: HashMap<CallKey, LegId>,
     /// Callers waiting in a queue.
@@ -190,12 +194,16 @@ impl Engine {
             acd: crate::acd::Acd::new(default_queues(), Vec::new()),
             agent_legs: HashMap::new(),
             agent_dialogs: HashMap::new(),
+            pings: HashMap::new(),
             bridged: HashMap::new(),
             queued: Default::default(),
             driving: Default::default(),
             deferred: Vec::new(),
         };
         engine.arm_daily_reset(Duration::ZERO);
+        engine
+            .timers
+            .set(0, CallTimer::AgentPing, agents::PING_EVERY);
         engine
     }
 
@@ -253,6 +261,7 @@ impl Engine {
                     self.acd.reset_daily();
                     self.arm_daily_reset(now);
                 }
+                CallTimer::AgentPing => self.ping_agents(now),
             }
         }
         self.drain_txn_events(now);

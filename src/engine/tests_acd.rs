@@ -296,3 +296,32 @@ fn feature_codes_log_an_agent_in_and_out() {
     h.send(&invite("*21", "f1", "z9hG4bK-f1", SDP));
     assert_eq!(h.sent.last().map(|r| r.status), Some(403));
 }
+
+#[test]
+fn an_agent_whose_softphone_stops_answering_options_is_logged_out() {
+    let mut h = acd_harness(&["2001"]);
+    let state = |h: &Harness| {
+        h.engine
+            .live_snapshot(h.now)
+            .agents
+            .into_iter()
+            .find(|a| a.id == "2001")
+            .map(|a| a.state)
+    };
+    assert_eq!(state(&h), Some("available".to_string()));
+    h.advance_to(h.now + Duration::from_secs(31));
+    let pings: Vec<Request> = h
+        .requests
+        .iter()
+        .filter(|r| r.method == Method::Options)
+        .cloned()
+        .collect();
+    assert!(!pings.is_empty(), "the softphone is pinged");
+    // It answers the first ping: still logged in.
+    answer(&mut h, &pings[0], 200);
+    h.advance_to(h.now + Duration::from_secs(20));
+    assert_eq!(state(&h), Some("available".to_string()));
+    // The next pings go unanswered: Timer F (32 s) logs the agent out.
+    h.advance_to(h.now + Duration::from_secs(75));
+    assert_eq!(state(&h), Some("logged_out".to_string()));
+}

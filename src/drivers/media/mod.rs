@@ -127,7 +127,10 @@ impl MediaRuntime {
             let worker = Worker::new(table, Arc::clone(&runtime.shared), inbox, senders.clone());
             let thread = thread::Builder::new()
                 .name(format!("media-worker-{index}"))
-                .spawn(move || worker.run())?;
+                .spawn(move || {
+                    raise_priority();
+                    worker.run()
+                })?;
             runtime.threads.push(thread);
         }
         tracing::info!(workers = count, "media runtime started");
@@ -266,3 +269,18 @@ mod tests;
 
 #[cfg(test)]
 mod test_support;
+
+/// Media workers pace packets every 20 ms: when the machine is busy, a worker waiting behind other
+/// runnable threads sends late and the caller hears jitter. Real-time scheduling (SCHED_FIFO, a
+/// low priority) lets the worker run as soon as its sleep ends; it needs CAP_SYS_NICE (or root),
+/// and without it the worker simply keeps normal priority.
+fn raise_priority() {
+    let param = libc::sched_param { sched_priority: 10 };
+    // SAFETY: sched_setscheduler on the calling thread (pid 0) with a valid, initialised param.
+    let result = unsafe { libc::sched_setscheduler(0, libc::SCHED_FIFO, &param) };
+    if result != 0 {
+        tracing::info!(
+            "media worker keeps normal priority (no permission for real-time scheduling)"
+        );
+    }
+}

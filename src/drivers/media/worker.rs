@@ -93,19 +93,23 @@ impl Worker {
             if now < deadline {
                 std::thread::sleep(deadline - now);
             }
-            if !self.apply_queued_commands() {
-                break;
-            }
             let now = self.now();
             let due = self.pacer.frames_due(now);
-            if due > 0 {
-                self.receive_all(now);
-                for _ in 0..due {
-                    self.frame(now);
+            for frame in 0..due {
+                // Packets built on the previous tick go out first, before any work whose length
+                // varies with traffic: each leg's send time then depends only on the wake-up and
+                // its steady place in the loop, so the 20 ms spacing holds (one frame of delay).
+                self.send_prepared();
+                if frame == 0 {
+                    if !self.apply_queued_commands() {
+                        self.close_all();
+                        return;
+                    }
+                    self.receive_all(now);
                 }
+                self.frame(now);
             }
         }
-        self.close_all();
     }
 
     /// Applies every command waiting in the inbox; false when the runtime is shutting down.
@@ -143,13 +147,19 @@ impl Worker {
 
     /// One 20 ms frame: feed played recordings, tick, then per leg send, record, open the file
     /// its playback reached, and report.
+    /// Sends every leg's packet built by the last tick.
+    fn send_prepared(&mut self) {
+        for entry in self.table.iter_mut() {
+            send_packet(&mut entry.leg, &entry.io.socket);
+        }
+    }
+
     fn frame(&mut self, now: Duration) {
         for entry in self.table.iter_mut() {
             entry.io.feed_playback(&mut entry.leg);
         }
         self.table.tick(now);
         for entry in self.table.iter_mut() {
-            send_packet(&mut entry.leg, &entry.io.socket);
             entry.io.write_recorded(&mut entry.leg);
             entry
                 .io
