@@ -178,6 +178,20 @@ impl Engine {
 
     /// The caller hung up: abandon while waiting, or end the conversation with the agent.
     pub(super) fn acd_caller_gone(&mut self, call: CallKey, now: Duration) {
+        if self.direct.remove(&call) {
+            // A direct call: no queue to tell; just hang up the agent's leg.
+            let legs: Vec<u64> = self
+                .agent_legs
+                .values()
+                .filter(|l| l.caller == call)
+                .map(|l| l.leg)
+                .collect();
+            self.bridged.remove(&call);
+            for leg in legs {
+                self.drop_agent_leg(leg, true, now);
+            }
+            return;
+        }
         if self.queued.remove(&call) {
             self.acd_input(AcdInput::CallAbandoned(acd::CallKey(call)), now);
         }

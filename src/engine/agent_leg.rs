@@ -147,7 +147,17 @@ impl Engine {
         if resp.status >= 300 {
             let (caller, agent) = (agent_leg.caller, agent_leg.agent.clone());
             self.drop_agent_leg(leg, false, now);
-            self.acd_offer_refused(caller, &agent, resp.status, now);
+            if self.direct.remove(&caller) {
+                // A direct call the agent refused or missed: the caller is told by a hang-up.
+                self.end_call(
+                    caller,
+                    super::Disposition::Completed,
+                    super::HangupBy::Engine,
+                    now,
+                );
+            } else {
+                self.acd_offer_refused(caller, &agent, resp.status, now);
+            }
             return;
         }
         if let Some(ack) = &agent_leg.ack {
@@ -169,6 +179,10 @@ impl Engine {
             None => return,
         };
         match answer {
+            Ok(negotiated) if self.direct.contains(&caller) => {
+                self.open_agent_media(leg, &negotiated);
+                self.bridge_direct(caller, leg);
+            }
             Ok(negotiated) => {
                 self.open_agent_media(leg, &negotiated);
                 self.acd_offer_accepted(caller, &agent, now);
@@ -284,6 +298,23 @@ impl Engine {
         self.txns.send_request(request, agent_leg.peer, now);
     }
 
+    /// A direct call answered: caller and agent hear each other (no queue involved).
+    fn bridge_direct(&mut self, caller: CallKey, agent_leg: LegId) {
+        let Some(call) = self.calls.get(&caller) else {
+            return;
+        };
+        let leg = call.leg;
+        self.bridged.insert(caller, agent_leg);
+        self.media(MediaCommand::SetIdle {
+            leg,
+            idle: crate::media::api::Idle::Silence,
+        });
+        self.media(MediaCommand::Bridge {
+            a: leg,
+            b: agent_leg,
+        });
+    }
+
     /// BYE from an agent's phone: the agent hung up the conversation.
     pub(super) fn on_agent_bye(&mut self, leg: LegId, now: Duration) {
         let Some(agent_leg) = self.agent_legs.get(&leg) else {
@@ -291,7 +322,9 @@ impl Engine {
         };
         let caller = agent_leg.caller;
         self.drop_agent_leg(leg, false, now);
-        self.acd_call_ended(caller, now);
+        if !self.direct.remove(&caller) {
+            self.acd_call_ended(caller, now);
+        }
         self.end_call(
             caller,
             super::Disposition::Completed,

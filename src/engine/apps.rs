@@ -34,6 +34,8 @@ pub enum App {
     Echo,
     /// A feature code: applied at the ACK, confirmed by a prompt, then the engine hangs up.
     Feature(AgentAction),
+    /// A call to an agent's number: the engine calls the agent's softphone and bridges on answer.
+    Direct(String),
 }
 
 impl Engine {
@@ -42,7 +44,11 @@ impl Engine {
             Destination::Line(line) => Some(App::Line(line)),
             Destination::Echo => Some(App::Echo),
             Destination::Feature(action) => Some(App::Feature(action)),
-            // The managers' mailbox and calls to an agent's number are not served yet: 480.
+            Destination::Agent(agent) if self.registrar.is_registered(&agent) => {
+                Some(App::Direct(agent))
+            }
+            // The managers' mailbox is not served yet, and an agent without a registered phone
+            // cannot be reached: 480 Temporarily Unavailable.
             Destination::Mailbox | Destination::Agent(_) => None,
         }
     }
@@ -79,6 +85,18 @@ impl Engine {
                     prompts: vec![prompt],
                     barge_in: false,
                 });
+            }
+            App::Direct(agent) => {
+                let agent = agent.clone();
+                self.media(MediaCommand::SetIdle {
+                    leg,
+                    idle: Idle::Music,
+                });
+                if self.offer_to_agent(call_key, &agent, now) {
+                    self.direct.insert(call_key);
+                } else {
+                    self.end_call(call_key, Disposition::Completed, HangupBy::Engine, now);
+                }
             }
             App::Silent | App::Ivr(_) => {}
         }

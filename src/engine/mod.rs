@@ -157,6 +157,8 @@ pub struct Engine {
     agent_legs: HashMap<LegId, agent_leg::AgentLeg>,
     /// (Call-ID, our tag) of agent legs → leg.
     agent_dialogs: HashMap<(String, String), LegId>,
+    /// Callers who dialled an agent's number directly (no queue).
+    direct: std::collections::HashSet<CallKey>,
     /// OPTIONS pings in flight → the agent pinged.
     pings: HashMap<TxnKey, String>,
     /// Caller → the agent leg it is bridged to.
@@ -195,6 +197,7 @@ impl Engine {
             agent_legs: HashMap::new(),
             agent_dialogs: HashMap::new(),
             pings: HashMap::new(),
+            direct: Default::default(),
             bridged: HashMap::new(),
             queued: Default::default(),
             driving: Default::default(),

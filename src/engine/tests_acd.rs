@@ -325,3 +325,41 @@ fn an_agent_whose_softphone_stops_answering_options_is_logged_out() {
     h.advance_to(h.now + Duration::from_secs(75));
     assert_eq!(state(&h), Some("logged_out".to_string()));
 }
+
+#[test]
+fn dialling_a_registered_agent_rings_that_agent_and_bridges_on_answer() {
+    let mut h = acd_harness(&["2001"]);
+    h.send(&invite("2001", "d1", "z9hG4bK-d1", SDP));
+    let tag = h
+        .sent
+        .iter()
+        .find(|r| r.status == 200)
+        .and_then(|r| r.to_tag())
+        .unwrap_or_default()
+        .to_string();
+    h.send(&in_dialog("ACK", "d1", &tag, "z9hG4bK-d1a", 1));
+    let offers = invites_to_agents(&h);
+    assert_eq!(offers.len(), 1, "the agent's phone rings");
+    answer(&mut h, &offers[0], 200);
+    assert!(h
+        .media
+        .iter()
+        .any(|m| matches!(m, MediaCommand::Bridge { a: 1, .. })));
+    // The agent hangs up: the caller gets a BYE.
+    let bye = format!(
+        "BYE sip:pasokh@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:15061;branch=z9hG4bK-ab\r\n\
+From: <sip:2001@127.0.0.1>;tag=agenttag\r\nTo: {};tag={}\r\nCall-ID: {}\r\nCSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n",
+        offers[0].headers.get("From").map(|f| f.split(";tag=").next().unwrap_or(f)).unwrap_or_default(),
+        offers[0].from_tag().unwrap_or_default(),
+        offers[0].call_id().unwrap_or_default()
+    );
+    h.send(&bye);
+    assert!(
+        h.requests.iter().any(|r| r.method == Method::Bye),
+        "the caller is hung up"
+    );
+    assert_eq!(h.engine.active_calls(), 0);
+    // An agent ID without a registered phone is unavailable.
+    h.send(&invite("2002", "d2", "z9hG4bK-d2", SDP));
+    assert_eq!(h.sent.last().map(|r| r.status), Some(404));
+}
