@@ -100,6 +100,9 @@ pub fn simulate(config: &Config, line: &str, keys: &str) -> Result<(), String> {
     let store = runtime
         .block_on(Store::open(&config.data))
         .map_err(|e| e.to_string())?;
+    if config.demo {
+        runtime.block_on(super::demo::seed(&store, config))?;
+    }
     let cases = |kind, number: &str| {
         runtime
             .block_on(store.find_case(kind, number))
