@@ -4,115 +4,18 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
+use common::phone::{Account, Baresip, SippCall};
 use common::rtp::{DigitTiming, Fate, RtpPeer, PT_EVENT};
 use common::wav::{self, read_wav};
-use common::{free_port, repo_dir, require, temp_dir, Engine};
+use common::{repo_dir, require, temp_dir, Engine};
 
 /// The level (mean |sample|) above which a 20 ms frame counts as sound: the engine's own
 /// silence measure (about -42 dBFS).
 const AUDIBLE: u32 = 256;
-
-// ---- SIPp as the signalling side of a call whose media is an RtpPeer ---------------------------
-
-/// One SIPp call running in the background; killed if still running when dropped.
-struct SippCall {
-    child: Child,
-    work: PathBuf,
-    deadline: Instant,
-}
-
-impl SippCall {
-    /// Calls `service` with `scenario` (sipp-scenarios/), the SDP's audio port being `rtp_port`;
-    /// `pause_ms` is the scenario's `<pause/>` (how long the caller stays before its BYE).
-    fn start(
-        sip: u16,
-        scenario: &str,
-        service: &str,
-        rtp_port: u16,
-        pause_ms: u64,
-        limit: Duration,
-    ) -> SippCall {
-        require("sipp");
-        let work = temp_dir("sipp-media");
-        let out = std::fs::File::create(work.join("stdout.txt"))
-            .unwrap_or_else(|e| panic!("sipp stdout: {e}"));
-        let err = out
-            .try_clone()
-            .unwrap_or_else(|e| panic!("sipp stderr: {e}"));
-        let child = Command::new("sipp")
-            .current_dir(&work)
-            .arg(format!("127.0.0.1:{sip}"))
-            .arg("-sf")
-            .arg(repo_dir().join("sipp-scenarios").join(scenario))
-            .args(["-s", service, "-i", "127.0.0.1", "-mi", "127.0.0.1"])
-            .args(["-p", &free_port().to_string()])
-            .args(["-mp", &free_port().to_string()])
-            .args(["-set", "rtp_port", &rtp_port.to_string()])
-            .args(["-d", &pause_ms.to_string()])
-            .args(["-m", "1", "-r", "1", "-nostdin", "-trace_err"])
-            .args(["-timeout", &format!("{}s", limit.as_secs().max(2) - 1)])
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start sipp: {e}"));
-        SippCall {
-            child,
-            work,
-            deadline: Instant::now() + limit,
-        }
-    }
-
-    /// Waits for SIPp to finish (killing it past its limit); true if the call succeeded.
-    fn wait(mut self) -> bool {
-        loop {
-            match self.child.try_wait() {
-                Ok(Some(status)) => {
-                    if !status.success() {
-                        eprintln!("sipp failed: {status}\n{}", self.logs());
-                    }
-                    return status.success();
-                }
-                Ok(None) if Instant::now() < self.deadline => {
-                    std::thread::sleep(Duration::from_millis(50))
-                }
-                _ => {
-                    eprintln!("sipp ran past its limit\n{}", self.logs());
-                    return false;
-                }
-            }
-        }
-    }
-
-    fn logs(&self) -> String {
-        std::fs::read_dir(&self.work)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| {
-                format!(
-                    "--- {}\n{}",
-                    e.file_name().to_string_lossy(),
-                    std::fs::read_to_string(e.path()).unwrap_or_default()
-                )
-            })
-            .collect()
-    }
-}
-
-impl Drop for SippCall {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.work);
-    }
-}
 
 /// The single call of the test once it has ended (not `in_progress`).
 fn ended_call(engine: &Engine, token: &str) -> serde_json::Value {
@@ -541,146 +444,6 @@ fn recording_survives_kill_9_and_is_repaired_at_restart() {
     }
 }
 
-// ---- 2 and 4. baresip, a real softphone --------------------------------------------------------
-
-/// baresip with no registration: it dials out, plays `source` as its microphone, and records
-/// what it sends (`*-enc.wav`) and hears (`*-dec.wav`) in `dir/recordings`.
-struct Baresip {
-    child: Child,
-    ctrl: u16,
-    dir: PathBuf,
-}
-
-impl Baresip {
-    fn start(source: &Path) -> Baresip {
-        require("baresip");
-        let dir = temp_dir("baresip-media");
-        let recordings = dir.join("recordings");
-        std::fs::create_dir_all(&recordings).unwrap_or_else(|e| panic!("{e}"));
-        let (sip, ctrl, rtp) = (free_port(), free_port(), free_port());
-        let config = format!(
-            "poll_method\tepoll\nnet_interface\t127.0.0.1\nsip_listen\t127.0.0.1:{sip}\n\
-audio_player\taufile,/dev/null\naudio_source\taufile,{source}\naudio_alert\taufile,/dev/null\n\
-ausrc_format\ts16\nauplay_format\ts16\naudio_level\tno\n\
-rtp_ports\t{rtp}-{rtp_high}\nrtcp_mux\tno\njitter_buffer_delay\t1-4\n\
-module_path\t/usr/lib/baresip/modules\nmodule\tg711.so\nmodule\taufile.so\nmodule\tsndfile.so\n\
-module_tmp\taccount.so\nmodule_app\tcontact.so\nmodule_app\tmenu.so\nmodule_app\tctrl_tcp.so\n\
-ctrl_tcp_listen\t127.0.0.1:{ctrl}\nsnd_path\t{recordings}\n",
-            source = source.display(),
-            rtp_high = rtp.saturating_add(20),
-            recordings = recordings.display(),
-        );
-        let account = "<sip:citizen@127.0.0.1>;regint=0;audio_codecs=PCMU\n";
-        std::fs::write(dir.join("config"), config).unwrap_or_else(|e| panic!("{e}"));
-        std::fs::write(dir.join("accounts"), account).unwrap_or_else(|e| panic!("{e}"));
-        let log = std::fs::File::create(dir.join("baresip.log")).unwrap_or_else(|e| panic!("{e}"));
-        let err = log.try_clone().unwrap_or_else(|e| panic!("{e}"));
-        let child = Command::new("baresip")
-            .arg("-f")
-            .arg(&dir)
-            .stdin(Stdio::null())
-            .stdout(log)
-            .stderr(err)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start baresip: {e}"));
-        let phone = Baresip { child, ctrl, dir };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while phone.command("reginfo", "").is_none() {
-            assert!(
-                Instant::now() < deadline,
-                "baresip did not start: {}",
-                phone.log()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        phone
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("baresip.log")).unwrap_or_default()
-    }
-
-    /// Sends one ctrl_tcp command (netstring-framed JSON); the response's data if it succeeded.
-    fn command(&self, command: &str, params: &str) -> Option<String> {
-        let mut stream = TcpStream::connect(("127.0.0.1", self.ctrl)).ok()?;
-        stream
-            .set_read_timeout(Some(Duration::from_millis(300)))
-            .ok()?;
-        let body =
-            serde_json::json!({"command": command, "params": params, "token": "t1"}).to_string();
-        stream
-            .write_all(format!("{}:{body},", body.len()).as_bytes())
-            .ok()?;
-        let deadline = Instant::now() + Duration::from_secs(3);
-        let mut buffer = Vec::new();
-        while Instant::now() < deadline {
-            let mut chunk = [0u8; 4096];
-            if let Ok(n) = stream.read(&mut chunk) {
-                buffer.extend_from_slice(&chunk[..n]);
-            }
-            while let Some(message) = take_netstring(&mut buffer) {
-                let json: serde_json::Value = serde_json::from_slice(&message).ok()?;
-                if json.get("response").and_then(|r| r.as_bool()) == Some(true) {
-                    return (json["ok"] != false)
-                        .then(|| json["data"].as_str().unwrap_or_default().to_string());
-                }
-            }
-        }
-        None
-    }
-
-    fn dial(&self, uri: &str) {
-        self.command("dial", uri)
-            .unwrap_or_else(|| panic!("baresip refused to dial {uri}: {}", self.log()));
-    }
-
-    /// The file sndfile wrote for one direction: "dec" (heard) or "enc" (sent), once sndfile
-    /// has closed it (its header then holds the real sizes); waits up to 10 s.
-    fn recording(&self, direction: &str) -> Option<PathBuf> {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let path = std::fs::read_dir(self.dir.join("recordings"))
-                .ok()?
-                .flatten()
-                .map(|e| e.path())
-                .find(|p| p.to_string_lossy().ends_with(&format!("{direction}.wav")));
-            let closed = path.as_ref().is_some_and(|p| {
-                std::fs::read(p)
-                    .ok()
-                    .and_then(|bytes| wav::parse_wav(&bytes).ok())
-                    .is_some_and(|w| w.sizes_consistent && !w.samples.is_empty())
-            });
-            if closed || Instant::now() > deadline {
-                return path;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Baresip {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if !std::thread::panicking() {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        } else {
-            eprintln!("baresip files kept in {}", self.dir.display());
-        }
-    }
-}
-
-fn take_netstring(buffer: &mut Vec<u8>) -> Option<Vec<u8>> {
-    let colon = buffer.iter().position(|b| *b == b':')?;
-    let length: usize = std::str::from_utf8(&buffer[..colon]).ok()?.parse().ok()?;
-    if buffer.len() < colon + 1 + length + 1 {
-        return None;
-    }
-    let message = buffer[colon + 1..colon + 1 + length].to_vec();
-    buffer.drain(..colon + 1 + length + 1);
-    Some(message)
-}
-
 /// Runs sox, failing the test if it fails.
 fn sox(args: &[&str]) {
     require("sox");
@@ -748,7 +511,7 @@ fn baresip_hears_its_own_audio_from_the_echo_test() {
     let token = engine.token("admin");
     let work = temp_dir("echo-source");
     let source = tone_steps_wav(&work);
-    let phone = Baresip::start(&source);
+    let phone = Baresip::start(&source, Account::Citizen);
     phone.dial(&format!("sip:*43@127.0.0.1:{}", engine.sip));
     // The intro and beep take about 6.2 s, then the echo: listen for 7 s of it.
     std::thread::sleep(Duration::from_secs(13));
@@ -837,7 +600,7 @@ fn baresip_records_the_prompt_the_engine_plays() {
         "0",
         "60",
     ]);
-    let phone = Baresip::start(&source);
+    let phone = Baresip::start(&source, Account::Citizen);
     phone.dial(&format!("sip:bench@127.0.0.1:{}", engine.sip));
     let record = ended_call(&engine, &token);
     assert_eq!(
