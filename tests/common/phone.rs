@@ -119,17 +119,26 @@ ctrl_tcp_listen\t127.0.0.1:{ctrl}\nsnd_path\t{recordings}\n",
             .unwrap_or_else(|| panic!("baresip refused to dial {uri}: {}", self.log()));
     }
 
-    /// Waits until the account is registered (`reginfo` shows OK).
-    pub fn wait_registered(&self, within: Duration) {
+    /// Polls `reginfo` until the account shows `OK` or `ERR` and returns that word (`none` if
+    /// neither within `within`).
+    pub fn registration_state(&self, within: Duration) -> String {
         let deadline = Instant::now() + within;
         while Instant::now() < deadline {
-            let info = self.command("reginfo", "").unwrap_or_default();
-            if strip_ansi(&info).split_whitespace().any(|w| w == "OK") {
-                return;
+            let info = strip_ansi(&self.command("reginfo", "").unwrap_or_default());
+            for state in ["OK", "ERR"] {
+                if info.split_whitespace().any(|w| w == state) {
+                    return state.to_string();
+                }
             }
             std::thread::sleep(Duration::from_millis(200));
         }
-        panic!("baresip never registered: {}", self.log());
+        "none".into()
+    }
+
+    /// Waits until the account is registered (`reginfo` shows OK).
+    pub fn wait_registered(&self, within: Duration) {
+        let state = self.registration_state(within);
+        assert_eq!(state, "OK", "baresip never registered: {}", self.log());
     }
 
     /// The file sndfile wrote for one direction of the latest call: "dec" (heard) or "enc" (sent).
