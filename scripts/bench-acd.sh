@@ -15,12 +15,14 @@
 #
 #   scripts/bench-acd.sh bridged [CALLS] [HOLD_S]                    (defaults 600 30)
 #     CALLS citizens (ramped at RATE a second, 50) each bridged to one of CALLS call-takers, all
-#     held together HOLD_S seconds with audio both ways: citizens stream a 400 Hz tone, agents a
-#     1 kHz tone, so every call has four RTP streams. A capture (dumpcap, CAPTURE_S seconds, 10)
-#     in the steady window counts the packets of every stream and the sequence gaps, and checks
-#     what the engine forwards: each packet it sends one side must carry the other side's tone
-#     (a silent frame means the engine had nothing from the peer: a loss). Reports failed calls,
-#     loss, and the engine's CPU and memory. Target: at least 600 calls with 0 loss.
+#     held together HOLD_S seconds with audio both ways: citizens stream a 401 Hz tone, agents a
+#     1003 Hz tone (every 20 ms frame of either differs), so every call has four RTP streams. A
+#     capture (dumpcap, CAPTURE_S seconds, 10) in the steady window counts the packets of every
+#     stream and the sequence gaps, and checks what the engine forwards: each packet it sends one
+#     side must carry the other side's next frame; a frame of the peer's audio that never comes out
+#     is a loss (a silent packet between two consecutive frames is a late frame waited for).
+#     Reports failed calls, loss, and the engine's CPU, memory and jitter counters.
+#     Target: at least 600 calls with 0 loss.
 #
 #   scripts/bench-acd.sh                                             both, with the defaults
 #
@@ -181,7 +183,7 @@ PY
 latency() {
   local agents=${1:-50} waiting=${2:-200} duration=${3:-120} talk=${TALK_S:-5}
   acd_engine latency
-  sox -n -r 8000 -c 1 -t ul agent.ul synth 1 sine 1000 vol 0.3
+  sox -n -r 8000 -c 1 -t ul agent.ul synth 1 sine 1003 vol 0.3
   agents_ready 3001 "$agents" bench_acd_agent_talk.xml -d $((talk * 1000))
   local total=$((agents + waiting))
   callers_start $((duration + 600)) -sf "$REPO/sipp-scenarios/bench_acd_caller_wait.xml" \
@@ -238,8 +240,8 @@ bridged() {
   ((hold >= 6)) || { echo "HOLD_S must be at least 6 s"; exit 2; }
   ((capture <= hold - 4)) || capture=$((hold - 4))
   acd_engine bridged
-  sox -n -r 8000 -c 1 -t ul caller.ul synth 1 sine 400 vol 0.3
-  sox -n -r 8000 -c 1 -t ul agent.ul synth 1 sine 1000 vol 0.3
+  sox -n -r 8000 -c 1 -t ul caller.ul synth 1 sine 401 vol 0.3
+  sox -n -r 8000 -c 1 -t ul agent.ul synth 1 sine 1003 vol 0.3
   agents_ready 4001 "$calls" bench_acd_agent_wait.xml
   sleep 1
   local rss_idle ramp
@@ -259,6 +261,11 @@ bridged() {
   t1=$(date +%s.%N); cpu1=$(engine_cpu); scpu1=$(proc_cpu "$CALLERS_PID")
   acpu1=$(proc_cpu "$AGENTS_PID"); busy1=$(machine_busy)
   rss_load=$(engine_rss_kb)
+  local jitter="" m
+  for m in received sent jitter_underruns jitter_gaps jitter_late jitter_overflow jitter_shrunk; do
+    jitter+="${m#jitter_} $(engine_metric "pasokh_rtp_${m}_total"), "
+  done
+  jitter+="pacer frames skipped $(engine_metric pasokh_media_frames_skipped_total)"
   wait "$CALLERS_RUNNER" || true
   sleep 3 # the engine hangs up the agents
   local agents_end
@@ -266,6 +273,7 @@ bridged() {
   echo "ACD bridged calls: $calls citizens at $rate/s, each bridged to its own agent, held ${hold} s together"
   echo "at the window's start $bridged_now agents on a call"
   echo "citizens: $(sipp_totals stat.csv); agents' phones: $agents_end"
+  echo "engine's RTP counters since start (/metrics): $jitter"
   local lossless=yes
   python3 "$REPO/scripts/acd_media.py" media.pcap --engine-ports "$RTP_PORTS" \
     --caller-ports "$CALLER_MEDIA" --agent-ports "$AGENT_MEDIA" \

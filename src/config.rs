@@ -2,10 +2,16 @@
 //! overriding the one before. Every flag of `pasokh serve` has a TOML key of the same name
 //! (dashes become underscores).
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+
+use crate::acd::QueueConfig;
+
+#[path = "config_queues.rs"]
+mod queues;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -27,6 +33,8 @@ pub struct Config {
     pub tcp_idle_s: u64,
     /// User-Agent prefixes challenged with MD5 only (softphones that fail on SHA-256 challenges).
     pub md5_only_user_agents: Vec<String>,
+    /// The ACD's queues: 137, 1888 and zoning by default, tuned or added by `[queues.NAME]`.
+    pub queues: Vec<QueueConfig>,
 }
 
 impl Default for Config {
@@ -46,6 +54,7 @@ impl Default for Config {
             rtp_inactivity_s: 60,
             tcp_idle_s: 300,
             md5_only_user_agents: crate::engine::default_md5_only_user_agents(),
+            queues: crate::engine::default_queues(),
         }
     }
 }
@@ -68,6 +77,7 @@ struct FileConfig {
     rtp_inactivity_s: Option<u64>,
     tcp_idle_s: Option<u64>,
     md5_only_user_agents: Option<Vec<String>>,
+    queues: Option<BTreeMap<String, queues::QueueFile>>,
 }
 
 /// Flags given on the command line (None: not given).
@@ -138,6 +148,9 @@ impl Config {
         if let Some(list) = f.md5_only_user_agents {
             self.md5_only_user_agents = list;
         }
+        if let Some(tables) = f.queues {
+            queues::apply_queue_files(&mut self.queues, tables)?;
+        }
         Ok(())
     }
 
@@ -198,6 +211,50 @@ mod tests {
         assert_eq!(config.http.port(), 9999);
         assert_eq!(config.rtp_ports, (30000, 30100));
         assert_eq!(config.data, PathBuf::from("./data"));
+    }
+
+    fn from_toml(text: &str) -> Result<Config, String> {
+        let parsed: FileConfig = toml::from_str(text).map_err(|e| e.to_string())?;
+        let mut config = Config::default();
+        config.apply_file(parsed)?;
+        Ok(config)
+    }
+
+    #[test]
+    fn queue_tables_tune_the_standard_queues_and_add_others() {
+        let text = "[queues.1888]\nstrategy = \"ring-all\"\nwrap_up_s = 30\nrecord = true\n\
+                    [queues.complaints]\nmax_wait_s = 120\n";
+        let config = from_toml(text);
+        let Ok(config) = config else {
+            panic!("{config:?}")
+        };
+        let names: Vec<&str> = config.queues.iter().map(|q| q.name.as_str()).collect();
+        assert_eq!(names, ["137", "1888", "zoning", "complaints"]);
+        let q1888 = &config.queues[1];
+        assert_eq!(q1888.strategy, crate::acd::Strategy::RingAll);
+        assert_eq!(q1888.wrap_up.as_secs(), 30);
+        assert!(q1888.record);
+        assert_eq!(
+            q1888.ring_timeout.as_secs(),
+            15,
+            "untouched keys keep their defaults"
+        );
+        assert!(!config.queues[0].record);
+        assert_eq!(config.queues[3].max_wait.as_secs(), 120);
+    }
+
+    #[test]
+    fn bad_queue_settings_are_errors_naming_the_queue() {
+        let bad = [
+            ("[queues.137]\nstrategy = \"random\"\n", "strategy"),
+            ("[queues.137]\nmax_wait_s = 0\n", "max_wait_s"),
+            ("[queues.137]\nring_timeout_s = 0\n", "ring_timeout_s"),
+            ("[queues.137]\nwrapup = 3\n", "wrapup"),
+        ];
+        for (text, word) in bad {
+            let error = from_toml(text).err().unwrap_or_default();
+            assert!(error.contains(word), "{text}: {error}");
+        }
     }
 
     #[test]

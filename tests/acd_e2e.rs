@@ -155,9 +155,35 @@ fn count_wavs(dir: &Path) -> usize {
         .sum()
 }
 
+/// The conversation recording attached to the only 1888 message, waited for; its WAV samples.
+fn conversation_recording(engine: &Engine, token: &str) -> Vec<i16> {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let list = engine.get_json("/api/messages?line=1888", token);
+        let url = list
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find_map(|m| m["call_recording_url"].as_str().map(str::to_string));
+        if let Some(url) = url {
+            let (status, _) = engine.get(&url, Some(token));
+            assert_eq!(status, 200, "{url} plays");
+            let name = url.trim_start_matches("/api/recordings/");
+            return read_wav(&engine.data.join("recordings").join(name)).mono();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no conversation recording attached: {list:#}\n{}",
+            engine.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 #[test]
 fn a_citizen_reaches_a_baresip_call_taker_and_audio_flows_both_ways() {
-    let engine = Engine::start("acd-answer", "");
+    // Queue 1888 records its conversations: the recording must hold both voices.
+    let engine = Engine::start("acd-answer", "[queues.1888]\nrecord = true\n");
     let token = engine.token("admin");
     let dir = temp_dir("acd-answer");
     add_agents(&engine, &["2001"]);
@@ -205,6 +231,19 @@ fn a_citizen_reaches_a_baresip_call_taker_and_audio_flows_both_ways() {
         ),
         (Some(1), Some(1)),
         "{queue:#}"
+    );
+    let conversation = conversation_recording(&engine, &token);
+    let (citizen, agent) = (
+        tone_share(&conversation, CALLER_TONE),
+        tone_share(&conversation, AGENT_TONE),
+    );
+    eprintln!(
+        "conversation recording: {} ms, 440 Hz share {citizen:.2}, 1 kHz share {agent:.2}",
+        conversation.len() / 8
+    );
+    assert!(
+        citizen > 0.05 && agent > 0.2,
+        "both sides are in the recording (440 Hz {citizen:.2}, 1 kHz {agent:.2})"
     );
 }
 

@@ -164,6 +164,12 @@ impl Acd {
         }
     }
 
+    /// The settings of the queue a call is in (waiting or connected).
+    pub fn queue_of_call(&self, call: CallKey) -> Option<&QueueConfig> {
+        let queue = self.calls.get(&call)?.queue;
+        self.queue(queue).map(|q| &q.config)
+    }
+
     /// Inputs that referred to calls, offers or agents that no longer exist (normal races such
     /// as an abandon crossing an answer); they changed nothing.
     pub fn stale_inputs(&self) -> u64 {

@@ -24,6 +24,28 @@ pub enum Strategy {
     FewestCalls,
 }
 
+impl Strategy {
+    /// The configuration file's names: `longest-idle`, `ring-all`, `round-robin`, `fewest-calls`.
+    pub fn parse(text: &str) -> Option<Strategy> {
+        Some(match text {
+            "longest-idle" => Strategy::LongestIdle,
+            "ring-all" => Strategy::RingAll,
+            "round-robin" => Strategy::RoundRobin,
+            "fewest-calls" => Strategy::FewestCalls,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Strategy::LongestIdle => "longest-idle",
+            Strategy::RingAll => "ring-all",
+            Strategy::RoundRobin => "round-robin",
+            Strategy::FewestCalls => "fewest-calls",
+        }
+    }
+}
+
 /// One queue's settings. `QueueConfig::new` gives the documented defaults.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueueConfig {
@@ -49,6 +71,8 @@ pub struct QueueConfig {
     pub retry_delay: Duration,
     /// Handle time assumed for wait estimates until today's average exists.
     pub default_handle_time: Duration,
+    /// Record every conversation (caller and agent mixed) and attach it to the call's message.
+    pub record: bool,
 }
 
 impl QueueConfig {
@@ -66,6 +90,7 @@ impl QueueConfig {
             max_missed_offers: 3,
             retry_delay: Duration::from_secs(5),
             default_handle_time: Duration::from_secs(180),
+            record: false,
         }
     }
 }

@@ -113,6 +113,7 @@ async fn serve(config: Config) -> Result<(), String> {
         answer_delay: Duration::from_millis(config.answer_delay_ms),
         extra_lines: config.extra_lines.clone(),
         md5_only_user_agents: config.md5_only_user_agents.clone(),
+        queues: config.queues.clone(),
     })
     .with_flows(flows);
     tokio::spawn(super::agents_sync::run(store.clone(), to_loop.clone()));
@@ -123,6 +124,7 @@ async fn serve(config: Config) -> Result<(), String> {
     ));
 
     let metrics = Arc::new(Mutex::new(String::new()));
+    let media_stats = media.stats();
     let web_metrics = metrics.clone();
     // Live statistics for the wallboard: the engine driver publishes snapshots into this channel
     // (keep the sender alive while serving) and carries out agent requests from the closure.
@@ -142,7 +144,10 @@ async fn serve(config: Config) -> Result<(), String> {
     let web_state = crate::web::WebState {
         live: crate::web::LiveFeed::new(live_receiver, agent_actions),
         store: store.clone(),
-        metrics: Arc::new(move || web_metrics.lock().map(|m| m.clone()).unwrap_or_default()),
+        metrics: Arc::new(move || {
+            let engine = web_metrics.lock().map(|m| m.clone()).unwrap_or_default();
+            engine + &media_stats.render()
+        }),
         recordings_dir: config.data.join("recordings"),
     };
     let listener = TcpListener::bind(config.http)

@@ -22,7 +22,7 @@ pub fn spawn(
     to_loop: mpsc::UnboundedSender<LoopMsg>,
 ) -> mpsc::UnboundedSender<Vec<StoreCommand>> {
     let (tx, mut rx) = mpsc::unbounded_channel::<Vec<StoreCommand>>();
-    let (filings, filing_inbox) = mpsc::unbounded_channel::<(CallKey, NewMessage)>();
+    let (filings, filing_inbox) = mpsc::unbounded_channel::<Filing>();
     tokio::spawn(file_in_batches(
         store.clone(),
         filing_inbox,
@@ -37,7 +37,10 @@ pub fn spawn(
                     StoreCommand::AgentState(row) => states.push(row),
                     StoreCommand::QueueLog(row) => log.push(row),
                     StoreCommand::FileMessage { call, message } => {
-                        let _ = filings.send((call, message));
+                        let _ = filings.send(Filing::Message(call, message));
+                    }
+                    StoreCommand::AttachCallRecording { call_id, name } => {
+                        let _ = filings.send(Filing::CallRecording { call_id, name });
                     }
                     lookup => {
                         let (store, to_loop) = (store.clone(), to_loop.clone());
@@ -64,9 +67,16 @@ pub fn spawn(
     tx
 }
 
+/// What the filer writes, in the order the engine asked: a conversation recording always follows
+/// the filing of its call's message.
+enum Filing {
+    Message(CallKey, NewMessage),
+    CallRecording { call_id: String, name: String },
+}
+
 async fn file_in_batches(
     store: Store,
-    mut inbox: mpsc::UnboundedReceiver<(CallKey, NewMessage)>,
+    mut inbox: mpsc::UnboundedReceiver<Filing>,
     to_loop: mpsc::UnboundedSender<LoopMsg>,
 ) {
     while let Some(first) = inbox.recv().await {
@@ -80,12 +90,27 @@ async fn file_in_batches(
                 Err(_) => break,
             }
         }
-        let messages: Vec<NewMessage> = batch.iter().map(|(_, m)| m.clone()).collect();
+        let (mut filed, mut messages, mut recordings) = (Vec::new(), Vec::new(), Vec::new());
+        for filing in batch {
+            match filing {
+                Filing::Message(call, message) => {
+                    filed.push(call);
+                    messages.push(message);
+                }
+                Filing::CallRecording { call_id, name } => recordings.push((call_id, name)),
+            }
+        }
         let outcome = store.file_messages(&messages).await;
         if let Err(error) = &outcome {
-            tracing::error!(%error, count = batch.len(), "messages could not be filed");
+            tracing::error!(%error, count = messages.len(), "messages could not be filed");
         }
-        for (index, (call, _)) in batch.iter().enumerate() {
+        // After the messages: a recording may belong to a message of this very batch.
+        if !recordings.is_empty() {
+            if let Err(error) = store.attach_call_recordings(&recordings).await {
+                tracing::error!(%error, count = recordings.len(), "conversation recordings not attached");
+            }
+        }
+        for (index, call) in filed.iter().enumerate() {
             let reply = match &outcome {
                 Ok(codes) => StoreReply::Filed {
                     call: *call,
@@ -130,6 +155,7 @@ async fn look_up(store: &Store, command: StoreCommand) -> Option<StoreReply> {
         }
         StoreCommand::Call(_)
         | StoreCommand::FileMessage { .. }
+        | StoreCommand::AttachCallRecording { .. }
         | StoreCommand::AgentState(_)
         | StoreCommand::QueueLog(_) => return None,
     })

@@ -13,7 +13,12 @@ use super::Engine;
 use crate::acd::{self, AcdInput, AcdOutput, OverflowReason};
 use crate::ivr::words::{duration_prompts, number_prompts};
 use crate::ivr::{IvrInput, QueueOutcome};
-use crate::media::api::{Idle, MediaCommand};
+use crate::media::api::{Idle, MediaCommand, RecordSpec};
+
+use super::StoreCommand;
+
+/// The longest conversation recorded (a forgotten call must not fill the disk).
+pub const MAX_CONVERSATION: Duration = Duration::from_secs(4 * 3600);
 
 /// The key that takes a waiting caller out of the queue to leave a voice message.
 pub const EXIT_KEY: char = '1';
@@ -117,12 +122,56 @@ impl Engine {
                 a: leg,
                 b: agent_leg,
             });
+            self.record_conversation_if_asked(call, leg, now);
         }
         self.ivr_step(
             call,
             Some(IvrInput::QueueResult(QueueOutcome::Answered)),
             now,
         );
+    }
+
+    /// A queue with `record = true` records the conversation on the caller's leg (a bridged leg
+    /// records both directions mixed); the file is attached to the call's message once saved.
+    fn record_conversation_if_asked(&mut self, call: CallKey, leg: u64, now: Duration) {
+        let record = self
+            .acd
+            .queue_of_call(acd::CallKey(call))
+            .is_some_and(|q| q.record);
+        let Some(c) = self.calls.get(&call).filter(|_| record) else {
+            return;
+        };
+        let call_id = c.record.call_id.clone();
+        let name = format!(
+            "{}/call{call}-conversation-{:08x}.wav",
+            super::ivr_app::day_folder(self.wall_ms(now)),
+            rand::Rng::gen::<u32>(&mut self.rng)
+        );
+        self.call_recordings.insert(leg, call_id);
+        let spec = RecordSpec {
+            name,
+            max: MAX_CONVERSATION,
+            silence: Duration::ZERO,
+            end_key: None,
+        };
+        self.media(MediaCommand::StartRecording { leg, spec });
+    }
+
+    /// A conversation recording ended (the call ended, or it reached its maximum length).
+    /// Returns false when the leg records no conversation.
+    pub(super) fn conversation_recorded(&mut self, leg: u64, name: &str, saved: bool) -> bool {
+        let Some(call_id) = self.call_recordings.remove(&leg) else {
+            return false;
+        };
+        if saved {
+            self.store(StoreCommand::AttachCallRecording {
+                call_id,
+                name: name.to_string(),
+            });
+        } else {
+            tracing::error!(leg, name, "conversation recording could not be saved");
+        }
+        true
     }
 
     fn overflow(&mut self, call: CallKey, reason: OverflowReason, now: Duration) {

@@ -119,6 +119,9 @@ impl Engine {
             saved,
         } = event
         {
+            if self.conversation_recorded(leg, &name, saved) {
+                return;
+            }
             return self.on_take_finished(leg, name, duration_ms, end, saved, now);
         }
         let leg = match &event {

@@ -361,7 +361,7 @@ impl Engine {
         self.ivr_step(call_key, Some(input), now);
     }
 
-    fn store(&mut self, command: StoreCommand) {
+    pub(super) fn store(&mut self, command: StoreCommand) {
         self.outputs.push_back(Output::Store(command));
     }
 }
@@ -376,7 +376,7 @@ pub(super) fn call_info(key: CallKey, call: &super::call::Call) -> CallInfo {
 }
 
 /// `YYYY/MM/DD` (UTC) for the recordings folder, from Unix milliseconds.
-fn day_folder(unix_ms: i64) -> String {
+pub(super) fn day_folder(unix_ms: i64) -> String {
     let days = unix_ms.div_euclid(86_400_000);
     // Civil-from-days (H. Hinnant's algorithm), proleptic Gregorian.
     let z = days + 719_468;

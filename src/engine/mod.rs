@@ -63,6 +63,8 @@ pub struct EngineConfig {
     /// User-Agent prefixes of softphones that fail on any SHA-256 challenge instead of ignoring
     /// it (RFC 8760 §2.4 says to ignore): they are challenged with MD5 only.
     pub md5_only_user_agents: Vec<String>,
+    /// The ACD's queues and their settings.
+    pub queues: Vec<crate::acd::QueueConfig>,
 }
 
 impl EngineConfig {
@@ -78,6 +80,7 @@ impl EngineConfig {
             answer_delay: Duration::ZERO,
             extra_lines: Vec::new(),
             md5_only_user_agents: default_md5_only_user_agents(),
+            queues: default_queues(),
         }
     }
 }
@@ -163,6 +166,8 @@ pub struct Engine {
     pings: HashMap<TxnKey, String>,
     /// Caller → the agent leg it is bridged to.
     bridged: HashMap<CallKey, LegId>,
+    /// Caller legs recording a conversation → the call's Call-ID (its message's key).
+    call_recordings: HashMap<LegId, String>,
     /// Callers waiting in a queue.
     queued: std::collections::HashSet<CallKey>,
     /// Calls whose IVR is being driven, and inputs that arrived meanwhile.
@@ -174,6 +179,7 @@ impl Engine {
     pub fn new(config: EngineConfig) -> Self {
         let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
         let secret: [u8; 32] = rng.gen();
+        let queues = config.queues.clone();
         let mut engine = Engine {
             txns: TxnLayer::new(config.timers),
             registrar: Registrar::new(config.realm.clone(), secret),
@@ -193,12 +199,13 @@ impl Engine {
             counters: Counters::default(),
             flows: None,
             pending_files: HashMap::new(),
-            acd: crate::acd::Acd::new(default_queues(), Vec::new()),
+            acd: crate::acd::Acd::new(queues, Vec::new()),
             agent_legs: HashMap::new(),
             agent_dialogs: HashMap::new(),
             pings: HashMap::new(),
             direct: Default::default(),
             bridged: HashMap::new(),
+            call_recordings: HashMap::new(),
             queued: Default::default(),
             driving: Default::default(),
             deferred: Vec::new(),

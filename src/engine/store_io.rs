@@ -122,6 +122,12 @@ pub enum StoreCommand {
     },
     AgentState(AgentStateRow),
     QueueLog(QueueLogRow),
+    /// A conversation recording was saved: attach it to the message of the call (filed earlier,
+    /// so it goes through the filer, in order).
+    AttachCallRecording {
+        call_id: String,
+        name: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]

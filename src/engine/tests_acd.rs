@@ -7,11 +7,16 @@ use std::time::Duration;
 use super::tests::{in_dialog, invite, Harness, SDP};
 use super::tests_ivr::real_flows;
 use super::*;
+use crate::media::api::RecordSpec;
 use crate::sip::msg::{response_to, Message, Method};
 use crate::sip::registrar::UserCredentials;
 
 fn acd_harness(agents: &[&str]) -> Harness {
-    let mut h = Harness::new();
+    acd_harness_with(agents, |_| {})
+}
+
+fn acd_harness_with(agents: &[&str], adjust: impl FnOnce(&mut EngineConfig)) -> Harness {
+    let mut h = Harness::with(adjust);
     let engine = std::mem::replace(
         &mut h.engine,
         Engine::new(EngineConfig::for_tests(h.peer.addr)),
@@ -362,4 +367,81 @@ From: <sip:2001@127.0.0.1>;tag=agenttag\r\nTo: {};tag={}\r\nCall-ID: {}\r\nCSeq:
     // An agent ID without a registered phone is unavailable.
     h.send(&invite("2002", "d2", "z9hG4bK-d2", SDP));
     assert_eq!(h.sent.last().map(|r| r.status), Some(404));
+}
+
+/// The recording a queue with `record = true` starts on the caller's leg at the bridge.
+fn conversation_recording(h: &Harness) -> Option<RecordSpec> {
+    h.media.iter().find_map(|m| match m {
+        MediaCommand::StartRecording { leg: 1, spec } if spec.name.contains("conversation") => {
+            Some(spec.clone())
+        }
+        _ => None,
+    })
+}
+
+#[test]
+fn a_recording_queue_records_the_conversation_and_attaches_it_to_the_message() {
+    let mut h = acd_harness_with(&["2001"], |config| {
+        for queue in &mut config.queues {
+            queue.record = queue.name == "1888";
+        }
+    });
+    let tag = caller_in_queue(&mut h);
+    assert!(
+        conversation_recording(&h).is_none(),
+        "nothing recorded while waiting"
+    );
+    let offers = invites_to_agents(&h);
+    answer(&mut h, &offers[0], 200);
+    let spec = conversation_recording(&h);
+    let Some(spec) = spec else {
+        panic!("no conversation recording: {:?}", h.media)
+    };
+    assert_eq!(spec.end_key, None, "no key ends a conversation recording");
+    assert_eq!(spec.silence, Duration::ZERO, "nor does a pause");
+    // The caller hangs up; the media side finishes the file and reports it saved.
+    h.send(&in_dialog("BYE", "q1", &tag, "z9hG4bK-q1b", 2));
+    let finished = MediaEvent::RecordingFinished {
+        leg: 1,
+        name: spec.name.clone(),
+        duration_ms: 12_000,
+        end: crate::media::api::RecordingEnd::Stopped,
+        saved: true,
+    };
+    media(&mut h, finished);
+    let attached: Vec<&StoreCommand> = h
+        .store
+        .iter()
+        .filter(|c| matches!(c, StoreCommand::AttachCallRecording { .. }))
+        .collect();
+    assert_eq!(
+        attached,
+        [&StoreCommand::AttachCallRecording {
+            call_id: "q1".into(),
+            name: spec.name.clone()
+        }]
+    );
+    // The message was filed before (at the answer), so the filer attaches in order.
+    let filed_at = h
+        .store
+        .iter()
+        .position(|c| matches!(c, StoreCommand::FileMessage { .. }));
+    let attached_at = h
+        .store
+        .iter()
+        .position(|c| matches!(c, StoreCommand::AttachCallRecording { .. }));
+    assert!(filed_at < attached_at, "{:?}", h.store);
+}
+
+#[test]
+fn queues_record_nothing_unless_configured() {
+    let mut h = acd_harness(&["2001"]);
+    caller_in_queue(&mut h);
+    let offers = invites_to_agents(&h);
+    answer(&mut h, &offers[0], 200);
+    assert!(h
+        .media
+        .iter()
+        .any(|m| matches!(m, MediaCommand::Bridge { .. })));
+    assert!(conversation_recording(&h).is_none());
 }

@@ -162,7 +162,22 @@ impl G711 {
         };
         out.extend(bytes.iter().map(|&b| table[usize::from(b)]));
     }
+
+    /// Whether a frame is a pause: no sample louder than `QUIET_PEAK` (about -42 dBFS, well
+    /// under speech and line tones, above the noise floor of a quiet room).
+    pub fn is_quiet(&self, bytes: &[u8]) -> bool {
+        let table = match self {
+            G711::Pcmu => &ULAW_TO_LINEAR,
+            G711::Pcma => &ALAW_TO_LINEAR,
+        };
+        bytes
+            .iter()
+            .all(|&b| table[usize::from(b)].unsigned_abs() < QUIET_PEAK)
+    }
 }
+
+/// Loudest sample of a frame that still counts as a pause (see [`G711::is_quiet`]).
+pub const QUIET_PEAK: u16 = 256;
 
 #[cfg(test)]
 #[path = "g711_tests.rs"]

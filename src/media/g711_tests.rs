@@ -159,3 +159,24 @@ fn codec_enum_helpers() {
         }
     }
 }
+
+#[test]
+fn quiet_frames_are_pauses_not_speech() {
+    for codec in [G711::Pcmu, G711::Pcma] {
+        let mut silence = Vec::new();
+        codec.encode_into(&[0i16; 160], &mut silence);
+        assert!(codec.is_quiet(&silence));
+        let mut hiss = Vec::new();
+        let noise: Vec<i16> = (0..160)
+            .map(|i| if i % 2 == 0 { 120 } else { -120 })
+            .collect();
+        codec.encode_into(&noise, &mut hiss);
+        assert!(codec.is_quiet(&hiss));
+        let mut tone = Vec::new();
+        let speech: Vec<i16> = (0..160)
+            .map(|i| (3000.0 * (i as f64 * 0.3).sin()) as i16)
+            .collect();
+        codec.encode_into(&speech, &mut tone);
+        assert!(!codec.is_quiet(&tone));
+    }
+}

@@ -165,7 +165,7 @@ fn long_silence_becomes_idle_and_a_new_stream_buffers_again() {
 }
 
 #[test]
-fn sender_pause_then_resume_is_reanchored_not_dropped() {
+fn sender_pause_then_resume_is_waited_for_not_dropped() {
     // Silence suppression: the sender stops for 10 ticks and resumes with the next sequence number.
     let mut buffer = JitterBuffer::new(2);
     let mut arrivals: Vec<&[u16]> = vec![&[1], &[2], &[3]];
@@ -181,7 +181,7 @@ fn sender_pause_then_resume_is_reanchored_not_dropped() {
 fn burst_keeps_delay_and_memory_bounded() {
     let mut buffer = JitterBuffer::new(3);
     let capacity = buffer.capacity();
-    assert_eq!(capacity, 8);
+    assert_eq!(capacity, 2 * 3 + SLACK_FRAMES);
     for seq in 0..40u16 {
         buffer.push(seq, &payload(seq));
         assert!(buffer.buffered() <= capacity);
@@ -211,7 +211,7 @@ fn flood_of_random_packets_stays_bounded_and_never_panics() {
         }
         assert!(buffer.buffered() <= buffer.capacity());
     }
-    assert_eq!(buffer.capacity(), 2 * MAX_DEPTH + 2);
+    assert_eq!(buffer.capacity(), 2 * MAX_DEPTH + SLACK_FRAMES);
     assert_eq!(buffer.stats().oversize, 20);
     // Every buffered frame lies ahead of the play-out point: one pass over the ring (after at most
     // MAX_DEPTH ticks of buffering) plays them all.
@@ -232,4 +232,82 @@ fn duplicate_of_an_already_played_frame_is_not_replayed() {
     assert_eq!(out, [F(0), F(1), Gap, F(2), Gap]);
     assert_eq!(buffer.stats().duplicates, 2);
     assert_eq!(buffer.stats().late + buffer.stats().resyncs, 0);
+}
+
+#[test]
+fn a_late_sender_is_waited_for_and_nothing_is_lost() {
+    // Frames 3..=6 arrive 100 ms late in one burst (a busy sender catching up): the buffer runs dry,
+    // waits, and plays every frame in order; the delay grows by the lateness.
+    let mut buffer = JitterBuffer::new(2);
+    let mut arrivals: Vec<&[u16]> = vec![&[0], &[1], &[2], &[], &[], &[], &[], &[3, 4, 5, 6]];
+    arrivals.extend([&[7][..], &[8], &[9], &[10]]);
+    let out = run(&mut buffer, &arrivals);
+    let played: Vec<u16> = out
+        .iter()
+        .filter_map(|o| if let F(seq) = o { Some(*seq) } else { None })
+        .collect();
+    assert_eq!(played, (0..=7).collect::<Vec<u16>>());
+    assert_eq!(buffer.stats().late, 0);
+    assert!(buffer.stats().underruns >= 1);
+    assert_eq!(
+        buffer.buffered(),
+        3,
+        "8, 9 and 10 wait: the delay grew by one frame"
+    );
+}
+
+#[test]
+fn after_an_underrun_an_older_packet_is_late_not_replayed() {
+    let mut buffer = JitterBuffer::new(2);
+    // 2 is lost (3 and 4 behind it), then the sender stalls; 2 turns up during the stall.
+    let out = run(
+        &mut buffer,
+        &[&[0], &[1], &[3], &[4], &[], &[], &[2], &[5], &[6], &[]],
+    );
+    assert_eq!(&out[..6], [Idle, F(0), F(1), Gap, F(3), F(4)]);
+    assert_eq!(&out[6..], [Gap, Gap, F(5), F(6)]);
+    assert_eq!(buffer.stats().late, 1);
+}
+
+/// A stream whose payload says whether the frame is quiet: byte 0 is 1 for speech, 0 for a pause.
+fn tagged(buffer: &mut JitterBuffer, seq: u16, speech: bool) {
+    buffer.push(seq, &[u8::from(speech), seq as u8]);
+}
+
+fn pop_tagged(buffer: &mut JitterBuffer) -> Option<(bool, u8)> {
+    match buffer.pop_shrinking(|bytes| bytes.first() == Some(&0)) {
+        Jitter::Frame([speech, seq]) => Some((*speech == 1, *seq)),
+        _ => None,
+    }
+}
+
+#[test]
+fn grown_delay_shrinks_only_in_pauses() {
+    let mut buffer = JitterBuffer::new(2);
+    // Start with the buffer holding 6 frames (a late burst), then one frame per tick.
+    for seq in 0..6u16 {
+        tagged(&mut buffer, seq, true);
+    }
+    let mut seq = 6u16;
+    let mut played = Vec::new();
+    // Speech for 4 s: never shortened however long the delay stays above target.
+    for _ in 0..200 {
+        tagged(&mut buffer, seq, true);
+        seq += 1;
+        played.extend(pop_tagged(&mut buffer));
+    }
+    assert_eq!(buffer.stats().shrunk, 0);
+    let held = buffer.buffered();
+    assert!(held > 3, "{held}");
+    // A pause: quiet frames are dropped until the delay is back at target.
+    for _ in 0..200 {
+        tagged(&mut buffer, seq, false);
+        seq += 1;
+        played.extend(pop_tagged(&mut buffer));
+    }
+    assert!(buffer.stats().shrunk >= 1);
+    assert!(buffer.buffered() <= 3, "{}", buffer.buffered());
+    // Every speech frame was played, in order.
+    let speech: Vec<u8> = played.iter().filter(|p| p.0).map(|p| p.1).collect();
+    assert_eq!(speech, (0..206u16).map(|s| s as u8).collect::<Vec<u8>>());
 }

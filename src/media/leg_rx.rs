@@ -151,7 +151,7 @@ impl Receiver {
             self.push_digit(digit, true);
         }
         if self.fifo.len() < FRAME_SAMPLES {
-            match self.jitter.pop() {
+            match self.jitter.pop_shrinking(|bytes| codec.is_quiet(bytes)) {
                 Jitter::Frame(bytes) => {
                     if bytes.len() > MAX_PACKET_SAMPLES {
                         counters.truncated += 1;

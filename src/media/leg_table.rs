@@ -106,6 +106,10 @@ impl<Io> LegTable<Io> {
         self.entries.is_empty()
     }
 
+    pub fn iter(&self) -> impl Iterator<Item = &Entry<Io>> {
+        self.entries.values()
+    }
+
     pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut Entry<Io>> {
         self.entries.values_mut()
     }

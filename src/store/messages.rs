@@ -39,6 +39,8 @@ pub struct MessageRow {
     pub status: String,
     pub text: Option<String>,
     pub reply_recording: Option<String>,
+    /// The recorded conversation with a call-taker (queues with `record = true`).
+    pub call_recording: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -65,7 +67,7 @@ pub struct MessageUpdate {
 
 const COLUMNS: &str =
     "id, tracking_code, call_id, line, kind, district, category, case_number, caller, \
-    recording, status, text, reply_recording, created_at, updated_at";
+    recording, status, text, reply_recording, call_recording, created_at, updated_at";
 
 fn to_row(row: &sqlx::sqlite::SqliteRow) -> Result<MessageRow, sqlx::Error> {
     Ok(MessageRow {
@@ -82,6 +84,7 @@ fn to_row(row: &sqlx::sqlite::SqliteRow) -> Result<MessageRow, sqlx::Error> {
         status: row.try_get("status")?,
         text: row.try_get("text")?,
         reply_recording: row.try_get("reply_recording")?,
+        call_recording: row.try_get("call_recording")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
     })
@@ -111,6 +114,33 @@ impl Store {
         }
         tx.commit().await.map_err(self.error("commit messages"))?;
         Ok(codes)
+    }
+
+    /// Attaches saved conversation recordings to their calls' messages, by Call-ID, in one
+    /// transaction. A message that already has one keeps it (a call has one conversation).
+    pub async fn attach_call_recordings(
+        &self,
+        recordings: &[(String, String)],
+    ) -> Result<(), StoreError> {
+        let mut tx = self
+            .pool()
+            .begin()
+            .await
+            .map_err(self.error("start attaching recordings"))?;
+        for (call_id, name) in recordings {
+            sqlx::query(
+                "UPDATE messages SET call_recording = ?, updated_at = ? \
+                 WHERE call_id = ? AND call_recording IS NULL",
+            )
+            .bind(name)
+            .bind(unix_ms_now())
+            .bind(call_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(self.error("attach a recording"))?;
+        }
+        tx.commit().await.map_err(self.error("commit recordings"))?;
+        Ok(())
     }
 
     pub async fn message(&self, tracking_code: &str) -> Result<Option<MessageRow>, StoreError> {

@@ -79,3 +79,39 @@ async fn listing_filters_and_updates_apply() -> Result<(), StoreError> {
     store.close().await;
     Ok(())
 }
+
+#[tokio::test]
+async fn a_conversation_recording_is_attached_to_its_calls_message_once() -> Result<(), StoreError>
+{
+    let dir = TempDir::new("messages-call-recording");
+    let store = Store::open(dir.path()).await?;
+    let mut answered = message("guidance", 40);
+    answered.recording = None;
+    store.file_messages(&[answered.clone()]).await?;
+    let first = (
+        "call-40".to_string(),
+        "2026/11/23/call9-conversation-1.wav".to_string(),
+    );
+    let second = (
+        "call-40".to_string(),
+        "2026/11/23/call9-conversation-2.wav".to_string(),
+    );
+    let unknown = ("no-such-call".to_string(), "x.wav".to_string());
+    store
+        .attach_call_recordings(&[first.clone(), unknown])
+        .await?;
+    store.attach_call_recordings(&[second]).await?;
+    let filter = MessageFilter {
+        limit: 10,
+        ..Default::default()
+    };
+    let listed = store.list_messages(&filter).await?;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].call_recording.as_deref(), Some(first.1.as_str()));
+    assert_eq!(
+        listed[0].recording, None,
+        "a conversation is not a voice message"
+    );
+    store.close().await;
+    Ok(())
+}

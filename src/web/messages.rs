@@ -57,6 +57,8 @@ struct MessageJson {
     created_at: String,
     recording_url: Option<String>,
     reply_recording_url: Option<String>,
+    /// The recorded conversation with a call-taker, when the queue records.
+    call_recording_url: Option<String>,
 }
 
 impl From<MessageRow> for MessageJson {
@@ -75,6 +77,7 @@ impl From<MessageRow> for MessageJson {
             created_at: iso8601_utc(row.created_at),
             recording_url: row.recording.as_deref().map(recording_url),
             reply_recording_url: row.reply_recording.as_deref().map(recording_url),
+            call_recording_url: row.call_recording.as_deref().map(recording_url),
         }
     }
 }
@@ -538,7 +541,8 @@ mod tests {
                 "caller": "09121234567", "status": "received", "text": null,
                 "created_at": "2026-11-23T15:41:53.123Z",
                 "recording_url": format!("/api/recordings/{recording}"),
-                "reply_recording_url": null
+                "reply_recording_url": null,
+                "call_recording_url": null
             })
         );
         assert_eq!(listed[1]["tracking_code"], serde_json::Value::Null);

@@ -28,12 +28,14 @@ use crate::media::prompts::PromptSet;
 mod playback_file;
 mod prompt_loader;
 mod recorder;
+mod stats;
 mod sweep;
 mod worker;
 mod worker_io;
 
 pub use prompt_loader::{decode_file, load_prompts, PromptError};
 pub use recorder::{recording_path, PART_SUFFIX};
+pub use stats::{MediaStats, MediaTotals};
 pub use sweep::{sweep_recordings, RepairedRecording, SweepReport, QUARANTINE_DIR};
 
 use recorder::RecorderJob;
@@ -66,6 +68,7 @@ pub(crate) struct Shared {
     origin: Instant,
     /// Local address of each open leg (for tests and diagnostics).
     bound: Mutex<HashMap<LegId, SocketAddr>>,
+    stats: Arc<MediaStats>,
 }
 
 impl Shared {
@@ -107,6 +110,7 @@ impl MediaRuntime {
             recorder,
             origin: Instant::now(),
             bound: Mutex::new(HashMap::new()),
+            stats: Arc::new(MediaStats::new(config.workers.max(1))),
         });
         let mut runtime = MediaRuntime {
             workers: Vec::new(),
@@ -124,7 +128,8 @@ impl MediaRuntime {
         };
         for (index, inbox) in inboxes.into_iter().enumerate() {
             let table = LegTable::new(Arc::clone(&config.prompts), leg_config, config.seed);
-            let worker = Worker::new(table, Arc::clone(&runtime.shared), inbox, senders.clone());
+            let shared = Arc::clone(&runtime.shared);
+            let worker = Worker::new(index, table, shared, inbox, senders.clone());
             let thread = thread::Builder::new()
                 .name(format!("media-worker-{index}"))
                 .spawn(move || {
@@ -153,6 +158,11 @@ impl MediaRuntime {
                 self.send(worker, WorkerMsg::Command(other));
             }
         }
+    }
+
+    /// Packet and jitter counters of every leg, refreshed by each worker once a second.
+    pub fn stats(&self) -> Arc<MediaStats> {
+        Arc::clone(&self.shared.stats)
     }
 
     /// The local RTP address of an open leg (useful when it was opened on port 0).

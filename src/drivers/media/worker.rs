@@ -23,6 +23,7 @@ use crate::media::leg::Leg;
 use crate::media::leg_table::{Applied, Entry, LegTable};
 use crate::media::pacer::Pacer;
 
+use super::stats::MediaTotals;
 use super::worker_io::{dispatch_events, LegIo};
 use super::Shared;
 
@@ -30,6 +31,8 @@ use super::Shared;
 const MAX_READS_PER_TICK: usize = 32;
 /// Largest datagram read; anything longer is truncated by the kernel and fails to parse.
 const RECV_BUFFER: usize = 2048;
+/// Frames between publications of the worker's counters (1 s).
+const STATS_EVERY_FRAMES: u64 = 50;
 
 pub enum WorkerMsg {
     Command(MediaCommand),
@@ -50,6 +53,7 @@ pub enum WorkerMsg {
 }
 
 pub struct Worker {
+    index: usize,
     pub(super) table: LegTable<LegIo>,
     pub(super) shared: Arc<Shared>,
     inbox: Receiver<WorkerMsg>,
@@ -57,10 +61,14 @@ pub struct Worker {
     pacer: Pacer,
     in_transit: HashMap<LegId, Vec<WorkerMsg>>,
     buffer: Vec<u8>,
+    /// Counters of the legs this worker closed.
+    closed: MediaTotals,
+    frames_since_stats: u64,
 }
 
 impl Worker {
     pub fn new(
+        index: usize,
         table: LegTable<LegIo>,
         shared: Arc<Shared>,
         inbox: Receiver<WorkerMsg>,
@@ -68,6 +76,7 @@ impl Worker {
     ) -> Self {
         let start = shared.origin.elapsed();
         Worker {
+            index,
             table,
             shared,
             inbox,
@@ -75,6 +84,8 @@ impl Worker {
             pacer: Pacer::new(start),
             in_transit: HashMap::new(),
             buffer: vec![0; RECV_BUFFER],
+            closed: MediaTotals::default(),
+            frames_since_stats: 0,
         }
     }
 
@@ -109,7 +120,22 @@ impl Worker {
                 }
                 self.frame(now);
             }
+            self.frames_since_stats += u64::from(due);
+            if self.frames_since_stats >= STATS_EVERY_FRAMES {
+                self.frames_since_stats = 0;
+                self.publish_stats();
+            }
         }
+    }
+
+    /// Closed legs plus the open ones, into this worker's slot of the shared counters.
+    fn publish_stats(&self) {
+        let mut totals = self.closed;
+        for entry in self.table.iter() {
+            totals.add_leg(&entry.leg);
+        }
+        totals.pacer_skipped = self.pacer.skipped();
+        self.shared.stats.publish(self.index, totals);
     }
 
     /// Applies every command waiting in the inbox; false when the runtime is shutting down.
@@ -242,6 +268,7 @@ impl Worker {
         match entry {
             Some(entry) => {
                 if let Some(mut old) = self.table.insert(*entry) {
+                    self.closed.add_leg(&old.leg);
                     old.leg.stop_recording(true);
                     dispatch_events(&mut old.leg, &mut old.io, &self.shared);
                 }
@@ -301,6 +328,7 @@ impl Worker {
 
     fn close(&mut self, leg: LegId) {
         if let Some(mut entry) = self.table.remove(leg) {
+            self.closed.add_leg(&entry.leg);
             entry.leg.stop_recording(true);
             dispatch_events(&mut entry.leg, &mut entry.io, &self.shared);
         }
