@@ -48,5 +48,7 @@ proc_cpu() { awk -v hz="$(getconf CLK_TCK)" '{print ($14+$15)/hz}' "/proc/$1/sta
 engine_metric() {
   { curl -sf "http://127.0.0.1:$HTTP_PORT/metrics" || true; } | awk -v n="$1" '$1 == n {v = $2} END {print (v == "" ? "?" : v)}'
 }
+# CPU seconds the hypervisor took from this machine's vCPUs so far (steal), over all cores.
+machine_steal() { awk -v hz="$(getconf CLK_TCK)" '$1 == "cpu" {print $9/hz; exit}' /proc/stat; }
 # CPU seconds all processes have used so far, over all cores (to see what else loads the machine).
 machine_busy() { awk -v hz="$(getconf CLK_TCK)" '$1 == "cpu" {print ($2+$3+$4+$7+$8+$9)/hz; exit}' /proc/stat; }

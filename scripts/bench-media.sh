@@ -40,9 +40,17 @@ sleep $((ramp + 2))
 { head -n 1 stat.csv; tail -n 1 stat.csv; } > window-start.csv
 active=$(engine_metric pasokh_calls_active)
 t0=$(date +%s.%N); cpu0=$(engine_cpu); scpu0=$(proc_cpu "$SIPP_PID"); busy0=$(machine_busy)
+wake0=$(engine_metric pasokh_media_wakeups_total); late0=$(engine_metric pasokh_media_wakeups_late_total)
+steal0=$(machine_steal)
+# The machine's own wake-up lateness under the same load: the floor for any pacing.
+python3 "$scripts/clock_jitter.py" "$CAPTURE" > clock.txt 2>&1 &
+clock=$!
 dumpcap -i lo -P -s 64 -B 64 -f "udp and (src portrange $RTP_PORTS or dst portrange $RTP_PORTS)" \
   -a "duration:$CAPTURE" -w media.pcap 2> dumpcap.err || true
 t1=$(date +%s.%N); cpu1=$(engine_cpu); scpu1=$(proc_cpu "$SIPP_PID"); busy1=$(machine_busy)
+wake1=$(engine_metric pasokh_media_wakeups_total); late1=$(engine_metric pasokh_media_wakeups_late_total)
+steal1=$(machine_steal)
+wait "$clock" || true
 rss_load=$(engine_rss_kb)
 python3 "$scripts/rtp_spacing.py" media.pcap --engine-ports "$RTP_PORTS" --json > spacing.json
 
@@ -82,5 +90,16 @@ other = (busy1 - busy0) - (cpu1 - cpu0) - (scpu1 - scpu0)
 print(f"generator: SIPp used {100 * (scpu1 - scpu0) / wall:.0f}% of one core over the window; everything else "
       f"(the capture included) {100 * other / wall:.0f}% of one core, of {os.cpu_count()} cores")
 PY
+python3 - "$wake0" "$wake1" "$late0" "$late1" "$steal0" "$steal1" "$t0" "$t1" <<'PY'
+import sys
+try:
+    wake0, wake1, late0, late1, steal0, steal1, t0, t1 = map(float, sys.argv[1:9])
+except ValueError:
+    sys.exit("media worker counters missing from /metrics")
+wakes = max(1.0, wake1 - wake0)
+print(f"media workers: {wake1 - wake0:.0f} wake-ups, {100 * (late1 - late0) / wakes:.2f}% more than 1 ms late; "
+      f"CPU time stolen by the host (steal) {100 * (steal1 - steal0) / (t1 - t0):.1f}% of one core")
+PY
+echo "machine: $(cat clock.txt)"
 tr '\r' '\n' < dumpcap.err | grep -h -i 'dropped' | sed 's/^/capture: /' || true
 echo "capture kept in $WORK/media.pcap (scripts/rtp_spacing.py reads it)"

@@ -69,6 +69,7 @@ pub(crate) struct Shared {
     /// Local address of each open leg (for tests and diagnostics).
     bound: Mutex<HashMap<LegId, SocketAddr>>,
     stats: Arc<MediaStats>,
+    workers: usize,
 }
 
 impl Shared {
@@ -111,6 +112,7 @@ impl MediaRuntime {
             origin: Instant::now(),
             bound: Mutex::new(HashMap::new()),
             stats: Arc::new(MediaStats::new(config.workers.max(1))),
+            workers: config.workers.max(1),
         });
         let mut runtime = MediaRuntime {
             workers: Vec::new(),

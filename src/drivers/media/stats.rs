@@ -23,6 +23,9 @@ pub struct MediaTotals {
     pub jitter_overflow: u64,
     pub jitter_shrunk: u64,
     pub pacer_skipped: u64,
+    /// Worker wake-ups for a 20 ms deadline, and those more than 1 ms late.
+    pub wakeups: u64,
+    pub late_wakeups: u64,
 }
 
 impl MediaTotals {
@@ -50,11 +53,13 @@ impl MediaTotals {
         self.jitter_overflow += other.jitter_overflow;
         self.jitter_shrunk += other.jitter_shrunk;
         self.pacer_skipped += other.pacer_skipped;
+        self.wakeups += other.wakeups;
+        self.late_wakeups += other.late_wakeups;
     }
 
     /// Prometheus text exposition.
     pub fn render(&self) -> String {
-        let rows: [(&str, &str, u64); 10] = [
+        let rows: [(&str, &str, u64); 12] = [
             (
                 "pasokh_rtp_received_total",
                 "RTP packets received",
@@ -100,6 +105,16 @@ impl MediaTotals {
                 "pasokh_media_frames_skipped_total",
                 "20 ms frames a media worker skipped after stalling over 200 ms",
                 self.pacer_skipped,
+            ),
+            (
+                "pasokh_media_wakeups_total",
+                "Media worker wake-ups for a 20 ms deadline",
+                self.wakeups,
+            ),
+            (
+                "pasokh_media_wakeups_late_total",
+                "Media worker wake-ups more than 1 ms after their deadline",
+                self.late_wakeups,
             ),
         ];
         let mut out = String::new();

@@ -21,7 +21,7 @@ use std::time::Duration;
 use crate::media::api::{LegId, LegSetup, MediaCommand};
 use crate::media::leg::Leg;
 use crate::media::leg_table::{Applied, Entry, LegTable};
-use crate::media::pacer::Pacer;
+use crate::media::pacer::{Pacer, FRAME};
 
 use super::stats::MediaTotals;
 use super::worker_io::{dispatch_events, LegIo};
@@ -33,6 +33,8 @@ const MAX_READS_PER_TICK: usize = 32;
 const RECV_BUFFER: usize = 2048;
 /// Frames between publications of the worker's counters (1 s).
 const STATS_EVERY_FRAMES: u64 = 50;
+/// A wake-up later than this after its deadline is counted as late.
+const LATE_WAKEUP: Duration = Duration::from_millis(1);
 
 pub enum WorkerMsg {
     Command(MediaCommand),
@@ -74,7 +76,10 @@ impl Worker {
         inbox: Receiver<WorkerMsg>,
         peers: Vec<Sender<WorkerMsg>>,
     ) -> Self {
-        let start = shared.origin.elapsed();
+        // Workers tick at evenly spread phases of the 20 ms frame: their send bursts then never
+        // compete with each other for the cores, and the rest of the machine always has a core.
+        let phase = FRAME.as_nanos() as u64 * index as u64 / shared.workers.max(1) as u64;
+        let start = shared.origin.elapsed() + Duration::from_nanos(phase);
         Worker {
             index,
             table,
@@ -100,11 +105,9 @@ impl Worker {
     pub fn run(mut self) {
         loop {
             let deadline = self.pacer.next_deadline();
+            self.wait_until(deadline);
             let now = self.now();
-            if now < deadline {
-                std::thread::sleep(deadline - now);
-            }
-            let now = self.now();
+            self.count_wakeup(now.saturating_sub(deadline));
             let due = self.pacer.frames_due(now);
             for frame in 0..due {
                 // Packets built on the previous tick go out first, before any work whose length
@@ -125,6 +128,20 @@ impl Worker {
                 self.frames_since_stats = 0;
                 self.publish_stats();
             }
+        }
+    }
+
+    fn wait_until(&self, deadline: Duration) {
+        let now = self.now();
+        if now < deadline {
+            std::thread::sleep(deadline - now);
+        }
+    }
+
+    fn count_wakeup(&mut self, lateness: Duration) {
+        self.closed.wakeups += 1;
+        if lateness > LATE_WAKEUP {
+            self.closed.late_wakeups += 1;
         }
     }
 
