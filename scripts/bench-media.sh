@@ -6,7 +6,8 @@
 # the packets in and out and the spacing of the engine's outgoing packets as a receiver sees it
 # (scripts/rtp_spacing.py); the engine's CPU per packet and memory per call, and SIPp's own CPU
 # (the generator must not be the bottleneck), are read from /proc over the same window.
-# Usage: scripts/bench-media.sh [CALLS] [HOLD_S]     (env: RATE=100 CAPTURE_S=10 RTP_PORTS=10000-30000)
+# Usage: scripts/bench-media.sh [CALLS] [HOLD_S]
+#   env: RATE=100 CAPTURE_S=10 RTP_PORTS=10000-30000, MEDIA_WORKERS (the engine's media_workers)
 source "$(dirname "$0")/bench-lib.sh"
 CALLS=${1:-1000}; HOLD=${2:-30}; RATE=${RATE:-100}; CAPTURE=${CAPTURE_S:-10}
 RTP_PORTS=${RTP_PORTS:-10000-30000}
@@ -14,7 +15,7 @@ SIPP_MEDIA_PORT=40000 # SIPp streams every call from this one port: outside the 
 ((HOLD >= 6)) || { echo "HOLD_S must be at least 6 s"; exit 2; }
 ((CAPTURE <= HOLD - 4)) || CAPTURE=$((HOLD - 4))
 need sipp:sip-tester python3:python3 curl:curl sox:sox dumpcap:tshark
-start_engine media
+start_engine media ${MEDIA_WORKERS:+"media_workers = $MEDIA_WORKERS"}
 trap stop_engine EXIT
 scripts=$PWD/scripts
 scenario=$PWD/sipp-scenarios/uac_bench_media.xml

@@ -57,7 +57,22 @@ pub struct Engine {
 
 impl Engine {
     /// Starts the engine with extra TOML configuration lines and waits for `/api/health`.
+    /// A port picked free can be taken by another test's process before the engine binds it: the
+    /// start is then retried on fresh ports (any other start-up failure fails the test at once).
     pub fn start(name: &str, toml: &str) -> Engine {
+        for _ in 0..4 {
+            match Self::try_start(name, toml) {
+                Ok(engine) => return engine,
+                Err(log) if log.contains("Address already in use") => {
+                    eprintln!("engine start lost a port race, retrying on other ports");
+                }
+                Err(log) => panic!("engine did not become healthy; log:\n{log}"),
+            }
+        }
+        panic!("engine could not bind free ports in four attempts");
+    }
+
+    fn try_start(name: &str, toml: &str) -> Result<Engine, String> {
         let dir = temp_dir(name);
         let (sip, http) = (free_port(), free_port());
         let slot = 200 + (std::process::id() + NEXT.fetch_add(1, Ordering::Relaxed)) % 500;
@@ -92,19 +107,26 @@ impl Engine {
             dir,
             log,
         };
-        engine.wait_healthy();
-        engine
+        if engine.wait_healthy() {
+            Ok(engine)
+        } else {
+            Err(engine.log_text())
+        }
     }
 
-    fn wait_healthy(&self) {
+    /// Whether `/api/health` answers within 20 s (false at once if the engine exited).
+    fn wait_healthy(&self) -> bool {
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
             if let Some((200, _)) = http_get(self.http, "/api/health", None) {
-                return;
+                return true;
+            }
+            if self.log_text().contains("Address already in use") {
+                return false;
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        panic!("engine did not become healthy; log:\n{}", self.log_text());
+        false
     }
 
     pub fn log_text(&self) -> String {
@@ -331,7 +353,11 @@ impl Engine {
             .stderr(err_file)
             .spawn()
             .unwrap_or_else(|e| panic!("cannot restart pasokh: {e}"));
-        self.wait_healthy();
+        assert!(
+            self.wait_healthy(),
+            "engine did not come back; log:\n{}",
+            self.log_text()
+        );
     }
 }
 pub mod phone;

@@ -2,7 +2,7 @@
 //! `media::leg` state machines on a 20 ms clock, and keep recordings durable.
 //!
 //! Why it is shaped so:
-//! - Plain std threads, a few of them (about one per core), each owning a share of the legs: no
+//! - Plain std threads, a few of them (two per core by default), each owning a share of the legs: no
 //!   task, timer or lock per call, so 1,000+ two-way legs cost a loop, not a scheduler. Legs go to
 //!   worker `leg % workers`; a bridge moves one leg so both halves share a worker.
 //! - `command` is non-blocking and thread-safe: it only sends on a channel (plus a map lookup for
