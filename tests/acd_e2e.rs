@@ -245,6 +245,19 @@ fn a_citizen_reaches_a_baresip_call_taker_and_audio_flows_both_ways() {
         citizen > 0.05 && agent > 0.2,
         "both sides are in the recording (440 Hz {citizen:.2}, 1 kHz {agent:.2})"
     );
+    // One call, one message: opened with a tracking code when the call was queued (the code
+    // the call-taker's phone showed), completed at the answer.
+    let messages = engine.get_json("/api/messages?line=1888", &token);
+    let messages = messages.as_array().cloned().unwrap_or_default();
+    assert_eq!(messages.len(), 1, "{messages:#?}");
+    assert_eq!(messages[0]["kind"], "guidance", "{:#}", messages[0]);
+    assert!(
+        messages[0]["tracking_code"]
+            .as_str()
+            .is_some_and(|c| c.len() == 8),
+        "{:#}",
+        messages[0]
+    );
 }
 
 #[test]
@@ -329,6 +342,29 @@ fn the_exit_key_during_an_announcement_leads_to_a_voice_message() {
         assert!(
             Instant::now() < deadline,
             "a voice message was recorded: {}",
+            engine.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // At the review ("1 keep, 2 record again") the caller keeps the take; the voice message
+    // completes the message opened in the queue: one message, a complaint with its recording
+    // and the tracking code the caller hears.
+    std::thread::sleep(Duration::from_secs(1));
+    peer.send_rfc4733_digits("1", 101);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let list = engine.get_json("/api/messages?line=1888", &token);
+        let list = list.as_array().cloned().unwrap_or_default();
+        let done = list.len() == 1
+            && list[0]["kind"] == "complaint"
+            && list[0]["recording_url"].is_string()
+            && list[0]["tracking_code"].is_string();
+        if done {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "one complaint with its recording: {list:#?}\n{}",
             engine.log_text()
         );
         std::thread::sleep(Duration::from_millis(200));

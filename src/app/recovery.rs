@@ -24,6 +24,7 @@ pub async fn file_repaired(store: &Store, report: SweepReport) {
             caller: String::new(),
             recording: Some(repaired.name.clone()),
             created_at: crate::store::unix_ms_now(),
+            stage: crate::engine::FilingStage::Whole,
         };
         match store.file_message(&message).await {
             Ok(_) => {

@@ -6,7 +6,7 @@
 use tokio::sync::mpsc;
 
 use super::sip_loop::LoopMsg;
-use crate::engine::{CallKey, Input, NewMessage, StoreCommand, StoreReply};
+use crate::engine::{CallKey, FilingStage, Input, NewMessage, StoreCommand, StoreReply};
 use crate::store::{CallWriter, Store};
 
 /// Filings committed together at most (a bound on one transaction's size).
@@ -94,7 +94,7 @@ async fn file_in_batches(
         for filing in batch {
             match filing {
                 Filing::Message(call, message) => {
-                    filed.push(call);
+                    filed.push((call, message.stage));
                     messages.push(message);
                 }
                 Filing::CallRecording { call_id, name } => recordings.push((call_id, name)),
@@ -110,17 +110,20 @@ async fn file_in_batches(
                 tracing::error!(%error, count = recordings.len(), "conversation recordings not attached");
             }
         }
-        for (index, call) in filed.iter().enumerate() {
-            let reply = match &outcome {
-                Ok(codes) => StoreReply::Filed {
-                    call: *call,
-                    saved: true,
-                    tracking_code: codes.get(index).cloned().flatten(),
+        for (index, (call, stage)) in filed.into_iter().enumerate() {
+            let code = outcome
+                .as_ref()
+                .ok()
+                .and_then(|c| c.get(index).cloned().flatten());
+            let reply = match stage {
+                FilingStage::Open => StoreReply::Opened {
+                    call,
+                    tracking_code: code,
                 },
-                Err(_) => StoreReply::Filed {
-                    call: *call,
-                    saved: false,
-                    tracking_code: None,
+                _ => StoreReply::Filed {
+                    call,
+                    saved: outcome.is_ok(),
+                    tracking_code: code,
                 },
             };
             let _ = to_loop.send(LoopMsg::Engine(Input::Store(reply)));

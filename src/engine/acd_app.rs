@@ -15,7 +15,7 @@ use crate::ivr::words::{duration_prompts, number_prompts};
 use crate::ivr::{IvrInput, QueueOutcome};
 use crate::media::api::{Idle, MediaCommand, RecordSpec};
 
-use super::StoreCommand;
+use super::{FilingStage, NewMessage, StoreCommand};
 
 /// The longest conversation recorded (a forgotten call must not fill the disk).
 pub const MAX_CONVERSATION: Duration = Duration::from_secs(4 * 3600);
@@ -24,11 +24,26 @@ pub const MAX_CONVERSATION: Duration = Duration::from_secs(4 * 3600);
 pub const EXIT_KEY: char = '1';
 
 impl Engine {
-    pub(super) fn enqueue_call(&mut self, call: CallKey, queue: &str, now: Duration) {
-        let Some(c) = self.calls.get(&call) else {
+    /// The caller starts waiting. A call entering its first queue has its message opened first
+    /// (`opening`), and is offered to agents once the store has given it a tracking code, so
+    /// the code rings on the agent's phone with the caller's number.
+    pub(super) fn enqueue_call(
+        &mut self,
+        call: CallKey,
+        queue: &str,
+        opening: Option<NewMessage>,
+        now: Duration,
+    ) {
+        let Some(c) = self.calls.get_mut(&call) else {
             return;
         };
-        let (leg, caller) = (c.leg, c.record.from.clone());
+        let leg = c.leg;
+        if let Some(mut message) = opening {
+            c.message_opened = true;
+            message.stage = FilingStage::Open;
+            self.opening.insert(call, queue.to_string());
+            self.store(StoreCommand::FileMessage { call, message });
+        }
         self.queued.insert(call);
         self.media(MediaCommand::SetIdle {
             leg,
@@ -39,11 +54,40 @@ impl Engine {
             prompts: vec!["queue/all_busy".into()],
             barge_in: true,
         });
+        if !self.opening.contains_key(&call) {
+            self.call_arrives(call, queue.to_string(), now);
+        }
+    }
+
+    /// The store answered the opening of a queued call's message (`None`: not saved; the call
+    /// is queued all the same and its message filed whole when the call ends).
+    pub(super) fn message_opened(
+        &mut self,
+        call: CallKey,
+        tracking_code: Option<String>,
+        now: Duration,
+    ) {
+        let Some(queue) = self.opening.remove(&call) else {
+            return;
+        };
+        if let Some(c) = self.calls.get_mut(&call) {
+            c.tracking_code = tracking_code;
+        }
+        // Still waiting (not gone, not left by the exit key while the store answered).
+        if self.queued.contains(&call) {
+            self.call_arrives(call, queue, now);
+        }
+    }
+
+    fn call_arrives(&mut self, call: CallKey, queue: String, now: Duration) {
+        let Some(c) = self.calls.get(&call) else {
+            return;
+        };
         let arrived = AcdInput::CallArrived {
             call: acd::CallKey(call),
-            queue: queue.to_string(),
+            queue,
             priority: 0,
-            caller,
+            caller: c.record.from.clone(),
         };
         self.acd_input(arrived, now);
     }
@@ -221,7 +265,10 @@ impl Engine {
             return;
         }
         self.leave_queue(call);
-        self.acd_input(AcdInput::CallExited(acd::CallKey(call)), now);
+        // A call whose message is still being opened has not reached the ACD yet.
+        if self.opening.remove(&call).is_none() {
+            self.acd_input(AcdInput::CallExited(acd::CallKey(call)), now);
+        }
         self.ivr_step(call, Some(IvrInput::QueueResult(QueueOutcome::Exit)), now);
     }
 
@@ -241,7 +288,7 @@ impl Engine {
             }
             return;
         }
-        if self.queued.remove(&call) {
+        if self.queued.remove(&call) && self.opening.remove(&call).is_none() {
             self.acd_input(AcdInput::CallAbandoned(acd::CallKey(call)), now);
         }
         if let Some(leg) = self.bridged.remove(&call) {

@@ -81,4 +81,6 @@ pub struct Call {
     pub record: CallRecord,
     /// The tracking code of the message this call filed, once durable (shown to agents).
     pub tracking_code: Option<String>,
+    /// The call's message was opened when it entered an agent queue: later filings complete it.
+    pub message_opened: bool,
 }

@@ -120,6 +120,7 @@ impl Engine {
             app,
             record,
             tracking_code: None,
+            message_opened: false,
         };
         self.calls.insert(call_key, call);
         self.dialogs.insert((call_id.clone(), local_tag), call_key);

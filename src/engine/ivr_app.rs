@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use super::apps::App;
 use super::call::{CallKey, Disposition, HangupBy};
-use super::store_io::{NewMessage, StoreCommand, StoreReply};
+use super::store_io::{FilingStage, NewMessage, StoreCommand, StoreReply};
 use super::{CallTimer, Engine, Output};
 use crate::ivr::jalali::tehran_local;
 use crate::ivr::{CallContext, IvrInput, IvrOutput, IvrRun, MessageDraft, RecordEnd};
@@ -41,6 +41,7 @@ pub(super) struct CallInfo {
     pub leg: LegId,
     pub call_id: String,
     pub caller: String,
+    pub message_opened: bool,
 }
 
 impl Engine {
@@ -205,8 +206,10 @@ impl Engine {
                     }
                     None
                 }
-                IvrOutput::Enqueue { queue } => {
-                    self.enqueue_call(info.key, &queue, now);
+                IvrOutput::Enqueue { queue, draft } => {
+                    let opening =
+                        (!info.message_opened).then(|| self.new_message(info, &draft, now));
+                    self.enqueue_call(info.key, &queue, opening, now);
                     None
                 }
                 IvrOutput::File(draft) => {
@@ -261,18 +264,27 @@ impl Engine {
         });
     }
 
-    fn file(&mut self, info: &CallInfo, app: &IvrApp, draft: MessageDraft, now: Duration) {
-        let mut message = NewMessage {
+    fn new_message(&self, info: &CallInfo, draft: &MessageDraft, now: Duration) -> NewMessage {
+        NewMessage {
             call_id: info.call_id.clone(),
-            line: draft.line,
+            line: draft.line.clone(),
             kind: draft.kind.as_str().to_string(),
             district: draft.district,
-            category: draft.category,
-            case_number: draft.case_number,
+            category: draft.category.clone(),
+            case_number: draft.case_number.clone(),
             caller: info.caller.clone(),
-            recording: draft.recording_id,
+            recording: draft.recording_id.clone(),
             created_at: self.wall_ms(now),
-        };
+            stage: if info.message_opened {
+                FilingStage::Complete
+            } else {
+                FilingStage::Whole
+            },
+        }
+    }
+
+    fn file(&mut self, info: &CallInfo, app: &IvrApp, draft: MessageDraft, now: Duration) {
+        let mut message = self.new_message(info, &draft, now);
         if draft.recording_pending && message.recording.is_none() {
             match &app.take {
                 Some(_) if app.recording => {
@@ -357,6 +369,10 @@ impl Engine {
             StoreReply::Filed {
                 call, saved: false, ..
             } => (call, IvrInput::FileFailed),
+            StoreReply::Opened {
+                call,
+                tracking_code,
+            } => return self.message_opened(call, tracking_code, now),
         };
         self.ivr_step(call_key, Some(input), now);
     }
@@ -372,6 +388,7 @@ pub(super) fn call_info(key: CallKey, call: &super::call::Call) -> CallInfo {
         leg: call.leg,
         call_id: call.call_id.clone(),
         caller: call.record.from.clone(),
+        message_opened: call.message_opened,
     }
 }
 

@@ -41,7 +41,7 @@ pub use call::{CallKey, Disposition, HangupBy};
 pub use cdr::CallRecord;
 pub use counters::Counters;
 use ports::PortPool;
-pub use store_io::{AgentStateRow, NewMessage, QueueLogRow, StoreCommand, StoreReply};
+pub use store_io::{AgentStateRow, FilingStage, NewMessage, QueueLogRow, StoreCommand, StoreReply};
 
 /// What the engine is configured with (from flags/TOML, resolved by the driver).
 #[derive(Debug, Clone)]
@@ -156,6 +156,8 @@ pub struct Engine {
     flows: Option<std::sync::Arc<crate::ivr::FlowSet>>,
     /// Messages waiting for a recording that is still being saved (the caller hung up mid-take).
     pending_files: HashMap<LegId, (CallKey, NewMessage)>,
+    /// Queued calls whose message is being opened, with their queue: offered once it is.
+    opening: HashMap<CallKey, String>,
     acd: crate::acd::Acd,
     agent_legs: HashMap<LegId, agent_leg::AgentLeg>,
     /// (Call-ID, our tag) of agent legs → leg.
@@ -199,6 +201,7 @@ impl Engine {
             counters: Counters::default(),
             flows: None,
             pending_files: HashMap::new(),
+            opening: HashMap::new(),
             acd: crate::acd::Acd::new(queues, Vec::new()),
             agent_legs: HashMap::new(),
             agent_dialogs: HashMap::new(),

@@ -100,6 +100,22 @@ pub struct NewMessage {
     pub recording: Option<String>,
     /// Unix milliseconds.
     pub created_at: i64,
+    pub stage: FilingStage,
+}
+
+/// How a filing relates to the call's one message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FilingStage {
+    /// The whole message at once (a call that never waited for a call-taker).
+    #[default]
+    Whole,
+    /// Opened as the call enters an agent queue, so the call-taker's phone can show the tracking
+    /// code while ringing and the call-taker can correct the message during the call: it gets a
+    /// tracking code whatever its kind.
+    Open,
+    /// Completes the message opened for this Call-ID (kind, and whatever the flow learned);
+    /// inserted whole if the opening was lost.
+    Complete,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -145,6 +161,12 @@ pub enum StoreReply {
     Filed {
         call: CallKey,
         saved: bool,
+        tracking_code: Option<String>,
+    },
+    /// The answer to a `FilingStage::Open` filing; `None` if it could not be saved (the call is
+    /// queued anyway: a citizen is never kept from a call-taker by the database).
+    Opened {
+        call: CallKey,
         tracking_code: Option<String>,
     },
 }

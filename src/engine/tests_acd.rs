@@ -110,6 +110,17 @@ fn media(h: &mut Harness, event: MediaEvent) {
 
 /// A 1888 caller who pressed 0 and is now waiting for a call-taker.
 fn caller_in_queue(h: &mut Harness) -> String {
+    let tag = caller_connecting(h);
+    assert!(
+        invites_to_agents(h).is_empty(),
+        "no offer before the message is opened"
+    );
+    open_message(h, Some(TRACKING_CODE));
+    tag
+}
+
+/// A 1888 caller who pressed 0 and heard "connecting you": the call's message is being opened.
+fn caller_connecting(h: &mut Harness) -> String {
     h.send(&invite("1888", "q1", "z9hG4bK-q1", SDP));
     let tag = h
         .sent
@@ -123,6 +134,28 @@ fn caller_in_queue(h: &mut Harness) -> String {
     media(h, MediaEvent::Digit { leg: 1, digit: '0' });
     media(h, MediaEvent::PlaybackFinished { leg: 1 }); // "connecting you"
     tag
+}
+
+/// The code the store gives the queued call's message in these tests.
+const TRACKING_CODE: &str = "10000051";
+
+/// The store's answer to the opening of the waiting call's message.
+fn open_message(h: &mut Harness, code: Option<&str>) {
+    let opened = h.store.iter().find_map(|c| match c {
+        StoreCommand::FileMessage { call, message } if message.stage == FilingStage::Open => {
+            Some(*call)
+        }
+        _ => None,
+    });
+    let Some(call) = opened else {
+        panic!("the queued call's message is opened: {:?}", h.store)
+    };
+    let reply = StoreReply::Opened {
+        call,
+        tracking_code: code.map(str::to_string),
+    };
+    h.engine.handle_input(Input::Store(reply), h.now);
+    h.drain();
 }
 
 /// INVITEs to agents, one per offer (UDP retransmissions of the same INVITE left out).
@@ -160,6 +193,11 @@ fn a_waiting_caller_is_offered_to_the_agent_bridged_and_both_legs_end_together()
     assert_eq!(
         offers[0].headers.get("X-Pasokh-Caller"),
         Some("09121234567")
+    );
+    assert_eq!(
+        offers[0].headers.get("X-Pasokh-Tracking-Code"),
+        Some(TRACKING_CODE),
+        "the agent's phone shows the code the message was opened with"
     );
     let snapshot = h.engine.live_snapshot(h.now);
     assert_eq!(snapshot.waiting.len(), 1);
@@ -444,4 +482,47 @@ fn queues_record_nothing_unless_configured() {
         .iter()
         .any(|m| matches!(m, MediaCommand::Bridge { .. })));
     assert!(conversation_recording(&h).is_none());
+}
+
+#[test]
+fn the_message_opened_in_the_queue_is_completed_at_the_answer_not_filed_twice() {
+    let mut h = acd_harness(&["2001"]);
+    caller_in_queue(&mut h);
+    let offers = invites_to_agents(&h);
+    answer(&mut h, &offers[0], 200);
+    let stages: Vec<FilingStage> = h
+        .store
+        .iter()
+        .filter_map(|c| match c {
+            StoreCommand::FileMessage { message, .. } => Some(message.stage),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(stages, [FilingStage::Open, FilingStage::Complete]);
+}
+
+#[test]
+fn a_call_whose_message_could_not_be_opened_still_reaches_an_agent() {
+    let mut h = acd_harness(&["2001"]);
+    caller_connecting(&mut h);
+    // The database is down: no code, but the citizen is not kept from a call-taker.
+    open_message(&mut h, None);
+    let offers = invites_to_agents(&h);
+    assert_eq!(offers.len(), 1);
+    assert_eq!(offers[0].headers.get("X-Pasokh-Tracking-Code"), None);
+}
+
+#[test]
+fn a_caller_who_hangs_up_while_the_message_opens_is_never_offered() {
+    let mut h = acd_harness(&["2001"]);
+    let tag = caller_connecting(&mut h);
+    h.send(&in_dialog("BYE", "q1", &tag, "z9hG4bK-q1b", 2));
+    open_message(&mut h, Some(TRACKING_CODE));
+    assert!(invites_to_agents(&h).is_empty(), "{:?}", h.requests);
+    // The call's one message is completed (abandoned while connecting), not lost.
+    let last = h.store.iter().rev().find_map(|c| match c {
+        StoreCommand::FileMessage { message, .. } => Some(message.stage),
+        _ => None,
+    });
+    assert_eq!(last, Some(FilingStage::Complete));
 }

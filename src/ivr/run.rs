@@ -291,7 +291,11 @@ impl IvrRun {
 
     /// The message as far as the call got. The kind is, in order: the node's own, the `kind`
     /// variable, what the caller looked up, the node's default, and otherwise `unusable`.
-    fn draft(&self, explicit: Option<MessageKind>, default: Option<MessageKind>) -> MessageDraft {
+    pub(super) fn draft(
+        &self,
+        explicit: Option<MessageKind>,
+        default: Option<MessageKind>,
+    ) -> MessageDraft {
         let looked_up = if self.looked_up_case {
             Some(MessageKind::CaseInquiry)
         } else if self.looked_up_message {

@@ -115,8 +115,11 @@ pub enum IvrOutput {
     /// Save the last take durably; answer with `RecordingSaved` or `RecordingFailed`.
     KeepRecording,
     DiscardRecording,
+    /// Wait in an agent queue; answer with `QueueResult`. `draft` is the message as far as the
+    /// call got, opened now so the call-taker sees its tracking code while the phone rings.
     Enqueue {
         queue: String,
+        draft: MessageDraft,
     },
     /// File the call's one message; answer with `Filed` after the durable save, or `FileFailed`.
     File(MessageDraft),

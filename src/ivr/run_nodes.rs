@@ -9,7 +9,7 @@ use std::sync::Arc;
 use super::case::{CaseInfo, MessageStatus};
 use super::flow::{Flow, KindSource, NodeKind};
 use super::run::{AfterPlay, IvrRun, State, ENGINE_REPLY_TIMEOUT, MAX_HOPS};
-use super::run_io::{IvrOutput, IvrTimer, QueueOutcome, TrailStep};
+use super::run_io::{IvrOutput, IvrTimer, MessageKind, QueueOutcome, TrailStep};
 
 impl IvrRun {
     /// Goes to node `target`, optionally handing it a digit typed during the previous prompt.
@@ -194,7 +194,8 @@ impl IvrRun {
     }
 
     fn enqueue(&mut self, queue: String) {
-        self.emit(IvrOutput::Enqueue { queue });
+        let draft = self.draft(None, Some(MessageKind::Guidance));
+        self.emit(IvrOutput::Enqueue { queue, draft });
         self.state = State::AwaitQueue;
         self.timer = None;
     }

@@ -106,7 +106,18 @@ fn keys_during_a_prompt_without_barge_in_are_dropped() {
     let queue = "1888".to_owned();
     assert_eq!(
         step(&mut run, IvrInput::PlaybackFinished, 13),
-        [IvrOutput::Enqueue { queue }]
+        [IvrOutput::Enqueue {
+            queue,
+            draft: MessageDraft {
+                line: "1888".into(),
+                kind: MessageKind::Guidance,
+                district: None,
+                category: None,
+                case_number: None,
+                recording_id: None,
+                recording_pending: false,
+            }
+        }]
     );
     // A call-taker answers: the message is filed and the run ends without hanging up.
     let out = step(&mut run, IvrInput::QueueResult(QueueOutcome::Answered), 40);

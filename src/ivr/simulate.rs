@@ -247,7 +247,7 @@ impl Sim<'_> {
                     .push_back(IvrInput::RecordingSaved { recording_id });
             }
             IvrOutput::DiscardRecording => self.log.push("discard recording".into()),
-            IvrOutput::Enqueue { queue } => {
+            IvrOutput::Enqueue { queue, .. } => {
                 let outcome = self.queue_outcome();
                 self.log.push(format!("enqueue {queue}: {outcome:?}"));
                 self.replies.push_back(IvrInput::QueueResult(outcome));

@@ -9,11 +9,11 @@ use sqlx::Row;
 
 use super::{unix_ms_now, Store, StoreError};
 use crate::engine::NewMessage;
-use crate::ivr::tracking::{check_tracking_code, make_tracking_code};
+use crate::ivr::tracking::check_tracking_code;
 use crate::ivr::MessageStatus;
 
 /// Tracking serials start high so codes have a steady length (8 digits) from the first report.
-const SERIAL_BASE: i64 = 1_000_000;
+pub(super) const SERIAL_BASE: i64 = 1_000_000;
 
 /// The kinds that are reports and get a tracking code.
 pub fn is_report(kind: &str) -> bool {
@@ -110,7 +110,7 @@ impl Store {
             .map_err(self.error("start filing messages"))?;
         let mut codes = Vec::with_capacity(messages.len());
         for m in messages {
-            codes.push(insert_message(self, &mut tx, m).await?);
+            codes.push(super::filing::file_one(self, &mut tx, m).await?);
         }
         tx.commit().await.map_err(self.error("commit messages"))?;
         Ok(codes)
@@ -217,41 +217,6 @@ impl Store {
         }
         self.message(tracking_code).await
     }
-}
-
-/// Inserts one message and gives a report its tracking code, inside the caller's transaction.
-async fn insert_message(
-    store: &Store,
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-    m: &NewMessage,
-) -> Result<Option<String>, StoreError> {
-    let id: i64 = sqlx::query_scalar(
-            "INSERT INTO messages (call_id, line, kind, district, category, case_number, caller, recording, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        )
-        .bind(&m.call_id)
-        .bind(&m.line)
-        .bind(&m.kind)
-        .bind(m.district.map(i64::from))
-        .bind(&m.category)
-        .bind(&m.case_number)
-        .bind(&m.caller)
-        .bind(&m.recording)
-        .bind(m.created_at)
-        .bind(m.created_at)
-        .fetch_one(&mut **tx)
-        .await
-        .map_err(store.error("file a message"))?;
-    let code = is_report(&m.kind).then(|| make_tracking_code((SERIAL_BASE + id) as u64));
-    if let Some(code) = &code {
-        sqlx::query("UPDATE messages SET tracking_code = ? WHERE id = ?")
-            .bind(code)
-            .bind(id)
-            .execute(&mut **tx)
-            .await
-            .map_err(store.error("give a message its tracking code"))?;
-    }
-    Ok(code)
 }
 
 #[cfg(test)]

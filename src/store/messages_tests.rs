@@ -12,6 +12,7 @@ fn message(kind: &str, at: i64) -> NewMessage {
         caller: "09121234567".into(),
         recording: Some("2026/11/23/call1-take1-0.wav".into()),
         created_at: at,
+        stage: crate::engine::FilingStage::Whole,
     }
 }
 
@@ -113,5 +114,71 @@ async fn a_conversation_recording_is_attached_to_its_calls_message_once() -> Res
         "a conversation is not a voice message"
     );
     store.close().await;
+    Ok(())
+}
+
+fn staged(kind: &str, call_id: &str, stage: crate::engine::FilingStage) -> NewMessage {
+    NewMessage {
+        call_id: call_id.into(),
+        district: None,
+        recording: None,
+        stage,
+        ..message(kind, 10)
+    }
+}
+
+#[tokio::test]
+async fn a_queued_call_keeps_one_message_and_the_code_it_was_opened_with() -> Result<(), StoreError>
+{
+    use crate::engine::FilingStage::{Complete, Open};
+    let dir = TempDir::new("messages-staged");
+    let store = Store::open(dir.path()).await?;
+    // Opened as the call enters the queue: a code even though a call-taker call is not a report.
+    let Some(code) = store.file_message(&staged("guidance", "q1", Open)).await? else {
+        panic!("an opened message needs a code for the call-taker's phone")
+    };
+    // Overflowed to a voice message: the same message completed, the same code read back.
+    let mut voice = staged("urban_problem", "q1", Complete);
+    voice.district = Some(9);
+    voice.recording = Some("2026/12/06/call1-take1-0.wav".into());
+    assert_eq!(store.file_message(&voice).await?, Some(code.clone()));
+    let all = store
+        .list_messages(&MessageFilter {
+            limit: 10,
+            ..MessageFilter::default()
+        })
+        .await?;
+    assert_eq!(all.len(), 1, "one call, one message");
+    let only = &all[0];
+    assert_eq!(only.kind, "urban_problem");
+    assert_eq!(only.district, Some(9));
+    assert_eq!(only.recording.as_deref(), voice.recording.as_deref());
+    assert_eq!(only.tracking_code.as_deref(), Some(code.as_str()));
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_completion_whose_opening_was_lost_files_the_whole_message() -> Result<(), StoreError> {
+    use crate::engine::FilingStage::Complete;
+    let dir = TempDir::new("messages-lost-open");
+    let store = Store::open(dir.path()).await?;
+    let code = store
+        .file_message(&staged("complaint", "never-opened", Complete))
+        .await?;
+    assert!(code.is_some(), "a report filed whole gets its code");
+    let inquiry = store
+        .file_message(&staged("case_inquiry", "never-opened-2", Complete))
+        .await?;
+    assert_eq!(inquiry, None);
+    assert_eq!(
+        store
+            .list_messages(&MessageFilter {
+                limit: 10,
+                ..MessageFilter::default()
+            })
+            .await?
+            .len(),
+        2
+    );
     Ok(())
 }

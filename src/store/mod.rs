@@ -25,6 +25,7 @@ mod agents;
 mod calls;
 pub mod case_import;
 mod cases;
+mod filing;
 mod messages;
 mod tokens;
 mod writer;

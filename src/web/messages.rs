@@ -386,6 +386,7 @@ mod tests {
             caller: "09121234567".into(),
             recording: recording.map(str::to_string),
             created_at: at,
+            stage: crate::engine::FilingStage::Whole,
         }
     }
 

@@ -1,0 +1,101 @@
+//! One filing inside the filer's transaction: a whole message, the opening of a queued call's
+//! message, or its completion. A call has one message however many stages it is filed in.
+
+use super::messages::{is_report, SERIAL_BASE};
+use super::{Store, StoreError};
+use crate::engine::{FilingStage, NewMessage};
+use crate::ivr::tracking::make_tracking_code;
+
+type Tx<'t> = sqlx::Transaction<'t, sqlx::Sqlite>;
+
+/// Files `m` as its stage says; returns the message's tracking code, if it has one.
+pub(super) async fn file_one(
+    store: &Store,
+    tx: &mut Tx<'_>,
+    m: &NewMessage,
+) -> Result<Option<String>, StoreError> {
+    match m.stage {
+        FilingStage::Whole => insert(store, tx, m, is_report(&m.kind)).await,
+        FilingStage::Open => insert(store, tx, m, true).await,
+        FilingStage::Complete => match complete(store, tx, m).await? {
+            Some(code) => Ok(code),
+            // The opening was never saved (the database was down then): nothing is lost, the
+            // whole message is filed now.
+            None => insert(store, tx, m, is_report(&m.kind)).await,
+        },
+    }
+}
+
+/// Completes the message opened for the call: the flow's kind, and district, category, case
+/// and recording where it learned them. `None` if no message was opened for this Call-ID.
+async fn complete(
+    store: &Store,
+    tx: &mut Tx<'_>,
+    m: &NewMessage,
+) -> Result<Option<Option<String>>, StoreError> {
+    let row: Option<(i64, Option<String>)> = sqlx::query_as(
+        "UPDATE messages SET kind = ?, district = COALESCE(?, district), \
+         category = COALESCE(?, category), case_number = COALESCE(?, case_number), \
+         recording = COALESCE(?, recording), updated_at = ? \
+         WHERE id = (SELECT MAX(id) FROM messages WHERE call_id = ?) \
+         RETURNING id, tracking_code",
+    )
+    .bind(&m.kind)
+    .bind(m.district.map(i64::from))
+    .bind(&m.category)
+    .bind(&m.case_number)
+    .bind(&m.recording)
+    .bind(m.created_at)
+    .bind(&m.call_id)
+    .fetch_optional(&mut **tx)
+    .await
+    .map_err(store.error("complete a message"))?;
+    let Some((id, code)) = row else {
+        return Ok(None);
+    };
+    if code.is_none() && is_report(&m.kind) {
+        return Ok(Some(Some(give_code(store, tx, id).await?)));
+    }
+    Ok(Some(code))
+}
+
+/// Inserts one message; `with_code` gives it its tracking code in the same transaction.
+async fn insert(
+    store: &Store,
+    tx: &mut Tx<'_>,
+    m: &NewMessage,
+    with_code: bool,
+) -> Result<Option<String>, StoreError> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO messages (call_id, line, kind, district, category, case_number, caller, \
+         recording, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(&m.call_id)
+    .bind(&m.line)
+    .bind(&m.kind)
+    .bind(m.district.map(i64::from))
+    .bind(&m.category)
+    .bind(&m.case_number)
+    .bind(&m.caller)
+    .bind(&m.recording)
+    .bind(m.created_at)
+    .bind(m.created_at)
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(store.error("file a message"))?;
+    if !with_code {
+        return Ok(None);
+    }
+    give_code(store, tx, id).await.map(Some)
+}
+
+async fn give_code(store: &Store, tx: &mut Tx<'_>, id: i64) -> Result<String, StoreError> {
+    let code = make_tracking_code((SERIAL_BASE + id) as u64);
+    sqlx::query("UPDATE messages SET tracking_code = ? WHERE id = ?")
+        .bind(&code)
+        .bind(id)
+        .execute(&mut **tx)
+        .await
+        .map_err(store.error("give a message its tracking code"))?;
+    Ok(code)
+}
