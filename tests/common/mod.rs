@@ -60,8 +60,13 @@ impl Engine {
     /// A port picked free can be taken by another test's process before the engine binds it: the
     /// start is then retried on fresh ports (any other start-up failure fails the test at once).
     pub fn start(name: &str, toml: &str) -> Engine {
+        Self::start_with_flows(name, toml, &repo_dir().join("ivr-flows"))
+    }
+
+    /// As [`Engine::start`], with the IVR flows read from `flows` instead of the bundled ones.
+    pub fn start_with_flows(name: &str, toml: &str, flows: &Path) -> Engine {
         for _ in 0..4 {
-            match Self::try_start(name, toml) {
+            match Self::try_start(name, toml, flows) {
                 Ok(engine) => return engine,
                 Err(log) if log.contains("Address already in use") => {
                     eprintln!("engine start lost a port race, retrying on other ports");
@@ -72,7 +77,7 @@ impl Engine {
         panic!("engine could not bind free ports in four attempts");
     }
 
-    fn try_start(name: &str, toml: &str) -> Result<Engine, String> {
+    fn try_start(name: &str, toml: &str, flows: &Path) -> Result<Engine, String> {
         let dir = temp_dir(name);
         let (sip, http) = (free_port(), free_port());
         let slot = 200 + (std::process::id() + NEXT.fetch_add(1, Ordering::Relaxed)) % 500;
@@ -83,7 +88,7 @@ impl Engine {
             rtp_low,
             rtp_low + 99,
             repo_dir().join("prompts/fa").display(),
-            repo_dir().join("ivr-flows").display(),
+            flows.display(),
         );
         let config_path = dir.join("pasokh.toml");
         std::fs::write(&config_path, config).unwrap_or_else(|e| panic!("cannot write config: {e}"));
@@ -327,6 +332,7 @@ pub fn read(path: &Path) -> Vec<u8> {
     std::fs::read(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
 
+pub mod pcap;
 pub mod rtp;
 pub mod wav;
 

@@ -1,5 +1,6 @@
 //! Real phones for end-to-end tests: baresip as a softphone (a citizen that only dials, or a
-//! call-taker registered with digest auth), and SIPp as a caller whose RTP is a test peer.
+//! call-taker registered with digest auth), and SIPp as a caller whose RTP is a test peer or a
+//! capture SIPp plays itself.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -7,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use super::pcap::{write_pcap, Captured};
 use super::{free_port, repo_dir, require, temp_dir};
 
 /// How a baresip instance presents itself.
@@ -225,14 +227,51 @@ impl SippCall {
         pause_ms: u64,
         limit: Duration,
     ) -> SippCall {
+        let rtp_port = rtp_port.to_string();
+        let sets = [("rtp_port", rtp_port.as_str())];
+        Self::launch(
+            temp_dir("sipp-call"),
+            sip,
+            scenario,
+            service,
+            &sets,
+            pause_ms,
+            limit,
+        )
+    }
+
+    /// A call whose RTP SIPp sends itself: `media` is written as `media.pcap` in SIPp's working
+    /// folder, which the `media_pcap_*` scenarios play from SIPp's media port once answered.
+    pub fn start_playing(
+        sip: u16,
+        scenario: &str,
+        service: &str,
+        media: &[Captured],
+        pause_ms: u64,
+        limit: Duration,
+    ) -> SippCall {
+        let work = temp_dir("sipp-pcap");
+        write_pcap(&work.join("media.pcap"), media);
+        Self::launch(work, sip, scenario, service, &[], pause_ms, limit)
+    }
+
+    fn launch(
+        work: PathBuf,
+        sip: u16,
+        scenario: &str,
+        service: &str,
+        sets: &[(&str, &str)],
+        pause_ms: u64,
+        limit: Duration,
+    ) -> SippCall {
         require("sipp");
-        let work = temp_dir("sipp-call");
         let out = std::fs::File::create(work.join("stdout.txt"))
             .unwrap_or_else(|e| panic!("sipp stdout: {e}"));
         let err = out
             .try_clone()
             .unwrap_or_else(|e| panic!("sipp stderr: {e}"));
-        let child = Command::new("sipp")
+        let mut command = Command::new("sipp");
+        command
             .current_dir(&work)
             .arg(format!("127.0.0.1:{sip}"))
             .arg("-sf")
@@ -243,14 +282,12 @@ impl SippCall {
                 &free_port().to_string(),
                 "-mp",
                 &free_port().to_string(),
-            ])
-            .args([
-                "-set",
-                "rtp_port",
-                &rtp_port.to_string(),
-                "-d",
-                &pause_ms.to_string(),
-            ])
+            ]);
+        for (name, value) in sets {
+            command.args(["-set", name, value]);
+        }
+        let child = command
+            .args(["-d", &pause_ms.to_string()])
             .args(["-m", "1", "-r", "1", "-nostdin", "-trace_err"])
             .args(["-timeout", &format!("{}s", limit.as_secs().max(2) - 1)])
             .stdin(Stdio::null())
