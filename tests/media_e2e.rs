@@ -636,3 +636,72 @@ fn baresip_records_the_prompt_the_engine_plays() {
     );
     let _ = std::fs::remove_dir_all(&work);
 }
+
+// ---- prompts at start-up -----------------------------------------------------------------
+
+/// A copy of the bundled prompts with `change` applied, and what `pasokh serve` says with it.
+/// The exit code is `None` when the engine was still running at the limit (it started).
+fn serve_with_changed_prompts(name: &str, change: impl FnOnce(&Path)) -> (Option<i32>, String) {
+    let dir = temp_dir(name);
+    let prompts = dir.join("prompts");
+    let copied = Command::new("cp")
+        .arg("-r")
+        .arg(repo_dir().join("prompts/fa"))
+        .arg(&prompts)
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(copied, "cannot copy the prompts");
+    change(&prompts);
+    let config = format!(
+        "sip = \"127.0.0.1:{}\"\nhttp = \"127.0.0.1:{}\"\ndata = \"{}\"\nprompts = \"{}\"\nflows = \"{}\"\n",
+        common::free_port(),
+        common::free_port(),
+        dir.join("data").display(),
+        prompts.display(),
+        repo_dir().join("ivr-flows").display(),
+    );
+    let config_path = dir.join("pasokh.toml");
+    std::fs::write(&config_path, config).unwrap_or_else(|e| panic!("config: {e}"));
+    let mut command = Command::new(env!("CARGO_BIN_EXE_pasokh"));
+    command.args(["serve", "--config"]).arg(&config_path);
+    // A healthy engine would run until killed at the limit; a refused start exits at once.
+    let output = common::run_bounded(command, Duration::from_secs(15));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.code(), text)
+}
+
+#[test]
+fn a_missing_prompt_the_engine_plays_by_name_stops_the_start_naming_the_file() {
+    let (code, text) = serve_with_changed_prompts("prompt-missing", |prompts| {
+        std::fs::remove_file(prompts.join("queue/in_line.wav"))
+            .unwrap_or_else(|e| panic!("remove: {e}"));
+    });
+    assert!(
+        code.is_some_and(|c| c != 0),
+        "the engine must refuse to start (exit {code:?}); output:\n{text}"
+    );
+    assert!(
+        text.contains("queue/in_line.wav") && text.contains("missing"),
+        "the error names the file; output:\n{text}"
+    );
+}
+
+#[test]
+fn an_unreadable_prompt_stops_the_start_naming_the_file() {
+    let (code, text) = serve_with_changed_prompts("prompt-unreadable", |prompts| {
+        std::fs::write(prompts.join("ivr/goodbye.wav"), b"RIFF\x10\0\0\0WAVEjunk")
+            .unwrap_or_else(|e| panic!("write: {e}"));
+    });
+    assert!(
+        code.is_some_and(|c| c != 0),
+        "the engine must refuse to start (exit {code:?}); output:\n{text}"
+    );
+    assert!(
+        text.contains("ivr/goodbye.wav"),
+        "the error names the file; output:\n{text}"
+    );
+}

@@ -65,7 +65,26 @@ pub fn load_flow_set(config: &Config) -> Result<FlowSet, String> {
     })
 }
 
+/// Every prompt the engine plays by name must be a file in the prompts folder: a start-up
+/// error naming each missing one, rather than silence on a live call.
+pub fn check_engine_prompts(config: &Config) -> Result<(), String> {
+    let missing: Vec<String> = crate::engine::prompt_names::engine_prompts()
+        .into_iter()
+        .filter(|(id, _)| !prompt_file_exists(&config.prompts, id))
+        .map(|(id, by)| {
+            let file = config.prompts.join(format!("{id}.wav"));
+            format!("  {} (or .mp3/.ogg), played by {by}", file.display())
+        })
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("prompt files are missing:\n{}", missing.join("\n")))
+    }
+}
+
 pub fn check(config: &Config) -> Result<(), String> {
+    check_engine_prompts(config)?;
     let flows = load_flow_set(config)?;
     let mut lines: Vec<&str> = flows.lines().collect();
     lines.sort();

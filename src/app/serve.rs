@@ -75,6 +75,7 @@ async fn serve(config: Config) -> Result<(), String> {
         super::demo::seed(&store, &config).await?;
     }
     let prompts = Arc::new(load_prompts(&config.prompts).map_err(|e| e.to_string())?);
+    super::flows::check_engine_prompts(&config)?;
     let flows = Arc::new(super::flows::load_flow_set(&config)?);
     let recordings = config.data.join("recordings");
     super::recovery::file_repaired(&store, sweep_recordings(&recordings)).await;

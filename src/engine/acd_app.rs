@@ -15,6 +15,10 @@ use crate::ivr::words::{duration_prompts, number_prompts};
 use crate::ivr::{IvrInput, QueueOutcome};
 use crate::media::api::{Idle, MediaCommand, RecordSpec};
 
+use super::prompt_names::{
+    QUEUE_ALL_BUSY, QUEUE_ESTIMATED_WAIT, QUEUE_IN_LINE, QUEUE_PRESS1_VOICEMAIL,
+    QUEUE_YOUR_POSITION,
+};
 use super::{FilingStage, NewMessage, StoreCommand};
 
 /// The longest conversation recorded (a forgotten call must not fill the disk).
@@ -51,7 +55,7 @@ impl Engine {
         });
         self.media(MediaCommand::Play {
             leg,
-            prompts: vec!["queue/all_busy".into()],
+            prompts: vec![QUEUE_ALL_BUSY.into()],
             barge_in: true,
         });
         if !self.opening.contains_key(&call) {
@@ -243,14 +247,14 @@ impl Engine {
         let Some(c) = self.calls.get(&call) else {
             return;
         };
-        let mut prompts = vec!["queue/your_position".to_string()];
+        let mut prompts = vec![QUEUE_YOUR_POSITION.to_string()];
         prompts.extend(number_prompts(u64::from(position)));
-        prompts.push("queue/in_line".into());
-        prompts.push("queue/estimated_wait".into());
+        prompts.push(QUEUE_IN_LINE.into());
+        prompts.push(QUEUE_ESTIMATED_WAIT.into());
         prompts.extend(duration_prompts(
             u32::try_from(wait.as_secs()).unwrap_or(u32::MAX),
         ));
-        prompts.push("queue/press1_voicemail".into());
+        prompts.push(QUEUE_PRESS1_VOICEMAIL.into());
         let leg = c.leg;
         self.media(MediaCommand::Play {
             leg,

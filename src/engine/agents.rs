@@ -8,6 +8,7 @@ use super::call::CallKey;
 use super::live::{
     mask_number, AgentAction, AgentCounts, AgentLive, LiveSnapshot, QueueLive, WaitingLive,
 };
+use super::prompt_names::{AGENT_LOGGED_IN, AGENT_LOGGED_OUT, AGENT_PAUSED, AGENT_UNPAUSED};
 use super::store_io::{AgentStateRow, QueueLogRow, StoreCommand};
 use super::{Engine, Output};
 use crate::acd::{
@@ -51,10 +52,10 @@ pub fn feature_action(number: &str) -> Option<AgentAction> {
 /// The confirmation prompt of a feature code.
 pub fn feature_prompt(action: &AgentAction) -> &'static str {
     match action {
-        AgentAction::Login => "agent/logged_in",
-        AgentAction::Logout => "agent/logged_out",
-        AgentAction::Pause(_) => "agent/paused",
-        AgentAction::Unpause => "agent/unpaused",
+        AgentAction::Login => AGENT_LOGGED_IN,
+        AgentAction::Logout => AGENT_LOGGED_OUT,
+        AgentAction::Pause(_) => AGENT_PAUSED,
+        AgentAction::Unpause => AGENT_UNPAUSED,
     }
 }
 

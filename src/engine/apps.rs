@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::call::{Call, CallKey, Disposition, HangupBy};
 use super::ivr_app::{call_info, IvrApp};
 use super::live::AgentAction;
+use super::prompt_names::{BEEP, ECHO_INTRO};
 use super::Engine;
 use crate::ivr::IvrInput;
 use crate::media::api::{Idle, MediaCommand, MediaEvent};
@@ -72,7 +73,7 @@ impl Engine {
                 });
                 self.media(MediaCommand::Play {
                     leg,
-                    prompts: vec!["echo/intro".into(), "beep".into()],
+                    prompts: vec![ECHO_INTRO.into(), BEEP.into()],
                     barge_in: false,
                 });
             }

@@ -32,6 +32,7 @@ mod invite;
 mod ivr_app;
 pub mod live;
 mod ports;
+pub mod prompt_names;
 mod register;
 mod reply;
 mod store_io;

@@ -262,6 +262,34 @@ pub fn weekday_prompt(w: Weekday) -> String {
     format!("weekday/{name}")
 }
 
+/// Every prompt id the functions above can return: the start-up check that each exists.
+pub fn every_word_prompt() -> Vec<String> {
+    let mut ids = std::collections::BTreeSet::new();
+    // 0..=999 covers every group's words; the scale words come from one of each.
+    for n in (0..=999).chain([1_000, 2_000_000, 3_000_000_000]) {
+        ids.extend(number_prompts(n));
+    }
+    ids.extend(digits_prompts("0123456789"));
+    ids.extend((1..=31).map(|day| format!("ord/{day}")));
+    ids.extend((1..=12).map(|month| format!("month/{month}")));
+    ids.extend(
+        [
+            Weekday::Saturday,
+            Weekday::Sunday,
+            Weekday::Monday,
+            Weekday::Tuesday,
+            Weekday::Wednesday,
+            Weekday::Thursday,
+            Weekday::Friday,
+        ]
+        .map(weekday_prompt),
+    );
+    ids.extend(amount_rials_prompts(1));
+    ids.extend(duration_prompts(1));
+    ids.extend(duration_prompts(60));
+    ids.into_iter().collect()
+}
+
 /// A wait time as the caller should hear it: whole minutes, rounded up so
 /// the estimate is never too hopeful ("سه دقیقه"); under a minute, seconds.
 pub fn duration_prompts(seconds: u32) -> Vec<String> {
