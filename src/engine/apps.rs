@@ -10,7 +10,7 @@ use super::live::AgentAction;
 use super::prompt_names::{BEEP, ECHO_INTRO};
 use super::Engine;
 use crate::ivr::IvrInput;
-use crate::media::api::{Idle, MediaCommand, MediaEvent};
+use crate::media::api::{Idle, LegId, MediaCommand, MediaEvent};
 
 /// Where a dialled number leads.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,7 +133,10 @@ impl Engine {
             | MediaEvent::Inactive { leg } => *leg,
         };
         let Some(&call_key) = self.legs.get(&leg) else {
-            return; // a late event of a call that already ended
+            if let MediaEvent::Inactive { .. } = event {
+                self.agent_leg_inactive(leg, now);
+            }
+            return; // otherwise a late event of a call that already ended
         };
         match event {
             MediaEvent::OpenFailed { .. } => {
@@ -168,5 +171,19 @@ impl Engine {
             }
             MediaEvent::RecordingFinished { .. } => {}
         }
+    }
+
+    /// An agent's phone that stops sending RTP mid-conversation (network gone, softphone
+    /// crashed without a BYE) ends the whole call, as the caller's silence does: nobody sits
+    /// bridged to a dead line, and the agent goes to wrap-up rather than staying on-call.
+    fn agent_leg_inactive(&mut self, leg: LegId, now: Duration) {
+        let Some(caller) = self.agent_legs.get(&leg).map(|a| a.caller) else {
+            return;
+        };
+        tracing::info!(
+            leg,
+            "no RTP from the agent's phone: ending the bridged call"
+        );
+        self.end_call(caller, Disposition::RtpTimeout, HangupBy::Engine, now);
     }
 }

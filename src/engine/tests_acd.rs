@@ -526,3 +526,44 @@ fn a_caller_who_hangs_up_while_the_message_opens_is_never_offered() {
     });
     assert_eq!(last, Some(FilingStage::Complete));
 }
+
+#[test]
+fn an_agent_phone_that_stops_sending_rtp_ends_the_bridged_call() {
+    let mut h = acd_harness(&["2001"]);
+    caller_in_queue(&mut h);
+    let offers = invites_to_agents(&h);
+    answer(&mut h, &offers[0], 200);
+    let agent_leg = h.media.iter().find_map(|m| match m {
+        MediaCommand::Bridge { a: 1, b } => Some(*b),
+        _ => None,
+    });
+    let Some(agent_leg) = agent_leg else {
+        panic!("the caller is bridged to the agent: {:?}", h.media)
+    };
+    media(&mut h, MediaEvent::Inactive { leg: agent_leg });
+    let byes: Vec<&Request> = h
+        .requests
+        .iter()
+        .filter(|r| r.method == Method::Bye)
+        .collect();
+    assert!(
+        byes.iter().any(|r| r.uri.contains("15061")),
+        "BYE to the agent's phone: {byes:?}"
+    );
+    assert!(
+        byes.iter().any(|r| r.call_id() == Some("q1")),
+        "BYE to the caller: {byes:?}"
+    );
+    let Some(record) = h.records.last() else {
+        panic!("the call is recorded")
+    };
+    assert_eq!(record.disposition, "rtp_timeout");
+    assert_eq!(record.hangup_by, "engine");
+    let agent = h
+        .engine
+        .live_snapshot(h.now)
+        .agents
+        .into_iter()
+        .find(|a| a.id == "2001");
+    assert_eq!(agent.map(|a| a.state), Some("wrap_up".to_string()));
+}
