@@ -29,6 +29,7 @@ mod error;
 mod iso_time;
 mod live;
 mod messages;
+mod queue_metrics;
 mod recordings;
 mod wallboard;
 
@@ -110,7 +111,7 @@ async fn metrics(State(state): State<WebState>) -> impl IntoResponse {
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        (state.metrics)(),
+        (state.metrics)() + &queue_metrics::render(&state.live.current()),
     )
 }
 

@@ -1,6 +1,7 @@
 //! End-to-end tests of the HTTP surface over loopback, against a real SQLite file.
 
 use super::test_http::{TestResult, TestServer};
+use crate::engine::live::{LiveSnapshot, QueueLive};
 use crate::store::test_support::call;
 use crate::store::Role;
 
@@ -146,6 +147,36 @@ async fn metrics_are_prometheus_text_without_a_token() -> TestResult {
         "{}",
         reply.body
     );
+    Ok(())
+}
+
+#[tokio::test]
+async fn metrics_carry_the_live_queue_figures() -> TestResult {
+    let server = TestServer::start("web-metrics-queues").await?;
+    server.publish(LiveSnapshot {
+        queues: vec![QueueLive {
+            name: "zoning".into(),
+            waiting: 2,
+            answered_today: 7,
+            service_level: Some(0.75),
+            ..QueueLive::default()
+        }],
+        ..LiveSnapshot::default()
+    });
+    let reply = server.get("/metrics", None).await?;
+    assert_eq!(reply.status, 200);
+    for line in [
+        "pasokh_calls_total 3",
+        "pasokh_queue_waiting{queue=\"zoning\"} 2",
+        "pasokh_queue_answered_today{queue=\"zoning\"} 7",
+        "pasokh_queue_service_level_ratio{queue=\"zoning\"} 0.75",
+    ] {
+        assert!(
+            reply.body.lines().any(|l| l == line),
+            "{line:?} missing:\n{}",
+            reply.body
+        );
+    }
     Ok(())
 }
 
