@@ -519,13 +519,13 @@ fn key_4_unknown_number_gets_one_retry_then_the_call_taker_line() {
         &format!("caller keys {first}#"),
         Some(&format!("caller keys {second}#")),
     );
-    let ending = plays_between(&transcript, &format!("caller keys {second}#"), None);
-    assert!(
-        transcript.iter().any(|l| l == "flow hangs up"),
-        "with nobody in the queue the flow says goodbye: {transcript:#?}"
+    let ending = plays_between(
+        &transcript,
+        &format!("caller keys {second}#"),
+        Some("node voice_message (record)"),
     );
 
-    let mut call = IvrCall::start(&engine, "1888", Duration::from_secs(90));
+    let mut call = IvrCall::start(&engine, "1888", Duration::from_secs(180));
     call.wait_welcome();
     call.keys("4", Duration::from_millis(600));
     call.keys("1", Duration::from_millis(600));
@@ -537,28 +537,54 @@ fn key_4_unknown_number_gets_one_retry_then_the_call_taker_line() {
         "ivr/case_not_found_retry",
         "the not-found retry",
     );
-    // Unknown again: "a call-taker will help you", the queue, nobody there: goodbye and BYE.
+    // Unknown again: "a call-taker will help you", the queue, nobody there: the question is
+    // left as a voice message instead (record instructions, then the beep).
     call.peer.send_rfc4733_digits(second, PT_EVENT);
     let mark = call.peer.mark();
     call.peer.send_rfc4733_digits("#", PT_EVENT);
+    call.peer
+        .wait_tone_end(1000.0, 300, Duration::from_secs(60));
+    let heard_ending = call.peer.since(mark);
+    assert_heard_prompt(&heard_ending, "ivr/case_not_found_agent", "not found again");
+    assert_heard_prompt(&heard_ending, "ivr/agents_busy_message", "nobody free");
+    assert_heard_prompt(
+        &heard_ending,
+        "ivr/record_instructions",
+        "the voice message",
+    );
+    assert!(
+        ending.iter().any(|id| id == "ivr/agents_busy_message"),
+        "the simulator takes the same way: {ending:?}"
+    );
+    // The caller speaks, ends with #, keeps the take with 1; the engine reads the code.
+    call.peer
+        .send_audio_pcmu(&wav::tone(&[440.0], 2000, 6000.0));
+    let review = call.ask("", "#");
+    assert_heard_prompt(&review, "ivr/record_review", "the review");
+    call.peer.send_rfc4733_digits("1", PT_EVENT);
     assert!(
         call.wait(),
-        "the engine should hang up; log:\n{}",
+        "the engine should hang up after reading the code; log:\n{}",
         engine.log_text()
     );
-    let heard_ending = call.peer.since(mark);
-    assert_heard_span(&heard_ending, &ending, "the way to a call-taker");
-    assert_heard_prompt(&heard_ending, "ivr/case_not_found_agent", "not found again");
-    assert_heard_prompt(&heard_ending, "ivr/agents_busy_call_later", "nobody free");
 
     let record = ended_call(&engine, &token, &call.call_id);
-    assert_eq!(record["dtmf"], format!("41{first}#{second}#"), "{record:#}");
+    let dtmf = record["dtmf"].as_str().unwrap_or_default();
+    let keys = format!("41{first}#{second}#");
+    assert!(
+        dtmf == format!("{keys}#1") || dtmf == format!("{keys}1"),
+        "{record:#}"
+    );
     assert_eq!(record["hangup_by"], "engine", "{record:#}");
     let message = message_of(&engine, &token, &call.call_id);
     assert_eq!(message["kind"], "case_inquiry", "{message:#}");
     assert_eq!(
         message["case_number"], second,
         "the last number typed: {message:#}"
+    );
+    assert!(
+        message["recording_url"].is_string(),
+        "the voice message is attached: {message:#}"
     );
 }
 

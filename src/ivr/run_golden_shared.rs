@@ -241,15 +241,17 @@ pub(super) fn scenarios_cases() -> Vec<Scenario> {
         ],
     ));
     s.extend(both(
-        "zoning desk busy: call later",
-        "4 1 12345# 0 q:no_agents",
+        "zoning desk busy: a voice message instead",
+        "4 1 12345# 0 q:no_agents # 1",
         "case_inquiry",
         &[
             "menu case_after: key 0",
             "node case_agent",
             "enqueue zoning: NoAgents",
             "node case_agent_busy",
-            "play ivr/agents_busy_call_later",
+            "play ivr/agents_busy_message",
+            "node voice_message",
+            "keep recording: saved as sim-rec-1",
             "file: line {line} kind case_inquiry",
             "flow hangs up",
         ],
