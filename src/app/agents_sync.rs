@@ -1,6 +1,7 @@
 //! Keeps the engine's copy of the agents (credentials, names, queues) in step with the database,
 //! so `pasokh agent add` takes effect on a running engine within a second, without a restart. On
-//! the first load it also hands the engine the agent states saved before the last stop.
+//! the first load it also hands the engine the softphones' registrations and the agent states
+//! saved before the last stop.
 
 use std::time::Duration;
 
@@ -35,12 +36,18 @@ pub async fn run(store: Store, to_loop: mpsc::UnboundedSender<LoopMsg>) {
         match store.agents_version().await {
             Ok(version) if Some(version) != seen => match load(&store).await {
                 Ok(list) => {
+                    // Read what was saved before the engine hears of the agents: configuring
+                    // an agent saves its state, which must not overwrite the saved one first.
+                    let saved = match seen {
+                        None => saved_before_restart(&store).await,
+                        Some(_) => Vec::new(),
+                    };
                     tracing::info!(agents = list.len(), "agents loaded");
-                    if to_loop.send(LoopMsg::Engine(Input::Agents(list))).is_err() {
-                        return;
-                    }
-                    if seen.is_none() {
-                        restore_states(&store, &to_loop).await;
+                    let inputs = std::iter::once(Input::Agents(list)).chain(saved);
+                    for input in inputs {
+                        if to_loop.send(LoopMsg::Engine(input)).is_err() {
+                            return;
+                        }
                     }
                     seen = Some(version);
                 }
@@ -53,13 +60,23 @@ pub async fn run(store: Store, to_loop: mpsc::UnboundedSender<LoopMsg>) {
     }
 }
 
-async fn restore_states(store: &Store, to_loop: &mpsc::UnboundedSender<LoopMsg>) {
-    match store.load_agent_states().await {
-        Ok(rows) if !rows.is_empty() => {
-            tracing::info!(agents = rows.len(), "agent states restored");
-            let _ = to_loop.send(LoopMsg::Engine(Input::RestoreAgents(rows)));
+/// The softphones' registrations, then the agents' states, saved before the last stop: in
+/// that order, so an agent restored as logged in can be checked against a registered phone.
+async fn saved_before_restart(store: &Store) -> Vec<Input> {
+    let mut inputs = Vec::new();
+    match store.load_registrations().await {
+        Ok(rows) => {
+            tracing::info!(contacts = rows.len(), "registrations restored");
+            inputs.push(Input::RestoreRegistrations(rows));
         }
-        Ok(_) => {}
+        Err(error) => tracing::warn!(%error, "cannot load saved registrations"),
+    }
+    match store.load_agent_states().await {
+        Ok(rows) => {
+            tracing::info!(agents = rows.len(), "agent states restored");
+            inputs.push(Input::RestoreAgents(rows));
+        }
         Err(error) => tracing::warn!(%error, "cannot load saved agent states"),
     }
+    inputs
 }

@@ -36,6 +36,11 @@ pub fn spawn(
                     StoreCommand::Call(record) => writer.submit(record),
                     StoreCommand::AgentState(row) => states.push(row),
                     StoreCommand::QueueLog(row) => log.push(row),
+                    StoreCommand::Registrations { agent, rows } => {
+                        if let Err(error) = store.save_registrations(&agent, &rows).await {
+                            tracing::error!(%error, %agent, "registrations not saved");
+                        }
+                    }
                     StoreCommand::FileMessage { call, message } => {
                         let _ = filings.send(Filing::Message(call, message));
                     }
@@ -160,6 +165,7 @@ async fn look_up(store: &Store, command: StoreCommand) -> Option<StoreReply> {
         | StoreCommand::FileMessage { .. }
         | StoreCommand::AttachCallRecording { .. }
         | StoreCommand::AgentState(_)
+        | StoreCommand::Registrations { .. }
         | StoreCommand::QueueLog(_) => return None,
     })
 }

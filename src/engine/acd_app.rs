@@ -132,6 +132,7 @@ impl Engine {
                     request,
                     refusal,
                 } => {
+                    self.agent_refusals += 1;
                     tracing::info!(%agent, ?request, ?refusal, "agent request refused");
                 }
             }

@@ -49,6 +49,16 @@ pub fn feature_action(number: &str) -> Option<AgentAction> {
     }
 }
 
+/// What became of an agent's request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestOutcome {
+    UnknownAgent,
+    /// Applied, or accepted as pending until the current call ends.
+    Taken,
+    /// Not possible in the agent's state (e.g. unpause when not paused); nothing changed.
+    Refused,
+}
+
 /// The confirmation prompt of a feature code.
 pub fn feature_prompt(action: &AgentAction) -> &'static str {
     match action {
@@ -96,13 +106,48 @@ impl Engine {
             }
         }
         self.drain_acd_public(now);
+        self.log_out_agents_without_phone(now);
+    }
+
+    /// Logged-in agents with no registered softphone (their registration ran out while the
+    /// engine was down) are logged out: nobody could ring them, and callers would wait for them.
+    fn log_out_agents_without_phone(&mut self, now: Duration) {
+        let unreachable: Vec<String> = self
+            .acd
+            .agent_states()
+            .into_iter()
+            .filter(|a| a.state != AgentState::LoggedOut && !self.registrar.is_registered(&a.id))
+            .map(|a| a.id)
+            .collect();
+        for agent in unreachable {
+            tracing::info!(%agent, "logged out: no registered softphone");
+            self.acd_input(AcdInput::AgentUnreachable(agent), now);
+        }
     }
 
     /// An agent's request (feature code or REST); false for an unknown agent.
     pub fn agent_action(&mut self, agent: &str, action: AgentAction, now: Duration) -> bool {
+        self.agent_request(agent, action, now) != RequestOutcome::UnknownAgent
+    }
+
+    /// Carries out an agent's request and tells whether it took (applied now or pending).
+    /// Logging in needs a registered softphone: an agent the engine cannot ring would only
+    /// collect missed offers while callers wait.
+    pub(super) fn agent_request(
+        &mut self,
+        agent: &str,
+        action: AgentAction,
+        now: Duration,
+    ) -> RequestOutcome {
         if !self.agents.contains_key(agent) {
-            return false;
+            return RequestOutcome::UnknownAgent;
         }
+        if action == AgentAction::Login && !self.registrar.is_registered(agent) {
+            tracing::info!(%agent, "login refused: no registered softphone");
+            self.agent_refusals += 1;
+            return RequestOutcome::Refused;
+        }
+        let refusals_before = self.agent_refusals;
         let id = agent.to_string();
         let input = match action {
             AgentAction::Login => AcdInput::AgentLogin(id),
@@ -115,7 +160,11 @@ impl Engine {
             }
         };
         self.acd_input(input, now);
-        true
+        if self.agent_refusals == refusals_before {
+            RequestOutcome::Taken
+        } else {
+            RequestOutcome::Refused
+        }
     }
 
     /// Registrar events: an agent whose last binding went away is logged out.
@@ -153,6 +202,7 @@ impl Engine {
                 .into_iter()
                 .next()
             else {
+                self.acd_input(AcdInput::AgentUnreachable(agent), now);
                 continue;
             };
             let Some(peer) = super::agent_leg::peer_of(&binding.source) else {
@@ -291,9 +341,11 @@ impl Engine {
         }
     }
 
+    /// The configured threshold (the TOML file's `service_level_s`), which the ACD counts by.
     fn service_level_threshold(&self, queue: &str) -> Duration {
-        super::default_queues()
-            .into_iter()
+        self.config
+            .queues
+            .iter()
             .find(|q| q.name == queue)
             .map_or(Duration::from_secs(20), |q| q.service_level_threshold)
     }

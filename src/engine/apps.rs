@@ -79,8 +79,12 @@ impl Engine {
             }
             App::Feature(action) => {
                 let (agent, action) = (call.record.from.clone(), action.clone());
-                let prompt = super::agents::feature_prompt(&action).to_string();
-                self.agent_action(&agent, action, now);
+                let taken = self.agent_request(&agent, action.clone(), now);
+                let prompt = match taken {
+                    super::agents::RequestOutcome::Taken => super::agents::feature_prompt(&action),
+                    _ => super::prompt_names::AGENT_REFUSED,
+                }
+                .to_string();
                 self.media(MediaCommand::Play {
                     leg,
                     prompts: vec![prompt],

@@ -42,7 +42,9 @@ pub use call::{CallKey, Disposition, HangupBy};
 pub use cdr::CallRecord;
 pub use counters::Counters;
 use ports::PortPool;
-pub use store_io::{AgentStateRow, FilingStage, NewMessage, QueueLogRow, StoreCommand, StoreReply};
+pub use store_io::{
+    AgentStateRow, FilingStage, NewMessage, QueueLogRow, RegistrationRow, StoreCommand, StoreReply,
+};
 
 /// What the engine is configured with (from flags/TOML, resolved by the driver).
 #[derive(Debug, Clone)]
@@ -96,7 +98,9 @@ pub enum Input {
     Media(MediaEvent),
     /// The agents changed (loaded at start, refreshed when `pasokh agent add` runs).
     Agents(Vec<AgentEntry>),
-    /// Agent states saved before a restart, applied once after the first `Agents`.
+    /// Softphone registrations saved before a restart, applied once after the first `Agents`.
+    RestoreRegistrations(Vec<RegistrationRow>),
+    /// Agent states saved before a restart, applied once after the registrations.
     RestoreAgents(Vec<AgentStateRow>),
     /// A supervisor's or agent's REST request.
     AgentAction {
@@ -176,6 +180,8 @@ pub struct Engine {
     /// Calls whose IVR is being driven, and inputs that arrived meanwhile.
     driving: std::collections::HashSet<CallKey>,
     deferred: Vec<(CallKey, crate::ivr::IvrInput)>,
+    /// Agent requests the ACD refused so far (a feature code hears whether its request took).
+    agent_refusals: u64,
 }
 
 impl Engine {
@@ -213,6 +219,7 @@ impl Engine {
             queued: Default::default(),
             driving: Default::default(),
             deferred: Vec::new(),
+            agent_refusals: 0,
         };
         engine.arm_daily_reset(Duration::ZERO);
         engine
@@ -238,6 +245,7 @@ impl Engine {
             Input::Sip { peer, bytes } => self.on_sip(peer, &bytes, now),
             Input::Media(event) => self.on_media(event, now),
             Input::Agents(list) => self.set_agents(list, now),
+            Input::RestoreRegistrations(rows) => self.restore_registrations(rows, now),
             Input::RestoreAgents(rows) => self.restore_agents(rows, now),
             Input::AgentAction { agent, action } => {
                 self.agent_action(&agent, action, now);
@@ -339,6 +347,12 @@ impl Engine {
         self.config.epoch_unix_ms + as_ms(now) as i64
     }
 
+    /// Unix milliseconds of a time in the engine's milliseconds.
+    fn wall_ms_of(&self, engine_ms: u64) -> i64 {
+        let engine_ms = i64::try_from(engine_ms).unwrap_or(i64::MAX);
+        self.config.epoch_unix_ms.saturating_add(engine_ms)
+    }
+
     fn on_request(&mut self, req: Request, peer: Peer, now: Duration) {
         let Some(incoming) = self.txns.on_request(&req, peer, now) else {
             self.counters.sip_malformed += 1;
@@ -385,5 +399,7 @@ mod midnight_tests {
 }
 #[cfg(test)]
 mod tests_acd;
+#[cfg(test)]
+mod tests_agent_phone;
 #[cfg(test)]
 mod tests_ivr;

@@ -17,6 +17,7 @@ pub const AGENT_LOGGED_IN: &str = "agent/logged_in";
 pub const AGENT_LOGGED_OUT: &str = "agent/logged_out";
 pub const AGENT_PAUSED: &str = "agent/paused";
 pub const AGENT_UNPAUSED: &str = "agent/unpaused";
+pub const AGENT_REFUSED: &str = "agent/refused";
 
 /// Every prompt id the engine's own code may ask the media engine to play, with what plays it.
 pub fn engine_prompts() -> Vec<(String, &'static str)> {
@@ -32,6 +33,7 @@ pub fn engine_prompts() -> Vec<(String, &'static str)> {
         (AGENT_LOGGED_OUT, "the agents' feature codes"),
         (AGENT_PAUSED, "the agents' feature codes"),
         (AGENT_UNPAUSED, "the agents' feature codes"),
+        (AGENT_REFUSED, "the agents' feature codes"),
         (MUSIC, "music on hold"),
     ]
     .into_iter()

@@ -4,10 +4,12 @@
 use std::time::Duration;
 
 use super::reply::SERVER;
-use super::Engine;
+use super::{Engine, Output, RegistrationRow, StoreCommand};
 use crate::sip::header;
 use crate::sip::msg::{response_to, Request, Response};
-use crate::sip::registrar::{AuthOutcome, ContactParam, RegisterOutcome, RegisterRequest};
+use crate::sip::registrar::{
+    AuthOutcome, ContactParam, RegisterOutcome, RegisterRequest, SavedBinding,
+};
 use crate::sip::transport::{Peer, Transport};
 use crate::sip::txn::TxnKey;
 
@@ -16,6 +18,7 @@ impl Engine {
         let Some(register) = register_request(req, peer) else {
             return self.reply(req, key, 400, now);
         };
+        let user = register.user.clone();
         let agents = &self.agents;
         let directory = |user: &str| agents.get(user).cloned();
         let outcome = self
@@ -34,6 +37,7 @@ impl Engine {
             }
             RegisterOutcome::Ok { bindings } => {
                 self.counters.registrations += 1;
+                self.save_registrations(user);
                 for binding in bindings {
                     let contact = format!("<{}>;expires={}", binding.uri, binding.expires_in_s);
                     resp.headers.push("Contact", contact);
@@ -102,6 +106,46 @@ impl Engine {
 }
 
 impl Engine {
+    /// Keeps the agent's current contacts in the database, so a restart of the engine does not
+    /// make every softphone unreachable until its next refresh.
+    fn save_registrations(&mut self, agent: String) {
+        let rows = self
+            .registrar
+            .saved_bindings(&agent)
+            .into_iter()
+            .map(|b| RegistrationRow {
+                agent: agent.clone(),
+                uri: b.uri,
+                source: b.source,
+                call_id: b.call_id,
+                cseq: b.cseq,
+                expires_at_ms: self.wall_ms_of(b.expires_at_ms),
+            })
+            .collect();
+        self.outputs
+            .push_back(Output::Store(StoreCommand::Registrations { agent, rows }));
+    }
+
+    /// Registrations saved before a restart; those that ran out meanwhile are left out.
+    pub(super) fn restore_registrations(&mut self, rows: Vec<RegistrationRow>, now: Duration) {
+        let now_ms = super::as_ms(now);
+        for row in rows {
+            let since_epoch = row.expires_at_ms.saturating_sub(self.config.epoch_unix_ms);
+            let Ok(expires_at_ms) = u64::try_from(since_epoch) else {
+                continue;
+            };
+            let saved = SavedBinding {
+                uri: row.uri,
+                source: row.source,
+                call_id: row.call_id,
+                cseq: row.cseq,
+                expires_at_ms,
+            };
+            self.registrar.restore_binding(&row.agent, saved, now_ms);
+        }
+        self.drain_registrar_events(now);
+    }
+
     /// The challenges to send this client: all (SHA-256 first, RFC 8760), or MD5 only for a
     /// softphone on the quirk list. Depends only on the User-Agent, never on the user, so an
     /// unknown user and a wrong password still get the same answer.

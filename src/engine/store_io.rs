@@ -74,6 +74,18 @@ impl AgentStateRow {
     }
 }
 
+/// One registered contact of an agent's softphone, kept across a restart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistrationRow {
+    pub agent: String,
+    pub uri: String,
+    pub source: String,
+    pub call_id: String,
+    pub cseq: u32,
+    /// Unix milliseconds.
+    pub expires_at_ms: i64,
+}
+
 /// One queue event for the history (`queue_log` table).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueLogRow {
@@ -137,6 +149,11 @@ pub enum StoreCommand {
         message: NewMessage,
     },
     AgentState(AgentStateRow),
+    /// An agent's registered contacts after a REGISTER changed them (none: all removed).
+    Registrations {
+        agent: String,
+        rows: Vec<RegistrationRow>,
+    },
     QueueLog(QueueLogRow),
     /// A conversation recording was saved: attach it to the message of the call (filed earlier,
     /// so it goes through the filer, in order).

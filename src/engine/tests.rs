@@ -277,7 +277,7 @@ fn reinvite_to_hold_is_answered_recvonly_and_stops_sending() {
     assert!(matches!(h.media.last(), Some(MediaCommand::Update(s)) if !s.sending));
 }
 
-fn register(user: &str, authorization: Option<&str>, cseq: u32) -> String {
+pub(crate) fn register(user: &str, authorization: Option<&str>, cseq: u32) -> String {
     let auth = authorization
         .map(|a| format!("Authorization: {a}\r\n"))
         .unwrap_or_default();

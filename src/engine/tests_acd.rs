@@ -11,7 +11,7 @@ use crate::media::api::RecordSpec;
 use crate::sip::msg::{response_to, Message, Method};
 use crate::sip::registrar::UserCredentials;
 
-fn acd_harness(agents: &[&str]) -> Harness {
+pub(super) fn acd_harness(agents: &[&str]) -> Harness {
     acd_harness_with(agents, |_| {})
 }
 
@@ -41,7 +41,7 @@ fn acd_harness_with(agents: &[&str], adjust: impl FnOnce(&mut EngineConfig)) -> 
     h
 }
 
-fn register_without_auth(h: &mut Harness, agent: &str) {
+pub(super) fn register_without_auth(h: &mut Harness, agent: &str) {
     use crate::sip::registrar::{ContactParam, RegisterRequest};
     let agents = h.engine.agents.clone();
     let directory = |u: &str| agents.get(u).cloned();
@@ -109,7 +109,7 @@ fn media(h: &mut Harness, event: MediaEvent) {
 }
 
 /// A 1888 caller who pressed 0 and is now waiting for a call-taker.
-fn caller_in_queue(h: &mut Harness) -> String {
+pub(super) fn caller_in_queue(h: &mut Harness) -> String {
     let tag = caller_connecting(h);
     assert!(
         invites_to_agents(h).is_empty(),
@@ -159,7 +159,7 @@ fn open_message(h: &mut Harness, code: Option<&str>) {
 }
 
 /// INVITEs to agents, one per offer (UDP retransmissions of the same INVITE left out).
-fn invites_to_agents(h: &Harness) -> Vec<Request> {
+pub(super) fn invites_to_agents(h: &Harness) -> Vec<Request> {
     let mut seen = Vec::new();
     let mut offers = Vec::new();
     for r in h.requests.iter().filter(|r| r.method == Method::Invite) {

@@ -92,6 +92,18 @@ pub struct Binding {
     pub source: String,
 }
 
+/// A binding as kept in the database, so registered softphones stay reachable across a restart
+/// of the engine (a softphone only registers again when its own refresh is due, which may be an
+/// hour away). The expiry is absolute, on the registrar's clock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SavedBinding {
+    pub uri: String,
+    pub source: String,
+    pub call_id: String,
+    pub cseq: u32,
+    pub expires_at_ms: u64,
+}
+
 /// The answer to a REGISTER; `status_code` gives the SIP status.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RegisterOutcome {
@@ -294,6 +306,16 @@ impl Registrar {
     /// Live contact bindings over all users (a gauge for `/metrics`).
     pub fn binding_count(&self) -> usize {
         self.table.binding_count()
+    }
+
+    /// The user's bindings to save (after a REGISTER changed them).
+    pub fn saved_bindings(&self, user: &str) -> Vec<SavedBinding> {
+        self.table.saved(user)
+    }
+
+    /// Restores a saved binding; false when it has run out meanwhile (or is a duplicate).
+    pub fn restore_binding(&mut self, user: &str, saved: SavedBinding, now_ms: u64) -> bool {
+        self.table.restore(user, saved, now_ms)
     }
 
     pub fn is_registered(&self, user: &str) -> bool {

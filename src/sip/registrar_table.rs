@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use super::{
-    Binding, RegisterOutcome, RegisterRequest, RegistrarEvent, DEFAULT_EXPIRES_S,
+    Binding, RegisterOutcome, RegisterRequest, RegistrarEvent, SavedBinding, DEFAULT_EXPIRES_S,
     MAX_CONTACTS_PER_USER, MAX_EXPIRES_S, MIN_EXPIRES_S,
 };
 
@@ -165,6 +165,49 @@ impl BindingTable {
                 }
             })
             .collect()
+    }
+
+    /// The user's bindings as kept across a restart (`expires_at_ms` on the caller's clock).
+    pub(super) fn saved(&self, user: &str) -> Vec<SavedBinding> {
+        let Some(list) = self.users.get(user) else {
+            return Vec::new();
+        };
+        list.iter()
+            .map(|b| SavedBinding {
+                uri: b.uri.clone(),
+                source: b.source.clone(),
+                call_id: b.call_id.clone(),
+                cseq: b.cseq,
+                expires_at_ms: b.expires_at_ms,
+            })
+            .collect()
+    }
+
+    /// Puts back a binding saved before a restart, unless it has run out or the user is full.
+    pub(super) fn restore(&mut self, user: &str, saved: SavedBinding, now_ms: u64) -> bool {
+        if saved.expires_at_ms <= now_ms || saved.uri.is_empty() {
+            return false;
+        }
+        let list = self.users.entry(user.to_string()).or_default();
+        if list.len() >= MAX_CONTACTS_PER_USER || list.iter().any(|b| b.uri == saved.uri) {
+            return false;
+        }
+        let was_registered = !list.is_empty();
+        self.touch_counter += 1;
+        list.push(StoredBinding {
+            uri: saved.uri,
+            source: saved.source,
+            call_id: saved.call_id,
+            cseq: saved.cseq,
+            expires_at_ms: saved.expires_at_ms,
+            touched: self.touch_counter,
+        });
+        if !was_registered {
+            let user = user.to_string();
+            self.events.push_back(RegistrarEvent::Registered { user });
+        }
+        self.recompute_next_expiry();
+        true
     }
 
     fn recompute_next_expiry(&mut self) {

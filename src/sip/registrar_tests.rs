@@ -473,3 +473,45 @@ fn query_without_contacts_lists_bindings() {
     assert_eq!(bindings.len(), 1);
     assert_eq!(bindings[0].expires_in_s, 3599, "3598.5 s left, rounded up");
 }
+
+#[test]
+fn saved_bindings_come_back_in_a_new_registrar_until_they_run_out() {
+    let mut reg = registrar();
+    let req = request("agent1", &[(CONTACT, Some(600))], 1);
+    let (_, outcome) = register_with(&mut reg, &AGENT1, req, 1_000);
+    assert!(matches!(outcome, RegisterOutcome::Ok { .. }), "{outcome:?}");
+    let saved = reg.saved_bindings("agent1");
+    assert_eq!(saved.len(), 1);
+    assert_eq!(saved[0].expires_at_ms, 601_000);
+
+    // A restart: a fresh registrar (new nonce secret), the binding put back.
+    let mut after = Registrar::new(REALM.to_string(), [7; 32]);
+    assert!(after.restore_binding("agent1", saved[0].clone(), 5_000));
+    assert_eq!(drain(&mut after), vec![registered("agent1")]);
+    assert!(after.is_registered("agent1"));
+    let bindings = after.bindings("agent1", 5_000);
+    assert_eq!(bindings[0].uri, CONTACT);
+    assert_eq!(bindings[0].source, "udp:127.0.0.1:5062");
+    assert_eq!(bindings[0].expires_in_s, 596);
+    // Restoring twice adds nothing; the softphone's next refresh (same Call-ID, higher CSeq)
+    // is accepted as a refresh of the restored binding.
+    assert!(!after.restore_binding("agent1", saved[0].clone(), 5_000));
+    assert_eq!(after.binding_count(), 1);
+    // It runs out at its original time.
+    after.handle_timeout(601_000);
+    assert_eq!(
+        drain(&mut after),
+        vec![
+            RegistrarEvent::Expired {
+                user: "agent1".into(),
+                uri: CONTACT.into()
+            },
+            unregistered("agent1")
+        ]
+    );
+
+    // A binding that ran out while the engine was down is not restored.
+    let mut late = Registrar::new(REALM.to_string(), [8; 32]);
+    assert!(!late.restore_binding("agent1", saved[0].clone(), 601_000));
+    assert!(!late.is_registered("agent1"));
+}

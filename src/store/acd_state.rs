@@ -4,7 +4,7 @@
 use sqlx::Row;
 
 use super::{unix_ms_now, Store, StoreError};
-use crate::engine::{AgentStateRow, QueueLogRow};
+use crate::engine::{AgentStateRow, QueueLogRow, RegistrationRow};
 
 impl Store {
     pub async fn save_agent_states(&self, rows: &[AgentStateRow]) -> Result<(), StoreError> {
@@ -55,6 +55,67 @@ impl Store {
                     reason_label: row.try_get("reason_label").ok()?,
                     pending: row.try_get("pending").ok()?,
                     pending_code: code(row, "pending_code"),
+                })
+            })
+            .collect())
+    }
+
+    /// Replaces an agent's saved registrations with `rows` (none: the softphone unregistered).
+    pub async fn save_registrations(
+        &self,
+        agent: &str,
+        rows: &[RegistrationRow],
+    ) -> Result<(), StoreError> {
+        let mut tx = self
+            .pool()
+            .begin()
+            .await
+            .map_err(self.error("start saving registrations"))?;
+        sqlx::query("DELETE FROM registration WHERE agent_id = ?")
+            .bind(agent)
+            .execute(&mut *tx)
+            .await
+            .map_err(self.error("clear registrations"))?;
+        for row in rows {
+            sqlx::query(
+                "INSERT INTO registration (agent_id, uri, source, call_id, cseq, expires_at) \
+                 VALUES (?, ?, ?, ?, ?, ?)",
+            )
+            .bind(agent)
+            .bind(&row.uri)
+            .bind(&row.source)
+            .bind(&row.call_id)
+            .bind(i64::from(row.cseq))
+            .bind(row.expires_at_ms)
+            .execute(&mut *tx)
+            .await
+            .map_err(self.error("save a registration"))?;
+        }
+        tx.commit()
+            .await
+            .map_err(self.error("commit registrations"))
+    }
+
+    /// Registrations that have not run out yet.
+    pub async fn load_registrations(&self) -> Result<Vec<RegistrationRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT agent_id, uri, source, call_id, cseq, expires_at FROM registration \
+             WHERE expires_at > ? ORDER BY agent_id, rowid",
+        )
+        .bind(unix_ms_now())
+        .fetch_all(self.pool())
+        .await
+        .map_err(self.error("load registrations"))?;
+        Ok(rows
+            .iter()
+            .filter_map(|row| {
+                Some(RegistrationRow {
+                    agent: row.try_get("agent_id").ok()?,
+                    uri: row.try_get("uri").ok()?,
+                    source: row.try_get("source").ok()?,
+                    call_id: row.try_get("call_id").ok()?,
+                    cseq: u32::try_from(row.try_get::<i64, _>("cseq").ok()?).ok()?,
+                    expires_at_ms: row.try_get("expires_at").ok()?,
                 })
             })
             .collect())
@@ -142,6 +203,40 @@ mod tests {
         };
         store.append_queue_log(std::slice::from_ref(&event)).await?;
         assert_eq!(store.queue_log(10).await?, vec![event]);
+        store.close().await;
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn registrations_are_replaced_per_agent_and_expired_ones_left_out(
+    ) -> Result<(), StoreError> {
+        let dir = TempDir::new("registrations");
+        let store = Store::open(dir.path()).await?;
+        let row = |agent: &str, uri: &str, expires_at_ms: i64| RegistrationRow {
+            agent: agent.into(),
+            uri: uri.into(),
+            source: "udp:127.0.0.1:5062".into(),
+            call_id: "reg-1".into(),
+            cseq: 7,
+            expires_at_ms,
+        };
+        let later = unix_ms_now() + 600_000;
+        let desk = row("2001", "sip:2001@127.0.0.1:5062", later);
+        let mobile = row("2001", "sip:2001@127.0.0.1:5064", later);
+        let gone = row("2002", "sip:2002@127.0.0.1:5066", unix_ms_now() - 1);
+        store
+            .save_registrations("2001", &[desk.clone(), mobile])
+            .await?;
+        store
+            .save_registrations("2002", std::slice::from_ref(&gone))
+            .await?;
+        // The desk phone refreshed alone: the other contact is gone; 2002's ran out.
+        store
+            .save_registrations("2001", std::slice::from_ref(&desk))
+            .await?;
+        assert_eq!(store.load_registrations().await?, vec![desk]);
+        store.save_registrations("2001", &[]).await?;
+        assert_eq!(store.load_registrations().await?, vec![]);
         store.close().await;
         Ok(())
     }

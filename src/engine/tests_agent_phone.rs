@@ -1,0 +1,312 @@
+//! Agents and their softphones, on a virtual clock: feature codes dialled with digest
+//! credentials and the prompt that says whether the request took; login needs a registered
+//! phone; registrations and states survive a restart, and an agent whose phone is gone is not
+//! left logged in.
+
+use std::time::Duration;
+
+use super::tests::{in_dialog, invite, register, Harness, SDP};
+use super::tests_acd::{acd_harness, caller_in_queue, invites_to_agents};
+use super::*;
+use crate::sip::digest::{expected_response, ha1_hex, DigestAlgorithm, QopParams};
+use crate::sip::msg::Method;
+use crate::sip::registrar::UserCredentials;
+
+/// `acd_harness` agents use the password "pw" in realm "pasokh".
+const PASSWORD: &str = "pw";
+
+fn state_of(h: &Harness, agent: &str) -> Option<(String, Option<String>)> {
+    h.engine
+        .live_snapshot(h.now)
+        .agents
+        .into_iter()
+        .find(|a| a.id == agent)
+        .map(|a| (a.state, a.reason))
+}
+
+fn state(h: &Harness, agent: &str) -> String {
+    state_of(h, agent).map(|(s, _)| s).unwrap_or_default()
+}
+
+/// A digest answer to `challenge` for `method` on `uri`.
+fn authorization(challenge: &str, user: &str, method: &str, uri: &str) -> String {
+    let nonce = challenge
+        .split("nonce=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no nonce in {challenge}"));
+    let ha1 = ha1_hex(DigestAlgorithm::Sha256, user, "pasokh", PASSWORD);
+    let qop = QopParams {
+        qop: "auth",
+        nc: "00000001",
+        cnonce: "feature",
+    };
+    let response = expected_response(
+        DigestAlgorithm::Sha256,
+        &ha1,
+        method,
+        uri,
+        nonce,
+        Some(&qop),
+    );
+    format!(
+        "Digest username=\"{user}\", realm=\"pasokh\", nonce=\"{nonce}\", uri=\"{uri}\", \
+         response=\"{response}\", algorithm=SHA-256, qop=auth, nc=00000001, cnonce=\"feature\""
+    )
+}
+
+/// The agent dials `number` from the softphone (challenged, then authenticated) and the call is
+/// answered; returns the prompts the engine plays to it.
+fn dial_from_phone(h: &mut Harness, agent: &str, number: &str, call_id: &str) -> Vec<String> {
+    let text = |cseq: u32, auth: Option<&str>| {
+        let auth = auth.map_or(String::new(), |a| format!("Authorization: {a}\r\n"));
+        invite(number, call_id, &format!("z9hG4bK-{call_id}-{cseq}"), SDP)
+            .replace(
+                "From: <sip:09121234567@127.0.0.1>",
+                &format!("From: <sip:{agent}@127.0.0.1>"),
+            )
+            .replace("CSeq: 1 INVITE", &format!("CSeq: {cseq} INVITE"))
+            .replace("Content-Type:", &format!("{auth}Content-Type:"))
+    };
+    let sent = h.sent.len();
+    h.send(&text(1, None));
+    let challenge = h.sent[sent..]
+        .iter()
+        .find(|r| r.status == 401)
+        .and_then(|r| r.headers.get("WWW-Authenticate"))
+        .unwrap_or_else(|| panic!("the agent's INVITE is challenged: {:?}", &h.sent[sent..]))
+        .to_string();
+    let uri = format!("sip:{number}@127.0.0.1:5060");
+    let media = h.media.len();
+    h.send(&text(
+        2,
+        Some(&authorization(&challenge, agent, "INVITE", &uri)),
+    ));
+    h.advance_to(h.now + Duration::from_millis(10));
+    let tag = h.sent[sent..]
+        .iter()
+        .find(|r| r.status == 200)
+        .and_then(|r| r.to_tag())
+        .unwrap_or_else(|| panic!("{number} is answered: {:?}", &h.sent[sent..]))
+        .to_string();
+    h.send(&in_dialog(
+        "ACK",
+        call_id,
+        &tag,
+        &format!("z9hG4bK-{call_id}-ack"),
+        2,
+    ));
+    h.media[media..]
+        .iter()
+        .filter_map(|m| match m {
+            MediaCommand::Play { prompts, .. } => Some(prompts.clone()),
+            _ => None,
+        })
+        .flatten()
+        .collect()
+}
+
+#[test]
+fn feature_codes_confirm_what_took_and_say_so_when_a_request_cannot_apply() {
+    let mut h = acd_harness(&["2001"]);
+    assert_eq!(state(&h, "2001"), "available");
+
+    // *24 while not paused changes nothing and says so.
+    assert_eq!(
+        dial_from_phone(&mut h, "2001", "*24", "f1"),
+        ["agent/refused"]
+    );
+    assert_eq!(state(&h, "2001"), "available");
+
+    // *232: a pause for lunch, with its reason.
+    assert_eq!(
+        dial_from_phone(&mut h, "2001", "*232", "f2"),
+        ["agent/paused"]
+    );
+    let (paused, reason) = state_of(&h, "2001").unwrap_or_default();
+    assert_eq!(paused, "paused");
+    assert!(reason.is_some(), "the pause keeps its reason");
+
+    assert_eq!(
+        dial_from_phone(&mut h, "2001", "*24", "f3"),
+        ["agent/unpaused"]
+    );
+    assert_eq!(state(&h, "2001"), "available");
+
+    assert_eq!(
+        dial_from_phone(&mut h, "2001", "*22", "f4"),
+        ["agent/logged_out"]
+    );
+    assert_eq!(state(&h, "2001"), "logged_out");
+    // Logged out already: refused.
+    assert_eq!(
+        dial_from_phone(&mut h, "2001", "*22", "f5"),
+        ["agent/refused"]
+    );
+
+    assert_eq!(
+        dial_from_phone(&mut h, "2001", "*21", "f6"),
+        ["agent/logged_in"]
+    );
+    assert_eq!(state(&h, "2001"), "available");
+}
+
+fn agent_entry(id: &str) -> AgentEntry {
+    AgentEntry {
+        id: id.into(),
+        name: format!("Agent {id}"),
+        credentials: UserCredentials::from_password(id, "pasokh", PASSWORD),
+        queues: vec![("1888".into(), 0)],
+    }
+}
+
+#[test]
+fn logging_in_needs_a_registered_softphone() {
+    let mut h = acd_harness(&[]);
+    h.engine
+        .handle_input(Input::Agents(vec![agent_entry("2002")]), h.now);
+    // Known, so the REST request is accepted, but the ACD never sees an agent nobody can ring.
+    assert!(h
+        .engine
+        .agent_action("2002", live::AgentAction::Login, h.now));
+    h.drain();
+    assert_eq!(state(&h, "2002"), "logged_out");
+}
+
+/// REGISTER with digest through the engine, as a softphone does; returns the rows it saved.
+fn register_phone(h: &mut Harness, agent: &str) -> Vec<RegistrationRow> {
+    let sent = h.sent.len();
+    h.send(&register(agent, None, 1));
+    let challenge = h.sent[sent..]
+        .iter()
+        .find(|r| r.status == 401)
+        .and_then(|r| r.headers.get("WWW-Authenticate"))
+        .unwrap_or_else(|| panic!("REGISTER is challenged"))
+        .to_string();
+    let auth = authorization(&challenge, agent, "REGISTER", "sip:127.0.0.1:5060");
+    h.send(&register(agent, Some(&auth), 2));
+    assert_eq!(h.sent.last().map(|r| r.status), Some(200));
+    h.store
+        .iter()
+        .rev()
+        .find_map(|c| match c {
+            StoreCommand::Registrations { agent: a, rows } if a == agent => Some(rows.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("the registration is saved: {:?}", h.store))
+}
+
+fn saved_states(h: &Harness) -> Vec<AgentStateRow> {
+    h.store
+        .iter()
+        .filter_map(|c| match c {
+            StoreCommand::AgentState(row) => Some(row.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A fresh engine (a restart) given what the first one saved.
+fn restarted(registrations: Vec<RegistrationRow>, states: Vec<AgentStateRow>) -> Harness {
+    let mut h = acd_harness(&[]);
+    h.engine
+        .handle_input(Input::Agents(vec![agent_entry("2001")]), h.now);
+    h.engine
+        .handle_input(Input::RestoreRegistrations(registrations), h.now);
+    h.engine.handle_input(Input::RestoreAgents(states), h.now);
+    h.drain();
+    h
+}
+
+#[test]
+fn a_restart_keeps_registered_phones_and_their_agents_states() {
+    let mut before = acd_harness(&[]);
+    before
+        .engine
+        .handle_input(Input::Agents(vec![agent_entry("2001")]), before.now);
+    let rows = register_phone(&mut before, "2001");
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].uri, "sip:2001@127.0.0.1:15061");
+    // Unix time of the expiry: the engine's epoch plus the 120 s the phone asked for.
+    assert_eq!(rows[0].expires_at_ms, 1_763_900_000_000 + 120_000);
+    assert!(before
+        .engine
+        .agent_action("2001", live::AgentAction::Login, before.now));
+    before.drain();
+    assert_eq!(state(&before, "2001"), "available");
+
+    let mut after = restarted(rows, saved_states(&before));
+    assert_eq!(state(&after, "2001"), "available");
+    // The restored phone is rung for the next caller, without registering again.
+    caller_in_queue(&mut after);
+    let offers = invites_to_agents(&after);
+    assert_eq!(offers.len(), 1, "{offers:?}");
+    assert!(
+        offers[0].uri.contains("2001@127.0.0.1:15061"),
+        "{}",
+        offers[0].uri
+    );
+}
+
+#[test]
+fn after_a_restart_an_agent_whose_phone_registration_ran_out_is_logged_out() {
+    let mut before = acd_harness(&[]);
+    before
+        .engine
+        .handle_input(Input::Agents(vec![agent_entry("2001")]), before.now);
+    let mut rows = register_phone(&mut before, "2001");
+    assert!(before
+        .engine
+        .agent_action("2001", live::AgentAction::Login, before.now));
+    before.drain();
+    // The engine was down past the binding's expiry.
+    rows[0].expires_at_ms = 1_763_900_000_000 - 1;
+    let mut after = restarted(rows, saved_states(&before));
+    assert_eq!(state(&after, "2001"), "logged_out");
+    // So a caller is not kept waiting for them: no agent logged in means a voice message.
+    caller_in_queue(&mut after);
+    assert!(invites_to_agents(&after).is_empty());
+    assert!(
+        !after
+            .engine
+            .live_snapshot(after.now)
+            .waiting
+            .iter()
+            .any(|w| w.queue == "1888"),
+        "nobody waits for an agent who cannot be rung"
+    );
+}
+
+#[test]
+fn an_agent_whose_softphone_unregisters_is_logged_out() {
+    let mut h = acd_harness(&[]);
+    h.engine
+        .handle_input(Input::Agents(vec![agent_entry("2001")]), h.now);
+    register_phone(&mut h, "2001");
+    assert!(h
+        .engine
+        .agent_action("2001", live::AgentAction::Login, h.now));
+    h.drain();
+    assert_eq!(state(&h, "2001"), "available");
+    // The softphone signs off: REGISTER with expires=0 (authenticated).
+    let sent = h.sent.len();
+    let off = |auth: Option<&str>, cseq: u32| {
+        register("2001", auth, cseq).replace("expires=120", "expires=0")
+    };
+    h.send(&off(None, 3));
+    let challenge = h.sent[sent..]
+        .iter()
+        .find_map(|r| r.headers.get("WWW-Authenticate"))
+        .unwrap_or_else(|| panic!("challenged"))
+        .to_string();
+    let auth = authorization(&challenge, "2001", "REGISTER", "sip:127.0.0.1:5060");
+    h.send(&off(Some(&auth), 4));
+    assert_eq!(h.sent.last().map(|r| r.status), Some(200));
+    assert_eq!(state(&h, "2001"), "logged_out");
+    let saved = h.store.iter().rev().find_map(|c| match c {
+        StoreCommand::Registrations { agent, rows } if agent == "2001" => Some(rows.len()),
+        _ => None,
+    });
+    assert_eq!(saved, Some(0), "the saved registration is removed too");
+    assert!(h.requests.iter().all(|r| r.method != Method::Invite));
+}
