@@ -15,7 +15,7 @@ pub(super) fn acd_harness(agents: &[&str]) -> Harness {
     acd_harness_with(agents, |_| {})
 }
 
-fn acd_harness_with(agents: &[&str], adjust: impl FnOnce(&mut EngineConfig)) -> Harness {
+pub(super) fn acd_harness_with(agents: &[&str], adjust: impl FnOnce(&mut EngineConfig)) -> Harness {
     let mut h = Harness::with(adjust);
     let engine = std::mem::replace(
         &mut h.engine,

@@ -1,12 +1,12 @@
 //! Agents and their softphones, on a virtual clock: feature codes dialled with digest
 //! credentials and the prompt that says whether the request took; login needs a registered
 //! phone; registrations and states survive a restart, and an agent whose phone is gone is not
-//! left logged in.
+//! left logged in. Also what the wallboard says of a queue's configuration.
 
 use std::time::Duration;
 
 use super::tests::{in_dialog, invite, register, Harness, SDP};
-use super::tests_acd::{acd_harness, caller_in_queue, invites_to_agents};
+use super::tests_acd::{acd_harness, acd_harness_with, caller_in_queue, invites_to_agents};
 use super::*;
 use crate::sip::digest::{expected_response, ha1_hex, DigestAlgorithm, QopParams};
 use crate::sip::msg::Method;
@@ -309,4 +309,25 @@ fn an_agent_whose_softphone_unregisters_is_logged_out() {
     });
     assert_eq!(saved, Some(0), "the saved registration is removed too");
     assert!(h.requests.iter().all(|r| r.method != Method::Invite));
+}
+
+#[test]
+fn the_wallboard_shows_the_configured_service_level_threshold() {
+    let h = acd_harness_with(&[], |config| {
+        for queue in &mut config.queues {
+            if queue.name == "1888" {
+                queue.service_level_threshold = Duration::from_secs(30);
+            }
+        }
+    });
+    let snapshot = h.engine.live_snapshot(h.now);
+    let threshold = |name: &str| {
+        snapshot
+            .queues
+            .iter()
+            .find(|q| q.name == name)
+            .map(|q| q.service_level_threshold_s)
+    };
+    assert_eq!(threshold("1888"), Some(30.0));
+    assert_eq!(threshold("137"), Some(20.0), "the default elsewhere");
 }
