@@ -139,7 +139,8 @@ impl Engine {
         }
     }
 
-    fn legs_of(&self, call: CallKey, agent: &str) -> Vec<u64> {
+    /// The legs ringing or connected for `call` at `agent`'s phones (one per contact).
+    pub(super) fn legs_of(&self, call: CallKey, agent: &str) -> Vec<u64> {
         self.agent_legs
             .values()
             .filter(|l| l.caller == call && l.agent == agent)

@@ -49,17 +49,26 @@ pub(super) fn peer_of(source: &str) -> Option<Peer> {
 }
 
 impl Engine {
-    /// Sends the INVITE offering caller `call` to `agent`. False if the agent has no reachable
-    /// contact or no port is free (the ACD is then told the offer failed).
+    /// Offers caller `call` to `agent`: an INVITE to each of the agent's registered contacts
+    /// (a desk phone and a softphone ring together; the first to answer takes the call and the
+    /// others are cancelled). False if no INVITE could be sent (no contact, no free port): the
+    /// ACD is then told the offer failed.
     pub(super) fn offer_to_agent(&mut self, call: CallKey, agent: &str, now: Duration) -> bool {
-        let Some(binding) = self
-            .registrar
-            .bindings(agent, super::as_ms(now))
-            .into_iter()
-            .next()
-        else {
-            return false;
-        };
+        let bindings = self.registrar.bindings(agent, super::as_ms(now));
+        let mut offered = false;
+        for binding in bindings {
+            offered |= self.offer_to_contact(call, agent, binding, now);
+        }
+        offered
+    }
+
+    fn offer_to_contact(
+        &mut self,
+        call: CallKey,
+        agent: &str,
+        binding: crate::sip::registrar::Binding,
+        now: Duration,
+    ) -> bool {
         let Some(peer) = peer_of(&binding.source) else {
             return false;
         };
@@ -147,6 +156,15 @@ impl Engine {
         if resp.status >= 300 {
             let (caller, agent) = (agent_leg.caller, agent_leg.agent.clone());
             self.drop_agent_leg(leg, false, now);
+            let others = self.legs_of(caller, &agent);
+            if resp.status >= 600 {
+                // Declined everywhere (RFC 3261 §21.6): stop the agent's other phones too.
+                for other in others {
+                    self.drop_agent_leg(other, true, now);
+                }
+            } else if !others.is_empty() {
+                return; // another of the agent's phones still rings
+            }
             if self.direct.remove(&caller) {
                 // A direct call the agent refused or missed: the caller is told by a hang-up.
                 self.end_call(
@@ -178,6 +196,12 @@ impl Engine {
             Some(l) => (l.caller, l.agent.clone()),
             None => return,
         };
+        // This phone took the call: the agent's other phones stop ringing.
+        for other in self.legs_of(caller, &agent) {
+            if other != leg {
+                self.drop_agent_leg(other, true, now);
+            }
+        }
         match answer {
             Ok(negotiated) if self.direct.contains(&caller) => {
                 self.open_agent_media(leg, &negotiated);

@@ -172,7 +172,7 @@ pub(super) fn invites_to_agents(h: &Harness) -> Vec<Request> {
     offers
 }
 
-fn answer(h: &mut Harness, invite: &Request, status: u16) {
+pub(super) fn answer(h: &mut Harness, invite: &Request, status: u16) {
     let mut resp = response_to(invite, status, Some("agenttag"));
     if status == 200 {
         resp.headers.push("Contact", "<sip:2001@127.0.0.1:15061>");

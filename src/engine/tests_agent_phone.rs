@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use super::tests::{in_dialog, invite, register, Harness, SDP};
-use super::tests_acd::{acd_harness, acd_harness_with, caller_in_queue, invites_to_agents};
+use super::tests_acd::{acd_harness, acd_harness_with, answer, caller_in_queue, invites_to_agents};
 use super::*;
 use crate::sip::digest::{expected_response, ha1_hex, DigestAlgorithm, QopParams};
 use crate::sip::msg::Method;
@@ -330,4 +330,88 @@ fn the_wallboard_shows_the_configured_service_level_threshold() {
     };
     assert_eq!(threshold("1888"), Some(30.0));
     assert_eq!(threshold("137"), Some(20.0), "the default elsewhere");
+}
+
+/// Agent 2001 with two phones (contacts on ports 15061 and 15063), logged in, and a caller
+/// waiting: returns the two offers.
+fn two_phones_ringing(h: &mut Harness) -> Vec<crate::sip::msg::Request> {
+    h.engine
+        .handle_input(Input::Agents(vec![agent_entry("2001")]), h.now);
+    register_phone(h, "2001");
+    let second = |auth: Option<&str>, cseq: u32| {
+        register("2001", auth, cseq).replace("@127.0.0.1:15061>", "@127.0.0.1:15063>")
+    };
+    let sent = h.sent.len();
+    h.send(&second(None, 3));
+    let challenge = h.sent[sent..]
+        .iter()
+        .find_map(|r| r.headers.get("WWW-Authenticate"))
+        .unwrap_or_else(|| panic!("challenged"))
+        .to_string();
+    let auth = authorization(&challenge, "2001", "REGISTER", "sip:127.0.0.1:5060");
+    h.send(&second(Some(&auth), 4));
+    assert_eq!(h.sent.last().map(|r| r.status), Some(200));
+    assert!(h
+        .engine
+        .agent_action("2001", live::AgentAction::Login, h.now));
+    h.drain();
+    h.sent.clear(); // the caller's 200 is then the first one the helper finds
+    caller_in_queue(h);
+    let offers = invites_to_agents(h);
+    let mut targets: Vec<&str> = offers.iter().map(|r| r.uri.as_str()).collect();
+    targets.sort_unstable();
+    assert_eq!(
+        targets,
+        ["sip:2001@127.0.0.1:15061", "sip:2001@127.0.0.1:15063"],
+        "both phones ring"
+    );
+    for offer in &offers {
+        assert!(offer.headers.get("X-Pasokh-Tracking-Code").is_some());
+    }
+    offers
+}
+
+fn cancels_to(h: &Harness, uri: &str) -> usize {
+    h.requests
+        .iter()
+        .filter(|r| r.method == Method::Cancel && r.uri == uri)
+        .count()
+}
+
+#[test]
+fn an_agent_with_two_phones_is_rung_on_both_and_the_first_to_answer_takes_the_call() {
+    let mut h = acd_harness(&[]);
+    let offers = two_phones_ringing(&mut h);
+    answer(&mut h, &offers[1], 200);
+    assert_eq!(state(&h, "2001"), "on_call");
+    assert_eq!(
+        cancels_to(&h, &offers[0].uri),
+        1,
+        "the other phone stops ringing"
+    );
+    assert_eq!(cancels_to(&h, &offers[1].uri), 0);
+    assert!(h
+        .media
+        .iter()
+        .any(|m| matches!(m, MediaCommand::Bridge { .. })));
+}
+
+#[test]
+fn one_busy_phone_leaves_the_other_ringing_and_a_decline_everywhere_stops_both() {
+    let mut h = acd_harness(&[]);
+    let offers = two_phones_ringing(&mut h);
+    // The desk phone is busy: the softphone keeps ringing, the offer stands.
+    answer(&mut h, &offers[0], 486);
+    assert_eq!(state(&h, "2001"), "ringing");
+    assert_eq!(cancels_to(&h, &offers[1].uri), 0);
+    answer(&mut h, &offers[1], 200);
+    assert_eq!(state(&h, "2001"), "on_call");
+
+    let mut h = acd_harness(&[]);
+    let offers = two_phones_ringing(&mut h);
+    // 603 Decline is global: the other phone is cancelled and the offer is refused.
+    answer(&mut h, &offers[0], 603);
+    assert_eq!(cancels_to(&h, &offers[1].uri), 1);
+    assert_ne!(state(&h, "2001"), "ringing");
+    assert_ne!(state(&h, "2001"), "on_call");
 }
