@@ -25,10 +25,6 @@ pub struct AgentEntry {
     pub queues: Vec<(String, u32)>,
 }
 
-/// How often registered softphones are pinged with OPTIONS; one that never answers (Timer F,
-/// 32 s) is taken as gone and its agent logged out.
-pub const PING_EVERY: Duration = Duration::from_secs(30);
-
 /// Feature codes an agent dials from the softphone.
 pub fn feature_action(number: &str) -> Option<AgentAction> {
     match number {
@@ -180,73 +176,6 @@ impl Engine {
                 self.acd_input(AcdInput::AgentUnreachable(user), now);
             }
         }
-    }
-
-    /// Sends OPTIONS to every logged-in agent's registered softphone, and re-arms the ping.
-    pub(super) fn ping_agents(&mut self, now: Duration) {
-        self.timers
-            .set(0, super::CallTimer::AgentPing, now + PING_EVERY);
-        let online: Vec<String> = self
-            .acd
-            .agent_states()
-            .into_iter()
-            .filter(|a| {
-                a.state != AgentState::LoggedOut && !self.pings.values().any(|p| *p == a.id)
-            })
-            .map(|a| a.id)
-            .collect();
-        for agent in online {
-            let Some(binding) = self
-                .registrar
-                .bindings(&agent, super::as_ms(now))
-                .into_iter()
-                .next()
-            else {
-                self.acd_input(AcdInput::AgentUnreachable(agent), now);
-                continue;
-            };
-            let Some(peer) = super::agent_leg::peer_of(&binding.source) else {
-                continue;
-            };
-            let branch = self.new_branch();
-            let tag = self.new_tag();
-            let mut headers = crate::sip::msg::Headers::new();
-            headers.push(
-                "Via",
-                format!("SIP/2.0/UDP {};branch={branch};rport", self.config.sip_addr),
-            );
-            headers.push("Max-Forwards", "70");
-            headers.push(
-                "From",
-                format!("<sip:pasokh@{}>;tag={tag}", self.config.sip_addr),
-            );
-            headers.push("To", format!("<{}>", binding.uri));
-            headers.push("Call-ID", format!("ping-{tag}@pasokh"));
-            headers.push("CSeq", "1 OPTIONS");
-            let request = crate::sip::msg::Request {
-                method: crate::sip::msg::Method::Options,
-                uri: binding.uri,
-                headers,
-                body: Vec::new(),
-            };
-            if let Some(key) = self.txns.send_request(request, peer, now) {
-                self.pings.insert(key, agent);
-            }
-        }
-    }
-
-    /// An answered ping (any response) proves the softphone is there; a timeout logs it out.
-    pub(super) fn ping_answered(&mut self, key: &crate::sip::txn::TxnKey) -> bool {
-        self.pings.remove(key).is_some()
-    }
-
-    pub(super) fn ping_timed_out(&mut self, key: &crate::sip::txn::TxnKey, now: Duration) -> bool {
-        let Some(agent) = self.pings.remove(key) else {
-            return false;
-        };
-        tracing::info!(%agent, "softphone does not answer OPTIONS: agent logged out");
-        self.acd_input(AcdInput::AgentUnreachable(agent), now);
-        true
     }
 
     /// Saves an agent's new state so it survives a restart, and tells the wallboard.

@@ -22,6 +22,7 @@ use crate::timer::TimerTable;
 
 mod acd_app;
 mod agent_leg;
+mod agent_ping;
 pub mod agents;
 mod apps;
 mod call;
@@ -169,8 +170,8 @@ pub struct Engine {
     agent_dialogs: HashMap<(String, String), LegId>,
     /// Callers who dialled an agent's number directly (no queue).
     direct: std::collections::HashSet<CallKey>,
-    /// OPTIONS pings in flight → the agent pinged.
-    pings: HashMap<TxnKey, String>,
+    /// OPTIONS pings in flight → the agent and the contact pinged.
+    pings: HashMap<TxnKey, agent_ping::Ping>,
     /// Caller → the agent leg it is bridged to.
     bridged: HashMap<CallKey, LegId>,
     /// Caller legs recording a conversation → the call's Call-ID (its message's key).
@@ -224,7 +225,7 @@ impl Engine {
         engine.arm_daily_reset(Duration::ZERO);
         engine
             .timers
-            .set(0, CallTimer::AgentPing, agents::PING_EVERY);
+            .set(0, CallTimer::AgentPing, agent_ping::PING_EVERY);
         engine
     }
 

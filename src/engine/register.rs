@@ -108,7 +108,7 @@ impl Engine {
 impl Engine {
     /// Keeps the agent's current contacts in the database, so a restart of the engine does not
     /// make every softphone unreachable until its next refresh.
-    fn save_registrations(&mut self, agent: String) {
+    pub(super) fn save_registrations(&mut self, agent: String) {
         let rows = self
             .registrar
             .saved_bindings(&agent)

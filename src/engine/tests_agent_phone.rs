@@ -415,3 +415,47 @@ fn one_busy_phone_leaves_the_other_ringing_and_a_decline_everywhere_stops_both()
     assert_ne!(state(&h, "2001"), "ringing");
     assert_ne!(state(&h, "2001"), "on_call");
 }
+
+#[test]
+fn a_phone_that_stops_answering_options_is_dropped_and_the_agent_stays_on_the_other() {
+    let mut h = acd_harness(&[]);
+    let offers = two_phones_ringing(&mut h);
+    // The first call is answered on the desk phone and ends; wrap-up passes.
+    answer(&mut h, &offers[0], 200);
+    h.requests.clear();
+    h.advance_to(h.now + Duration::from_secs(31));
+    let pings: Vec<crate::sip::msg::Request> = h
+        .requests
+        .iter()
+        .filter(|r| r.method == Method::Options)
+        .cloned()
+        .collect();
+    let mut pinged: Vec<&str> = pings.iter().map(|r| r.uri.as_str()).collect();
+    pinged.sort_unstable();
+    pinged.dedup();
+    assert_eq!(
+        pinged,
+        ["sip:2001@127.0.0.1:15061", "sip:2001@127.0.0.1:15063"],
+        "every contact is pinged"
+    );
+    // Only the softphone on 15063 answers; the other stays silent past Timer F.
+    let live = pings
+        .iter()
+        .find(|r| r.uri.ends_with(":15063"))
+        .cloned()
+        .unwrap_or_else(|| panic!("no ping to 15063"));
+    answer(&mut h, &live, 200);
+    h.advance_to(h.now + Duration::from_secs(33));
+    assert_ne!(state(&h, "2001"), "logged_out", "one phone still answers");
+    let saved = h.store.iter().rev().find_map(|c| match c {
+        StoreCommand::Registrations { agent, rows } if agent == "2001" => {
+            Some(rows.iter().map(|r| r.uri.clone()).collect::<Vec<_>>())
+        }
+        _ => None,
+    });
+    assert_eq!(
+        saved,
+        Some(vec!["sip:2001@127.0.0.1:15063".to_string()]),
+        "the silent contact is dropped"
+    );
+}

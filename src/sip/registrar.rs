@@ -308,6 +308,11 @@ impl Registrar {
         self.table.binding_count()
     }
 
+    /// Drops a contact that stopped answering (OPTIONS timed out), as if it had expired.
+    pub fn remove_binding(&mut self, user: &str, uri: &str) {
+        self.table.remove(user, uri);
+    }
+
     /// The user's bindings to save (after a REGISTER changed them).
     pub fn saved_bindings(&self, user: &str) -> Vec<SavedBinding> {
         self.table.saved(user)

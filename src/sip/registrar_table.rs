@@ -167,6 +167,29 @@ impl BindingTable {
             .collect()
     }
 
+    /// Drops one contact (its device stopped answering), raising `Expired` and, for the last
+    /// one, `Unregistered`.
+    pub(super) fn remove(&mut self, user: &str, uri: &str) {
+        let Some(list) = self.users.get_mut(user) else {
+            return;
+        };
+        let before = list.len();
+        list.retain(|b| b.uri != uri);
+        if list.len() == before {
+            return;
+        }
+        self.events.push_back(RegistrarEvent::Expired {
+            user: user.to_string(),
+            uri: uri.to_string(),
+        });
+        if list.is_empty() {
+            self.users.remove(user);
+            let user = user.to_string();
+            self.events.push_back(RegistrarEvent::Unregistered { user });
+        }
+        self.recompute_next_expiry();
+    }
+
     /// The user's bindings as kept across a restart (`expires_at_ms` on the caller's clock).
     pub(super) fn saved(&self, user: &str) -> Vec<SavedBinding> {
         let Some(list) = self.users.get(user) else {
