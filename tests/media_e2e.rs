@@ -6,7 +6,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::phone::{Account, Baresip, SippCall};
 use common::rtp::{DigitTiming, Fate, RtpPeer, PT_EVENT};
@@ -240,16 +240,28 @@ fn recordings(dir: &Path) -> (Vec<PathBuf>, Vec<PathBuf>) {
     (wavs, parts)
 }
 
-/// The messages filed so far, or `None` if this build has no `GET /api/messages` yet.
-fn messages(engine: &Engine, token: &str) -> Option<Vec<serde_json::Value>> {
-    let (status, body) = engine.get("/api/messages?limit=50", Some(token));
-    if status == 404 {
-        return None;
+/// The messages filed so far; fails the test when `GET /api/messages` does not answer a list.
+fn messages(engine: &Engine, token: &str) -> Vec<serde_json::Value> {
+    let list = engine.get_json("/api/messages?limit=50", token);
+    list.as_array()
+        .cloned()
+        .unwrap_or_else(|| panic!("GET /api/messages is not a list: {list:#}"))
+}
+
+/// The message whose recording is `url`, waited for (the store files it asynchronously).
+fn message_with_recording(engine: &Engine, token: &str, url: &str) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let list = messages(engine, token);
+        if let Some(message) = list.iter().find(|m| m["recording_url"] == url) {
+            return message.clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no message with {url}: {list:#?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
     }
-    assert_eq!(status, 200, "GET /api/messages: {body}");
-    let list: serde_json::Value =
-        serde_json::from_str(&body).unwrap_or_else(|e| panic!("bad JSON {e}: {body}"));
-    Some(list.as_array().cloned().unwrap_or_default())
 }
 
 /// The recording's name relative to the recordings folder, as the API's URLs carry it.
@@ -357,15 +369,13 @@ fn voice_message_recording_lasts_as_long_as_the_caller_spoke() {
         "the engine logs the durable save"
     );
     // Filed as a 1888 criticism with this recording.
-    if let Some(list) = messages(&engine, &token) {
-        let url = format!("/api/recordings/{}", recording_name(&engine, &wavs[0]));
-        assert!(
-            list.iter().any(|m| m["line"] == "1888"
-                && m["kind"] == "criticism"
-                && m["recording_url"] == url.as_str()),
-            "a message with {url}: {list:#?}"
-        );
-    }
+    let url = format!("/api/recordings/{}", recording_name(&engine, &wavs[0]));
+    let message = message_with_recording(&engine, &token, &url);
+    assert_eq!(
+        (&message["line"], &message["kind"]),
+        (&"1888".into(), &"criticism".into()),
+        "{message:#}"
+    );
 }
 
 #[test]
@@ -431,17 +441,14 @@ fn recording_survives_kill_9_and_is_repaired_at_restart() {
         "repaired take lasts {} ms",
         take.duration_ms()
     );
-    // Filed for screening, when the messages API is there.
+    // Filed for screening.
     let token = engine.token("admin");
-    if let Some(list) = messages(&engine, &token) {
-        let url = format!("/api/recordings/{}", recording_name(&engine, &wavs[0]));
-        assert!(
-            list.iter()
-                .any(|m| m["category"] == "recovered_recording"
-                    && m["recording_url"] == url.as_str()),
-            "a recovered_recording message with {url}: {list:#?}"
-        );
-    }
+    let url = format!("/api/recordings/{}", recording_name(&engine, &wavs[0]));
+    let recovered = message_with_recording(&engine, &token, &url);
+    assert_eq!(
+        recovered["category"], "recovered_recording",
+        "{recovered:#}"
+    );
 }
 
 /// Runs sox, failing the test if it fails.
