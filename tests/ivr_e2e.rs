@@ -15,9 +15,10 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::heard::{assert_heard_prompt, heard_prompt, prompt_pcm};
 use common::rtp::{self, Received, RtpPeer, PT_EVENT};
-use common::wav::{self, parse_wav, read_wav};
-use common::{free_port, http_get, repo_dir, require, temp_dir, Engine};
+use common::wav::{self, parse_wav};
+use common::{free_port, http_get, http_get_bytes, repo_dir, require, temp_dir, Engine};
 use serde_json::Value;
 
 /// The level (mean |sample|) above which a 20 ms frame counts as sound (about -42 dBFS).
@@ -230,18 +231,6 @@ fn plays_between(transcript: &[String], after: &str, until: Option<&str>) -> Vec
         .collect()
 }
 
-/// A prompt as the caller hears it: the WAV through G.711 µ-law.
-fn prompt_pcm(id: &str) -> Vec<i16> {
-    let path = repo_dir().join("prompts/fa").join(format!("{id}.wav"));
-    let prompt = read_wav(&path);
-    assert_eq!(prompt.rate, 8000, "{id} is 8 kHz");
-    prompt
-        .mono()
-        .into_iter()
-        .map(|s| rtp::ulaw_decode(rtp::ulaw_encode(s)))
-        .collect()
-}
-
 /// The prompts played back to back.
 fn prompts_pcm(ids: &[String]) -> Vec<i16> {
     ids.iter().flat_map(|id| prompt_pcm(id)).collect()
@@ -257,36 +246,6 @@ fn assert_heard_span(heard: &Received, ids: &[String], what: &str) {
     assert!(
         error <= SPAN_TOLERANCE,
         "{what}: heard {heard_ms} ms of sound, the prompts {ids:?} span {expected_ms} ms"
-    );
-}
-
-/// How well the first audible 600 ms of prompt `id` match somewhere in what was heard (-1..1).
-fn heard_prompt(heard: &Received, id: &str) -> f64 {
-    let prompt = prompt_pcm(id);
-    let (start, end) =
-        wav::audible_span(&prompt, AUDIBLE).unwrap_or_else(|| panic!("prompt {id} has no sound"));
-    let probe = &prompt[start..end.min(start + 4800)];
-    let pcm = heard.pcm();
-    let lags = pcm.len().saturating_sub(probe.len());
-    // Coarse then fine: speech stays correlated over a few samples of lag.
-    let (coarse, _) = (0..lags)
-        .step_by(3)
-        .map(|lag| (lag, wav::correlation_at(&pcm, probe, lag)))
-        .max_by(|a, b| a.1.total_cmp(&b.1))
-        .unwrap_or((0, 0.0));
-    let (_, r) = wav::best_correlation(
-        &pcm,
-        probe,
-        coarse.saturating_sub(3)..(coarse + 4).min(lags),
-    );
-    r
-}
-
-fn assert_heard_prompt(heard: &Received, id: &str, what: &str) {
-    let r = heard_prompt(heard, id);
-    assert!(
-        r > 0.9,
-        "{what}: prompt {id} not heard (best correlation {r:.3})"
     );
 }
 
@@ -395,47 +354,6 @@ fn http_patch(port: u16, path: &str, token: &str, body: &str) -> (u16, String) {
         .map(|(_, b)| b.to_string())
         .unwrap_or_default();
     (status, body)
-}
-
-/// A raw `GET` for binary bodies: (status, content type, body).
-fn http_get_bytes(port: u16, path: &str, token: &str) -> (u16, String, Vec<u8>) {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))
-        .unwrap_or_else(|e| panic!("cannot connect to the API: {e}"));
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-    let request = format!(
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
-    );
-    stream
-        .write_all(request.as_bytes())
-        .unwrap_or_else(|e| panic!("GET {path}: {e}"));
-    let mut raw = Vec::new();
-    let _ = stream.read_to_end(&mut raw);
-    let end = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .unwrap_or_else(|| panic!("GET {path}: no end of headers"));
-    let head = String::from_utf8_lossy(&raw[..end]).to_string();
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let header = |name: &str| {
-        head.lines()
-            .filter_map(|l| l.split_once(':'))
-            .find(|(k, _)| k.trim().eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.trim().to_string())
-    };
-    let mut body = raw[end + 4..].to_vec();
-    assert!(
-        header("transfer-encoding").is_none(),
-        "GET {path}: a recording is sent with its length"
-    );
-    if let Some(length) = header("content-length").and_then(|l| l.parse().ok()) {
-        body.truncate(length);
-    }
-    (status, header("content-type").unwrap_or_default(), body)
 }
 
 const CSV_HEADER: &str =

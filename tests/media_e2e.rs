@@ -6,12 +6,13 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use common::heard::assert_heard_prompt;
 use common::phone::{Account, Baresip, SippCall};
 use common::rtp::{DigitTiming, Fate, RtpPeer, PT_EVENT};
-use common::wav::{self, read_wav};
-use common::{repo_dir, require, temp_dir, Engine};
+use common::wav::{self, parse_wav, read_wav};
+use common::{http_get_bytes, repo_dir, require, temp_dir, Engine};
 
 /// The level (mean |sample|) above which a 20 ms frame counts as sound: the engine's own
 /// silence measure (about -42 dBFS).
@@ -219,6 +220,18 @@ fn reach_the_1888_beep(peer: &RtpPeer) {
     peer.wait_tone_end(1000.0, 300, Duration::from_secs(60));
 }
 
+/// After the beep: the caller speaks `spoke_ms` of a 440+620 Hz chord at once, ends the take
+/// with # (a 100 ms press; the take ends when its end packet arrives), then keeps it with 1,
+/// typed over the review prompt. Returns the mark of what the engine plays from the 1 on.
+fn speak_and_keep(peer: &RtpPeer, spoke_ms: u64) -> usize {
+    peer.send_audio_pcmu(&wav::tone(&[440.0, 620.0], spoke_ms, 5000.0));
+    peer.send_rfc4733_digits("#", PT_EVENT);
+    peer.send_silence(Duration::from_millis(1000));
+    let mark = peer.mark();
+    peer.send_rfc4733_digits("1", PT_EVENT);
+    mark
+}
+
 /// Every finished recording (`*.wav`) and leftover `*.part` under `dir`.
 fn recordings(dir: &Path) -> (Vec<PathBuf>, Vec<PathBuf>) {
     let mut wavs = Vec::new();
@@ -240,16 +253,28 @@ fn recordings(dir: &Path) -> (Vec<PathBuf>, Vec<PathBuf>) {
     (wavs, parts)
 }
 
-/// The messages filed so far, or `None` if this build has no `GET /api/messages` yet.
-fn messages(engine: &Engine, token: &str) -> Option<Vec<serde_json::Value>> {
-    let (status, body) = engine.get("/api/messages?limit=50", Some(token));
-    if status == 404 {
-        return None;
+/// The messages filed so far; fails the test when `GET /api/messages` does not answer a list.
+fn messages(engine: &Engine, token: &str) -> Vec<serde_json::Value> {
+    let list = engine.get_json("/api/messages?limit=50", token);
+    list.as_array()
+        .cloned()
+        .unwrap_or_else(|| panic!("GET /api/messages is not a list: {list:#}"))
+}
+
+/// The message whose recording is `url`, waited for (the store files it asynchronously).
+fn message_with_recording(engine: &Engine, token: &str, url: &str) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let list = messages(engine, token);
+        if let Some(message) = list.iter().find(|m| m["recording_url"] == url) {
+            return message.clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no message with {url}: {list:#?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
     }
-    assert_eq!(status, 200, "GET /api/messages: {body}");
-    let list: serde_json::Value =
-        serde_json::from_str(&body).unwrap_or_else(|e| panic!("bad JSON {e}: {body}"));
-    Some(list.as_array().cloned().unwrap_or_default())
 }
 
 /// The recording's name relative to the recordings folder, as the API's URLs carry it.
@@ -297,13 +322,8 @@ fn voice_message_recording_lasts_as_long_as_the_caller_spoke() {
         Duration::from_secs(120),
     );
     reach_the_1888_beep(&peer);
-    // The recorder starts as the beep ends. The caller speaks (a 440+620 Hz chord) at once,
-    // then presses # (a 100 ms press; the take ends when its end packet arrives).
-    peer.send_audio_pcmu(&wav::tone(&[440.0, 620.0], SPOKE_MS, 5000.0));
-    peer.send_rfc4733_digits("#", PT_EVENT);
-    // The review: 1 keeps the message (typed over the review prompt).
-    peer.send_silence(Duration::from_millis(1000));
-    peer.send_rfc4733_digits("1", PT_EVENT);
+    // The recorder starts as the beep ends.
+    speak_and_keep(&peer, SPOKE_MS);
     assert!(
         call.wait(),
         "the engine should hang up after the tracking code; log:\n{}",
@@ -357,21 +377,84 @@ fn voice_message_recording_lasts_as_long_as_the_caller_spoke() {
         "the engine logs the durable save"
     );
     // Filed as a 1888 criticism with this recording.
-    if let Some(list) = messages(&engine, &token) {
-        let url = format!("/api/recordings/{}", recording_name(&engine, &wavs[0]));
-        assert!(
-            list.iter().any(|m| m["line"] == "1888"
-                && m["kind"] == "criticism"
-                && m["recording_url"] == url.as_str()),
-            "a message with {url}: {list:#?}"
-        );
+    let url = format!("/api/recordings/{}", recording_name(&engine, &wavs[0]));
+    let message = message_with_recording(&engine, &token, &url);
+    assert_eq!(
+        (&message["line"], &message["kind"]),
+        (&"1888".into(), &"criticism".into()),
+        "{message:#}"
+    );
+}
+
+/// A voice message the engine has acknowledged: filed with its recording, its tracking code
+/// read to the caller, the call then ended by the engine.
+struct Acknowledged {
+    code: String,
+    message: serde_json::Value,
+    url: String,
+    wav: Vec<u8>,
+}
+
+/// Leaves a voice message of `spoke_ms` on 1888 (the engine's first call) and waits for the
+/// engine to acknowledge it.
+fn leave_acknowledged_message(engine: &Engine, token: &str, spoke_ms: u64) -> Acknowledged {
+    let peer = RtpPeer::bind();
+    let call = SippCall::start(
+        engine.sip,
+        "media_uac_wait_bye.xml",
+        "1888",
+        peer.port(),
+        0,
+        Duration::from_secs(120),
+    );
+    reach_the_1888_beep(&peer);
+    let kept = speak_and_keep(&peer, spoke_ms);
+    assert!(
+        call.wait(),
+        "the engine should hang up after the tracking code; log:\n{}",
+        engine.log_text()
+    );
+    assert_eq!(ended_call(engine, token)["hangup_by"], "engine");
+    assert_heard_prompt(
+        &peer.since(kept),
+        "ivr/tracking_code_is",
+        "the tracking code read out",
+    );
+    let (wavs, _) = recordings(&engine.data.join("recordings"));
+    assert_eq!(wavs.len(), 1, "the kept take: {wavs:?}");
+    let url = format!("/api/recordings/{}", recording_name(engine, &wavs[0]));
+    let message = message_with_recording(engine, token, &url);
+    let code = message["tracking_code"]
+        .as_str()
+        .filter(|code| !code.is_empty())
+        .unwrap_or_else(|| panic!("a voice message has a tracking code: {message:#}"))
+        .to_string();
+    let (status, _, wav) = http_get_bytes(engine.http, &url, token);
+    assert_eq!(status, 200, "GET {url}");
+    Acknowledged {
+        code,
+        message,
+        url,
+        wav,
     }
 }
 
 #[test]
 fn recording_survives_kill_9_and_is_repaired_at_restart() {
+    const KEPT_MS: u64 = 2000;
     const SPOKE_MS: u64 = 3000;
     let mut engine = Engine::start("media-kill9", "");
+    let token = engine.token("admin");
+    // First a message the engine acknowledged: nothing of it may be lost to the crash.
+    let kept = leave_acknowledged_message(&engine, &token, KEPT_MS);
+    let kept_take =
+        parse_wav(&kept.wav).unwrap_or_else(|e| panic!("{} is not a WAV: {e}", kept.url));
+    assert!(
+        kept_take.duration_ms().abs_diff(KEPT_MS + 100) <= 300,
+        "the kept take lasts {} ms, the caller spoke {KEPT_MS} ms then pressed #",
+        kept_take.duration_ms()
+    );
+    // Then a second caller, cut off mid-take by the crash.
     let peer = RtpPeer::bind();
     let call = SippCall::start(
         engine.sip,
@@ -401,16 +484,49 @@ fn recording_survives_kill_9_and_is_repaired_at_restart() {
         log.contains("recording repaired after a crash"),
         "the sweep repairs the take; log:\n{log}"
     );
+
+    // The acknowledged message and its recording are as they were before the crash.
+    let message = engine.get_json(&format!("/api/messages/{}", kept.code), &token);
+    assert_eq!(
+        message, kept.message,
+        "the acknowledged message after the restart"
+    );
+    let (status, _, wav) = http_get_bytes(engine.http, &kept.url, &token);
+    assert_eq!(status, 200, "GET {} after the restart", kept.url);
+    let take = parse_wav(&wav).unwrap_or_else(|e| panic!("{} is not a WAV: {e}", kept.url));
+    assert!(
+        take.sizes_consistent,
+        "the kept take's header matches the file"
+    );
+    assert_eq!(
+        take.duration_ms(),
+        kept_take.duration_ms(),
+        "the kept take lasts as long as before the crash"
+    );
+    assert!(wav == kept.wav, "the kept take is unchanged, byte for byte");
+
+    // The interrupted take is repaired in place and filed for screening.
     let (wavs, parts_left) = recordings(&engine.data.join("recordings"));
     assert!(parts_left.is_empty(), "no .part left: {parts_left:?}");
-    assert_eq!(wavs.len(), 1, "the repaired take: {wavs:?}");
-    check_day_folder(&engine, &wavs[0]);
     assert_eq!(
-        std::fs::metadata(&wavs[0]).map(|m| m.len()).unwrap_or(0),
+        wavs.len(),
+        2,
+        "the kept take and the repaired one: {wavs:?}"
+    );
+    let kept_name = kept.url.trim_start_matches("/api/recordings/");
+    let repaired: Vec<&PathBuf> = wavs
+        .iter()
+        .filter(|w| recording_name(&engine, w) != kept_name)
+        .collect();
+    assert_eq!(repaired.len(), 1, "the repaired take: {wavs:?}");
+    let repaired = repaired[0];
+    check_day_folder(&engine, repaired);
+    assert_eq!(
+        std::fs::metadata(repaired).map(|m| m.len()).unwrap_or(0),
         part_len,
         "the repaired file is the .part, renamed"
     );
-    let take = read_wav(&wavs[0]);
+    let take = read_wav(repaired);
     assert_eq!((take.rate, take.channels), (8000, 1), "8 kHz mono");
     assert!(
         take.sizes_consistent,
@@ -431,17 +547,12 @@ fn recording_survives_kill_9_and_is_repaired_at_restart() {
         "repaired take lasts {} ms",
         take.duration_ms()
     );
-    // Filed for screening, when the messages API is there.
-    let token = engine.token("admin");
-    if let Some(list) = messages(&engine, &token) {
-        let url = format!("/api/recordings/{}", recording_name(&engine, &wavs[0]));
-        assert!(
-            list.iter()
-                .any(|m| m["category"] == "recovered_recording"
-                    && m["recording_url"] == url.as_str()),
-            "a recovered_recording message with {url}: {list:#?}"
-        );
-    }
+    let url = format!("/api/recordings/{}", recording_name(&engine, repaired));
+    let recovered = message_with_recording(&engine, &token, &url);
+    assert_eq!(
+        recovered["category"], "recovered_recording",
+        "{recovered:#}"
+    );
 }
 
 /// Runs sox, failing the test if it fails.

@@ -220,6 +220,7 @@ pub(super) fn negotiated_setup(leg: u64, port: u16, n: &crate::sip::sdp::Negotia
         payload_type: n.payload_type,
         telephone_event_pt: n.telephone_event_pt,
         sending: n.answer_direction.sends(),
+        peer_sends: n.direction.sends(),
     }
 }
 

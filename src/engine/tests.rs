@@ -274,7 +274,43 @@ fn reinvite_to_hold_is_answered_recvonly_and_stops_sending() {
     let ok = h.sent.last().unwrap_or_else(|| panic!("no answer"));
     assert_eq!(ok.status, 200);
     assert!(String::from_utf8_lossy(&ok.body).contains("a=recvonly"));
-    assert!(matches!(h.media.last(), Some(MediaCommand::Update(s)) if !s.sending));
+    assert!(
+        matches!(h.media.last(), Some(MediaCommand::Update(s)) if !s.sending && !s.expects_rtp())
+    );
+}
+
+/// The SDP direction decides whether the media side may hang up on a silent peer: only a peer
+/// that said it sends, on a call not on hold.
+#[test]
+fn the_peer_is_watched_for_rtp_only_when_its_offer_says_it_sends() {
+    let cases = [
+        ("", true, true),
+        ("a=sendrecv\r\n", true, true),
+        ("a=recvonly\r\n", true, false),
+        ("a=sendonly\r\n", false, false),
+        ("a=inactive\r\n", false, false),
+    ];
+    for (attribute, sending, expects_rtp) in cases {
+        let mut h = Harness::new();
+        h.send(&invite(
+            "137",
+            "c11",
+            "z9hG4bK-dir",
+            &format!("{SDP}{attribute}"),
+        ));
+        let opened = h.media.iter().find_map(|c| match c {
+            MediaCommand::Open(setup) => Some(setup.clone()),
+            _ => None,
+        });
+        let Some(opened) = opened else {
+            panic!("no leg opened for {attribute:?}");
+        };
+        assert_eq!(
+            (opened.sending, opened.expects_rtp()),
+            (sending, expects_rtp),
+            "offer {attribute:?}"
+        );
+    }
 }
 
 pub(crate) fn register(user: &str, authorization: Option<&str>, cseq: u32) -> String {

@@ -30,6 +30,17 @@ pub struct LegSetup {
     pub telephone_event_pt: Option<u8>,
     /// Whether we may send (false on hold: `sendonly` from the peer is `recvonly` for us, etc.).
     pub sending: bool,
+    /// Whether the peer said it sends to us (`sendrecv` or `sendonly`): a peer that declared
+    /// `recvonly` or `inactive` sends nothing by design, so its silence is no fault.
+    pub peer_sends: bool,
+}
+
+impl LegSetup {
+    /// Whether a silent peer counts as gone: only when it said it would send, and not on hold
+    /// (a held call may stay quiet for as long as the hold lasts).
+    pub fn expects_rtp(&self) -> bool {
+        self.sending && self.peer_sends
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -123,7 +134,7 @@ pub enum MediaEvent {
         end: RecordingEnd,
         saved: bool,
     },
-    /// No RTP received for the inactivity limit while not on hold.
+    /// No RTP received for the inactivity limit while the peer was expected to send.
     Inactive {
         leg: LegId,
     },

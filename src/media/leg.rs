@@ -232,7 +232,7 @@ impl Leg {
         self.handle_digits();
         if self
             .rx
-            .check_inactive(now, self.config.inactivity, self.setup.sending)
+            .check_inactive(now, self.config.inactivity, self.setup.expects_rtp())
         {
             self.emit(MediaEvent::Inactive { leg: self.id });
         }

@@ -1,7 +1,7 @@
 //! Leg tests of the recorder, DTMF sending, inactivity and hostile input (split from
 //! `leg_tests.rs` to keep files short).
 
-use super::super::api::{MediaEvent, RecordSpec, RecordingEnd};
+use super::super::api::{LegSetup, MediaEvent, RecordSpec, RecordingEnd};
 use super::super::g711::G711;
 use super::super::goertzel::InbandDetector;
 use super::super::leg_test_support::*;
@@ -154,6 +154,59 @@ fn inactivity_is_reported_once_and_not_on_hold() {
         tick(&mut leg, n);
     }
     assert_eq!(media_events(&mut leg), vec![]);
+}
+
+/// The ticks (20 ms each, `0..ticks`) at which a leg that never hears RTP reports
+/// `Inactive` under the default 60 s limit; `update` re-negotiates at its tick.
+fn silent_peer_inactive_ticks(
+    first: LegSetup,
+    update: Option<(u64, LegSetup)>,
+    ticks: u64,
+) -> (Vec<u64>, u64) {
+    let mut leg = Leg::new(first, prompts(), LegConfig::default(), 1, at(0));
+    let mut inactive_ticks = Vec::new();
+    for n in 0..ticks {
+        if let Some((when, setup)) = &update {
+            if *when == n {
+                leg.update(setup.clone(), at(n));
+            }
+        }
+        tick(&mut leg, n);
+        if media_events(&mut leg).contains(&MediaEvent::Inactive { leg: 4 }) {
+            inactive_ticks.push(n);
+        }
+    }
+    (inactive_ticks, leg.counters().sent)
+}
+
+#[test]
+fn a_peer_that_declared_it_will_not_send_is_never_reported_inactive() {
+    const SEVENTY_SECONDS: u64 = 3500;
+    // sendrecv: 60 s without a packet is a dead peer.
+    let (inactive, _) =
+        silent_peer_inactive_ticks(setup(4, G711::Pcmu, None), None, SEVENTY_SECONDS);
+    assert_eq!(inactive, vec![3000], "sendrecv peer silent for 60 s");
+    // recvonly: we answered sendonly and keep talking to it, but expect nothing back.
+    let mut recvonly = setup(4, G711::Pcmu, None);
+    recvonly.peer_sends = false;
+    let (inactive, sent) = silent_peer_inactive_ticks(recvonly.clone(), None, SEVENTY_SECONDS);
+    assert_eq!(inactive, Vec::<u64>::new(), "recvonly peer silent for 70 s");
+    assert_eq!(sent, SEVENTY_SECONDS, "we still send to a recvonly peer");
+    // inactive: nobody sends.
+    let mut both_quiet = recvonly;
+    both_quiet.sending = false;
+    let (inactive, sent) = silent_peer_inactive_ticks(both_quiet, None, SEVENTY_SECONDS);
+    assert_eq!((inactive, sent), (Vec::<u64>::new(), 0), "inactive peer");
+}
+
+#[test]
+fn a_recvonly_peer_that_starts_sending_is_watched_from_then_on() {
+    let mut recvonly = setup(4, G711::Pcmu, None);
+    recvonly.peer_sends = false;
+    // A re-INVITE at 80 s makes it sendrecv: its 60 s count from then, not from the start.
+    let (inactive, _) =
+        silent_peer_inactive_ticks(recvonly, Some((4000, setup(4, G711::Pcmu, None))), 8000);
+    assert_eq!(inactive, vec![7000]);
 }
 
 #[test]

@@ -72,13 +72,14 @@ impl Receiver {
         }
     }
 
-    /// The peer re-negotiated: a new address re-opens the latch, resuming restarts the
-    /// inactivity clock, and in-band detection follows the telephone-event negotiation.
+    /// The peer re-negotiated: a new address re-opens the latch, resuming (or the peer starting
+    /// to send) restarts the inactivity clock, and in-band detection follows the
+    /// telephone-event negotiation.
     pub(super) fn update(&mut self, old: &LegSetup, new: &LegSetup, now: Duration) {
         if old.remote != new.remote {
             self.latched = None;
         }
-        if new.sending && !old.sending {
+        if new.expects_rtp() && !old.expects_rtp() {
             self.last_packet = now;
             self.inactive_reported = false;
         }
@@ -195,9 +196,15 @@ impl Receiver {
         self.digits.pop_front()
     }
 
-    /// True once when nothing has arrived for `limit` while we are sending (not on hold).
-    pub(super) fn check_inactive(&mut self, now: Duration, limit: Duration, sending: bool) -> bool {
-        if !sending || self.inactive_reported || limit.is_zero() {
+    /// True once when nothing has arrived for `limit` while RTP is expected (see
+    /// `LegSetup::expects_rtp`).
+    pub(super) fn check_inactive(
+        &mut self,
+        now: Duration,
+        limit: Duration,
+        expected: bool,
+    ) -> bool {
+        if !expected || self.inactive_reported || limit.is_zero() {
             return false;
         }
         if now.saturating_sub(self.last_packet) >= limit {

@@ -32,6 +32,7 @@ pub fn setup(leg: LegId, codec: G711, te: Option<u8>) -> LegSetup {
         payload_type: codec.payload_type(),
         telephone_event_pt: te,
         sending: true,
+        peer_sends: true,
     }
 }
 

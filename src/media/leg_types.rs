@@ -16,7 +16,8 @@ pub(super) const EVENTS_LIMIT: usize = 64;
 pub struct LegConfig {
     /// Jitter buffer play-out delay in 20 ms frames.
     pub jitter_depth: usize,
-    /// No RTP for this long while sending → `Inactive` (zero: never).
+    /// No RTP for this long while RTP is expected (`LegSetup::expects_rtp`) → `Inactive` (zero:
+    /// never).
     pub inactivity: Duration,
 }
 

@@ -229,6 +229,46 @@ pub fn http_get(port: u16, path: &str, token: Option<&str>) -> Option<(u16, Stri
     Some((status, dechunk(&body)))
 }
 
+/// A raw `GET` for binary bodies: (status, content type, body).
+pub fn http_get_bytes(port: u16, path: &str, token: &str) -> (u16, String, Vec<u8>) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))
+        .unwrap_or_else(|e| panic!("cannot connect to the API: {e}"));
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+    );
+    stream
+        .write_all(request.as_bytes())
+        .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+    let mut raw = Vec::new();
+    let _ = stream.read_to_end(&mut raw);
+    let end = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| panic!("GET {path}: no end of headers"));
+    let head = String::from_utf8_lossy(&raw[..end]).to_string();
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let header = |name: &str| {
+        head.lines()
+            .filter_map(|l| l.split_once(':'))
+            .find(|(k, _)| k.trim().eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim().to_string())
+    };
+    let mut body = raw[end + 4..].to_vec();
+    assert!(
+        header("transfer-encoding").is_none(),
+        "GET {path}: a recording is sent with its length"
+    );
+    if let Some(length) = header("content-length").and_then(|l| l.parse().ok()) {
+        body.truncate(length);
+    }
+    (status, header("content-type").unwrap_or_default(), body)
+}
+
 /// Undoes chunked transfer encoding when present (axum streams some bodies).
 fn dechunk(body: &str) -> String {
     let mut out = String::new();
@@ -332,6 +372,7 @@ pub fn read(path: &Path) -> Vec<u8> {
     std::fs::read(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
 
+pub mod heard;
 pub mod pcap;
 pub mod rtp;
 pub mod wav;

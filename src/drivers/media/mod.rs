@@ -53,7 +53,8 @@ pub struct MediaConfig {
     /// Recordings are written here (`RecordSpec::name` is relative to it).
     pub recordings_dir: PathBuf,
     pub prompts: Arc<PromptSet>,
-    /// No RTP for this long while sending → `Inactive` (zero: never).
+    /// No RTP for this long while RTP is expected (`LegSetup::expects_rtp`) → `Inactive` (zero:
+    /// never).
     pub inactivity: Duration,
     /// Seeds every leg's SSRC and initial sequence number and timestamp.
     pub seed: u64,

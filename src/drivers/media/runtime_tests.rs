@@ -72,6 +72,7 @@ impl Rig {
             payload_type: codec.payload_type(),
             telephone_event_pt: None,
             sending: true,
+            peer_sends: true,
         }));
         let deadline = Instant::now() + WAIT;
         while Instant::now() < deadline {
@@ -378,6 +379,7 @@ fn a_port_in_use_is_reported_as_open_failed() {
         payload_type: 0,
         telephone_event_pt: None,
         sending: true,
+        peer_sends: true,
     }));
     rig.wait(|e| *e == MediaEvent::OpenFailed { leg: 5 });
     assert_eq!(rig.runtime.local_addr(5), None);
