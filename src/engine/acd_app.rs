@@ -27,6 +27,13 @@ pub const MAX_CONVERSATION: Duration = Duration::from_secs(4 * 3600);
 /// The key that takes a waiting caller out of the queue to leave a voice message.
 pub const EXIT_KEY: char = '1';
 
+/// The queue a call waits in and its priority (from the flow's `queue` node).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Waiting {
+    pub queue: String,
+    pub priority: u8,
+}
+
 impl Engine {
     /// The caller starts waiting. A call entering its first queue has its message opened first
     /// (`opening`), and is offered to agents once the store has given it a tracking code, so
@@ -34,7 +41,7 @@ impl Engine {
     pub(super) fn enqueue_call(
         &mut self,
         call: CallKey,
-        queue: &str,
+        waiting: Waiting,
         opening: Option<NewMessage>,
         now: Duration,
     ) {
@@ -42,12 +49,11 @@ impl Engine {
             return;
         };
         let leg = c.leg;
-        if let Some(mut message) = opening {
+        let opening = opening.map(|mut message| {
             c.message_opened = true;
             message.stage = FilingStage::Open;
-            self.opening.insert(call, queue.to_string());
-            self.store(StoreCommand::FileMessage { call, message });
-        }
+            message
+        });
         self.queued.insert(call);
         self.media(MediaCommand::SetIdle {
             leg,
@@ -58,8 +64,14 @@ impl Engine {
             prompts: vec![QUEUE_ALL_BUSY.into()],
             barge_in: true,
         });
-        if !self.opening.contains_key(&call) {
-            self.call_arrives(call, queue.to_string(), now);
+        match opening {
+            Some(message) => {
+                self.store(StoreCommand::FileMessage { call, message });
+                self.opening.insert(call, waiting);
+            }
+            // Its message is still being opened: it arrives when the store answers.
+            None if self.opening.contains_key(&call) => {}
+            None => self.call_arrives(call, waiting, now),
         }
     }
 
@@ -71,7 +83,7 @@ impl Engine {
         tracking_code: Option<String>,
         now: Duration,
     ) {
-        let Some(queue) = self.opening.remove(&call) else {
+        let Some(waiting) = self.opening.remove(&call) else {
             return;
         };
         if let Some(c) = self.calls.get_mut(&call) {
@@ -79,18 +91,18 @@ impl Engine {
         }
         // Still waiting (not gone, not left by the exit key while the store answered).
         if self.queued.contains(&call) {
-            self.call_arrives(call, queue, now);
+            self.call_arrives(call, waiting, now);
         }
     }
 
-    fn call_arrives(&mut self, call: CallKey, queue: String, now: Duration) {
+    fn call_arrives(&mut self, call: CallKey, waiting: Waiting, now: Duration) {
         let Some(c) = self.calls.get(&call) else {
             return;
         };
         let arrived = AcdInput::CallArrived {
             call: acd::CallKey(call),
-            queue,
-            priority: 0,
+            queue: waiting.queue,
+            priority: waiting.priority,
             caller: c.record.from.clone(),
         };
         self.acd_input(arrived, now);

@@ -206,10 +206,15 @@ impl Engine {
                     }
                     None
                 }
-                IvrOutput::Enqueue { queue, draft } => {
+                IvrOutput::Enqueue {
+                    queue,
+                    priority,
+                    draft,
+                } => {
                     let opening =
                         (!info.message_opened).then(|| self.new_message(info, &draft, now));
-                    self.enqueue_call(info.key, &queue, opening, now);
+                    let waiting = super::acd_app::Waiting { queue, priority };
+                    self.enqueue_call(info.key, waiting, opening, now);
                     None
                 }
                 IvrOutput::File(draft) => {

@@ -163,7 +163,7 @@ pub struct Engine {
     /// Messages waiting for a recording that is still being saved (the caller hung up mid-take).
     pending_files: HashMap<LegId, (CallKey, NewMessage)>,
     /// Queued calls whose message is being opened, with their queue: offered once it is.
-    opening: HashMap<CallKey, String>,
+    opening: HashMap<CallKey, acd_app::Waiting>,
     acd: crate::acd::Acd,
     agent_legs: HashMap<LegId, agent_leg::AgentLeg>,
     /// (Call-ID, our tag) of agent legs → leg.
@@ -400,6 +400,8 @@ mod midnight_tests {
 }
 #[cfg(test)]
 mod tests_acd;
+#[cfg(test)]
+mod tests_acd_priority;
 #[cfg(test)]
 mod tests_agent_phone;
 #[cfg(test)]

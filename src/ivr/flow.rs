@@ -267,6 +267,8 @@ pub struct RecordNode {
 pub struct QueueNode {
     pub prompts: Vec<String>,
     pub queue: String,
+    /// 0–9; a waiting call of higher priority is offered first, FIFO within a priority.
+    pub priority: u8,
     pub answered: String,
     pub overflow: String,
     pub no_agents: String,

@@ -70,6 +70,7 @@ pub(crate) fn read_queue(f: &mut Fields) -> NodeKind {
             "prompt",
             "prompts",
             "queue",
+            "priority",
             "answered",
             "overflow",
             "no_agents",
@@ -89,6 +90,7 @@ pub(crate) fn read_queue(f: &mut Fields) -> NodeKind {
     NodeKind::Queue(QueueNode {
         prompts: f.prompts(),
         queue: f.required("queue"),
+        priority: u8::try_from(f.number("priority", 0, (0, 9))).unwrap_or(0),
         answered: f.required("answered"),
         overflow,
         no_agents,

@@ -236,6 +236,31 @@ fn set_values_with_a_meaning_are_checked() {
 }
 
 #[test]
+fn a_queue_priority_outside_0_to_9_is_a_bad_value() {
+    let queue =
+        "    type: queue\n    queue: q1\n    priority: 12\n    answered: menu\n    otherwise: menu";
+    let kind = one_error(
+        &with("    type: hangup\n    prompt: p/bye", queue),
+        23, // the priority line itself
+        Some("bye"),
+    );
+    assert!(
+        matches!(&kind, FlowErrorKind::BadValue { field, .. } if field == "priority"),
+        "{kind:?}"
+    );
+    let ok =
+        "    type: queue\n    queue: q1\n    priority: 9\n    answered: menu\n    otherwise: menu";
+    let flow = load(&with("    type: hangup\n    prompt: p/bye", ok));
+    let node = flow
+        .ok()
+        .and_then(|f| f.nodes.get("bye").map(|n| n.kind.clone()));
+    assert!(
+        matches!(node, Some(NodeKind::Queue(ref q)) if q.priority == 9),
+        "{node:?}"
+    );
+}
+
+#[test]
 fn unknown_queue_is_reported_at_the_queue_field() {
     let queue = "    type: queue\n    queue: q2\n    answered: menu\n    otherwise: menu";
     let kind = one_error(

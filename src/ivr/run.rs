@@ -59,7 +59,7 @@ pub(super) enum AfterPlay {
     Collect,
     ReviewKey,
     Record,
-    Enqueue(String),
+    Enqueue(String, u8),
     Hangup,
 }
 

@@ -119,6 +119,8 @@ pub enum IvrOutput {
     /// call got, opened now so the call-taker sees its tracking code while the phone rings.
     Enqueue {
         queue: String,
+        /// Higher is offered first (FIFO within a priority).
+        priority: u8,
         draft: MessageDraft,
     },
     /// File the call's one message; answer with `Filed` after the durable save, or `FileFailed`.

@@ -58,11 +58,11 @@ impl IvrRun {
             NodeKind::Lookup(n) => self.lookup_case(&n.kind, &n.number, &n.not_found),
             NodeKind::LookupMessage(n) => self.lookup_message(&n.code, &n.not_found),
             NodeKind::Record(_) => self.start_take(&[]),
-            NodeKind::Queue(n) if n.prompts.is_empty() => self.enqueue(n.queue.clone()),
+            NodeKind::Queue(n) if n.prompts.is_empty() => self.enqueue(n.queue.clone(), n.priority),
             NodeKind::Queue(n) => self.play(
                 n.prompts.clone(),
                 false,
-                AfterPlay::Enqueue(n.queue.clone()),
+                AfterPlay::Enqueue(n.queue.clone(), n.priority),
             ),
             NodeKind::File(n) if self.filed => self.go(&n.next, None),
             NodeKind::File(n) => {
@@ -102,7 +102,7 @@ impl IvrRun {
             AfterPlay::Collect => self.wait_first_digit(),
             AfterPlay::ReviewKey => self.wait_review_key(),
             AfterPlay::Record => self.start_recorder(),
-            AfterPlay::Enqueue(queue) => self.enqueue(queue),
+            AfterPlay::Enqueue(queue, priority) => self.enqueue(queue, priority),
             AfterPlay::Hangup => self.hang_up(),
         }
     }
@@ -193,9 +193,13 @@ impl IvrRun {
         }
     }
 
-    fn enqueue(&mut self, queue: String) {
+    fn enqueue(&mut self, queue: String, priority: u8) {
         let draft = self.draft(None, Some(MessageKind::Guidance));
-        self.emit(IvrOutput::Enqueue { queue, draft });
+        self.emit(IvrOutput::Enqueue {
+            queue,
+            priority,
+            draft,
+        });
         self.state = State::AwaitQueue;
         self.timer = None;
     }

@@ -108,6 +108,7 @@ fn keys_during_a_prompt_without_barge_in_are_dropped() {
         step(&mut run, IvrInput::PlaybackFinished, 13),
         [IvrOutput::Enqueue {
             queue,
+            priority: 0,
             draft: MessageDraft {
                 line: "1888".into(),
                 kind: MessageKind::Guidance,
