@@ -255,9 +255,15 @@ bridged() {
   bridged_now=$(board "q['agents']['on_call']")
   t0=$(date +%s.%N); cpu0=$(engine_cpu); scpu0=$(proc_cpu "$CALLERS_PID")
   acpu0=$(proc_cpu "$AGENTS_PID"); busy0=$(machine_busy)
-  # Only this run's streams: SIPp sends every call's RTP from its one media port.
-  dumpcap -i lo -P -s 128 -B 128 -a "duration:$capture" -w media.pcap \
+  local skipped0 skipped1
+  skipped0=$(engine_metric pasokh_media_frames_skipped_total)
+  # Only this run's streams: SIPp sends every call's RTP from its one media port. The kernel
+  # buffer stays at 16 MiB: allocating a larger one as the capture starts stalls every thread
+  # of this machine (a bare SCHED_FIFO sleeper: 100 ms at 64 MiB, 250 ms at 128 MiB), which
+  # made the media workers skip frames the moment the measurement began.
+  dumpcap -i lo -P -s 128 -B 16 -a "duration:$capture" -w media.pcap \
     -f "udp and (port $CALLER_MEDIA or port $AGENT_MEDIA) and portrange $RTP_PORTS" 2> dumpcap.err || true
+  skipped1=$(engine_metric pasokh_media_frames_skipped_total)
   t1=$(date +%s.%N); cpu1=$(engine_cpu); scpu1=$(proc_cpu "$CALLERS_PID")
   acpu1=$(proc_cpu "$AGENTS_PID"); busy1=$(machine_busy)
   rss_load=$(engine_rss_kb)
@@ -266,6 +272,7 @@ bridged() {
     jitter+="${m#jitter_} $(engine_metric "pasokh_rtp_${m}_total"), "
   done
   jitter+="pacer frames skipped $(engine_metric pasokh_media_frames_skipped_total)"
+  jitter+=" ($((skipped1 - skipped0)) during the capture)"
   wait "$CALLERS_RUNNER" || true
   sleep 3 # the engine hangs up the agents
   local agents_end

@@ -46,7 +46,8 @@ steal0=$(machine_steal)
 # The machine's own wake-up lateness under the same load: the floor for any pacing.
 python3 "$scripts/clock_jitter.py" "$CAPTURE" > clock.txt 2>&1 &
 clock=$!
-dumpcap -i lo -P -s 64 -B 64 -f "udp and (src portrange $RTP_PORTS or dst portrange $RTP_PORTS)" \
+# A 16 MiB kernel buffer: a larger one stalls the whole machine as the capture starts.
+dumpcap -i lo -P -s 64 -B 16 -f "udp and (src portrange $RTP_PORTS or dst portrange $RTP_PORTS)" \
   -a "duration:$CAPTURE" -w media.pcap 2> dumpcap.err || true
 t1=$(date +%s.%N); cpu1=$(engine_cpu); scpu1=$(proc_cpu "$SIPP_PID"); busy1=$(machine_busy)
 wake1=$(engine_metric pasokh_media_wakeups_total); late1=$(engine_metric pasokh_media_wakeups_late_total)

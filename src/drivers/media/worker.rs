@@ -108,7 +108,17 @@ impl Worker {
             self.wait_until(deadline);
             let now = self.now();
             self.count_wakeup(now.saturating_sub(deadline));
+            let skipped_before = self.pacer.skipped();
             let due = self.pacer.frames_due(now);
+            if self.pacer.skipped() > skipped_before {
+                // Rare and worth knowing: audio was dropped because this thread did not run.
+                tracing::warn!(
+                    worker = self.index,
+                    late_ms = now.saturating_sub(deadline).as_millis() as u64,
+                    skipped = self.pacer.skipped() - skipped_before,
+                    "media worker stalled: frames skipped"
+                );
+            }
             for frame in 0..due {
                 // Packets built on the previous tick go out first, before any work whose length
                 // varies with traffic: each leg's send time then depends only on the wake-up and
