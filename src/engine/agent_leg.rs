@@ -273,7 +273,8 @@ impl Engine {
         }
         match agent_leg.state {
             AgentLegState::Ringing if hang_up => {
-                self.send_agent_request(&agent_leg, Method::Cancel, now)
+                self.send_agent_request(&agent_leg, Method::Cancel, now);
+                self.remember_cancelled(leg, agent_leg.peer, agent_leg.invite.clone());
             }
             AgentLegState::Answered => {
                 if hang_up {

@@ -157,6 +157,12 @@ impl Engine {
             if resp.status >= 300 || !self.agent_legs.contains_key(&leg) {
                 self.by_client_txn.remove(&key);
             }
+            if self.on_cancelled_offer_response(leg, &resp, now) {
+                if resp.status < 200 {
+                    self.by_client_txn.insert(key, leg); // wait for the final response
+                }
+                return;
+            }
             self.on_agent_invite_response(leg, resp, now);
         }
     }
@@ -169,6 +175,7 @@ impl Engine {
         let Some(leg) = self.by_client_txn.remove(&key) else {
             return;
         };
+        self.forget_cancelled(leg);
         if let Some(agent_leg) = self.agent_legs.get(&leg) {
             let (caller, agent) = (agent_leg.caller, agent_leg.agent.clone());
             self.drop_agent_leg(leg, false, now);

@@ -22,6 +22,7 @@ use crate::timer::TimerTable;
 
 mod acd_app;
 mod agent_leg;
+mod agent_leg_late;
 mod agent_ping;
 pub mod agents;
 mod apps;
@@ -181,6 +182,9 @@ pub struct Engine {
     /// Calls whose IVR is being driven, and inputs that arrived meanwhile.
     driving: std::collections::HashSet<CallKey>,
     deferred: Vec<(CallKey, crate::ivr::IvrInput)>,
+    /// Offers cancelled while ringing, until their INVITE's final response (a late 2xx is
+    /// ACKed and hung up).
+    cancelled_offers: HashMap<LegId, agent_leg_late::CancelledOffer>,
     /// Agent requests the ACD refused so far (a feature code hears whether its request took).
     agent_refusals: u64,
 }
@@ -221,6 +225,7 @@ impl Engine {
             driving: Default::default(),
             deferred: Vec::new(),
             agent_refusals: 0,
+            cancelled_offers: HashMap::new(),
         };
         engine.arm_daily_reset(Duration::ZERO);
         engine

@@ -459,3 +459,34 @@ fn a_phone_that_stops_answering_options_is_dropped_and_the_agent_stays_on_the_ot
         "the silent contact is dropped"
     );
 }
+
+#[test]
+fn a_phone_that_answers_after_it_was_cancelled_is_acked_and_hung_up() {
+    let mut h = acd_harness(&[]);
+    let offers = two_phones_ringing(&mut h);
+    answer(&mut h, &offers[0], 200);
+    assert_eq!(cancels_to(&h, &offers[1].uri), 1);
+    // The second phone's 200 crossed the CANCEL.
+    answer(&mut h, &offers[1], 200);
+    let late_call_id = offers[1].call_id().unwrap_or_default();
+    let in_late_dialog = |method: Method| {
+        h.requests
+            .iter()
+            .filter(|r| r.method == method && r.call_id() == Some(late_call_id))
+            .count()
+    };
+    assert_eq!(in_late_dialog(Method::Ack), 1, "the late 2xx is ACKed");
+    assert_eq!(
+        in_late_dialog(Method::Bye),
+        1,
+        "and that dialog is ended at once"
+    );
+    // The call goes on with the phone that answered first.
+    assert_eq!(state(&h, "2001"), "on_call");
+    let bridges = h
+        .media
+        .iter()
+        .filter(|m| matches!(m, MediaCommand::Bridge { .. }))
+        .count();
+    assert_eq!(bridges, 1);
+}
