@@ -325,13 +325,23 @@ Contact: <sip:{user}@127.0.0.1:15061>;expires=120\r\n{auth}Content-Length: 0\r\n
 }
 
 fn answer_challenge(challenge: &str, user: &str, password: &str) -> String {
+    digest_answer(challenge, user, password, "REGISTER", "sip:127.0.0.1:5060")
+}
+
+/// A SHA-256 digest answer (qop=auth) to `challenge` for `method` on `uri`, in realm "pasokh".
+pub(crate) fn digest_answer(
+    challenge: &str,
+    user: &str,
+    password: &str,
+    method: &str,
+    uri: &str,
+) -> String {
     let nonce = challenge
         .split("nonce=\"")
         .nth(1)
         .and_then(|rest| rest.split('"').next())
         .unwrap_or_else(|| panic!("no nonce in {challenge}"));
     let ha1 = crate::sip::digest::ha1_hex(DigestAlgorithm::Sha256, user, "pasokh", password);
-    let uri = "sip:127.0.0.1:5060";
     let qop = QopParams {
         qop: "auth",
         nc: "00000001",
@@ -340,14 +350,14 @@ fn answer_challenge(challenge: &str, user: &str, password: &str) -> String {
     let response = expected_response(
         DigestAlgorithm::Sha256,
         &ha1,
-        "REGISTER",
+        method,
         uri,
         nonce,
         Some(&qop),
     );
     format!(
-        "Digest username=\"{user}\", realm=\"pasokh\", nonce=\"{}\", uri=\"{uri}\", response=\"{response}\", algorithm=SHA-256, qop=auth, nc=00000001, cnonce=\"abc\"",
-        nonce
+        "Digest username=\"{user}\", realm=\"pasokh\", nonce=\"{nonce}\", uri=\"{uri}\", \
+         response=\"{response}\", algorithm=SHA-256, qop=auth, nc=00000001, cnonce=\"abc\""
     )
 }
 

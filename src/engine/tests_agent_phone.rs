@@ -5,10 +5,9 @@
 
 use std::time::Duration;
 
-use super::tests::{in_dialog, invite, register, Harness, SDP};
+use super::tests::{digest_answer, in_dialog, invite, register, Harness, SDP};
 use super::tests_acd::{acd_harness, acd_harness_with, answer, caller_in_queue, invites_to_agents};
 use super::*;
-use crate::sip::digest::{expected_response, ha1_hex, DigestAlgorithm, QopParams};
 use crate::sip::msg::Method;
 use crate::sip::registrar::UserCredentials;
 
@@ -28,31 +27,9 @@ fn state(h: &Harness, agent: &str) -> String {
     state_of(h, agent).map(|(s, _)| s).unwrap_or_default()
 }
 
-/// A digest answer to `challenge` for `method` on `uri`.
+/// A digest answer to `challenge` for `method` on `uri`, with the agents' password.
 fn authorization(challenge: &str, user: &str, method: &str, uri: &str) -> String {
-    let nonce = challenge
-        .split("nonce=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .unwrap_or_else(|| panic!("no nonce in {challenge}"));
-    let ha1 = ha1_hex(DigestAlgorithm::Sha256, user, "pasokh", PASSWORD);
-    let qop = QopParams {
-        qop: "auth",
-        nc: "00000001",
-        cnonce: "feature",
-    };
-    let response = expected_response(
-        DigestAlgorithm::Sha256,
-        &ha1,
-        method,
-        uri,
-        nonce,
-        Some(&qop),
-    );
-    format!(
-        "Digest username=\"{user}\", realm=\"pasokh\", nonce=\"{nonce}\", uri=\"{uri}\", \
-         response=\"{response}\", algorithm=SHA-256, qop=auth, nc=00000001, cnonce=\"feature\""
-    )
+    digest_answer(challenge, user, PASSWORD, method, uri)
 }
 
 /// The agent dials `number` from the softphone (challenged, then authenticated) and the call is
