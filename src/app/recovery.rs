@@ -1,10 +1,21 @@
-//! Start-up recovery of recordings cut off by a crash (power loss, `kill -9`): the media sweep
-//! repairs their WAV headers; here each repaired recording is filed as a message for the
-//! screeners to hear, so no voice message is ever a silent orphan.
+//! Start-up recovery of recordings a crash (power loss, `kill -9`) left without a message: the
+//! media sweep repairs the WAV headers of takes cut off mid-write, and a take that was saved but
+//! whose message row never got written (the crash fell between the two) is found by comparing
+//! the recent files with the database. Each is filed as a message for the screeners to hear, so
+//! no voice message is ever a silent orphan.
 
-use crate::drivers::media::SweepReport;
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use crate::drivers::media::{recent_recordings, SweepReport};
 use crate::engine::NewMessage;
 use crate::store::Store;
+
+/// Files written this recently are checked against the database at start-up.
+const RECENT_FILES: Duration = Duration::from_secs(48 * 3600);
+/// Messages filed this recently are searched for them (a take is written after its call's
+/// message may have been opened, and a conversation lasts at most 4 h).
+const RECENT_MESSAGES: Duration = Duration::from_secs(72 * 3600);
 
 pub async fn file_repaired(store: &Store, report: SweepReport) {
     for bad in &report.quarantined {
@@ -14,25 +25,110 @@ pub async fn file_repaired(store: &Store, report: SweepReport) {
         tracing::error!(file = %path.display(), %error, "recording could not be checked");
     }
     for repaired in report.repaired {
-        let message = NewMessage {
-            call_id: format!("recovered:{}", repaired.name),
-            line: String::new(),
-            kind: "unusable".into(),
+        tracing::warn!(name = %repaired.name, duration_ms = repaired.duration_ms,
+            "recording repaired after a crash: filing it for screening");
+        file_recovered(store, &repaired.name).await;
+    }
+}
+
+/// Files every recent recording that no message refers to. Run after `file_repaired`.
+pub async fn file_orphans(store: &Store, recordings: &Path) {
+    let now = SystemTime::now();
+    let files = recent_recordings(recordings, now - RECENT_FILES);
+    if files.is_empty() {
+        return;
+    }
+    let since_ms = crate::store::unix_ms_now() - RECENT_MESSAGES.as_millis() as i64;
+    let filed = match store.recordings_filed_since(since_ms).await {
+        Ok(filed) => filed,
+        Err(error) => {
+            tracing::error!(%error, "recordings not checked against the messages");
+            return;
+        }
+    };
+    for name in files.iter().filter(|name| !filed.contains(*name)) {
+        tracing::warn!(%name, "saved recording without a message after a crash: filing it for screening");
+        file_recovered(store, name).await;
+    }
+}
+
+async fn file_recovered(store: &Store, name: &str) {
+    let message = NewMessage {
+        call_id: format!("recovered:{name}"),
+        line: String::new(),
+        kind: "unusable".into(),
+        district: None,
+        category: Some("recovered_recording".into()),
+        case_number: None,
+        caller: String::new(),
+        recording: Some(name.to_string()),
+        created_at: crate::store::unix_ms_now(),
+        stage: crate::engine::FilingStage::Whole,
+    };
+    if let Err(error) = store.file_message(&message).await {
+        tracing::error!(%name, %error, "recovered recording could not be filed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::test_support::TempDir;
+
+    fn message_with(recording: &str) -> NewMessage {
+        NewMessage {
+            call_id: "c1".into(),
+            line: "1888".into(),
+            kind: "complaint".into(),
             district: None,
-            category: Some("recovered_recording".into()),
+            category: None,
             case_number: None,
-            caller: String::new(),
-            recording: Some(repaired.name.clone()),
+            caller: "09120000000".into(),
+            recording: Some(recording.into()),
             created_at: crate::store::unix_ms_now(),
             stage: crate::engine::FilingStage::Whole,
-        };
-        match store.file_message(&message).await {
-            Ok(_) => {
-                tracing::warn!(name = %repaired.name, duration_ms = repaired.duration_ms, "recording repaired after a crash and filed for screening")
-            }
-            Err(error) => {
-                tracing::error!(name = %repaired.name, %error, "repaired recording could not be filed")
-            }
         }
+    }
+
+    #[tokio::test]
+    async fn a_saved_take_without_its_message_is_filed_and_a_filed_one_is_left_alone() {
+        let dir = TempDir::new("recovery-orphans");
+        let store = Store::open(dir.path()).await.expect("store");
+        let recordings = dir.path().join("recordings");
+        let day = recordings.join("2026/12/06");
+        std::fs::create_dir_all(&day).expect("day folder");
+        std::fs::create_dir_all(recordings.join("quarantine")).expect("quarantine");
+        for name in ["filed.wav", "orphan.wav"] {
+            std::fs::write(day.join(name), b"RIFF").expect("take");
+        }
+        std::fs::write(recordings.join("quarantine/broken.wav"), b"x").expect("quarantined");
+        store
+            .file_message(&message_with("2026/12/06/filed.wav"))
+            .await
+            .expect("filed");
+
+        file_orphans(&store, &recordings).await;
+        // Run twice (a second restart): nothing is filed again.
+        file_orphans(&store, &recordings).await;
+
+        let filed = store
+            .recordings_filed_since(0)
+            .await
+            .expect("recordings listed");
+        let mut names: Vec<&String> = filed.iter().collect();
+        names.sort();
+        assert_eq!(names, ["2026/12/06/filed.wav", "2026/12/06/orphan.wav"]);
+        let recovered = store
+            .list_messages(&crate::store::MessageFilter {
+                limit: 100,
+                ..Default::default()
+            })
+            .await
+            .expect("messages")
+            .into_iter()
+            .filter(|m| m.category.as_deref() == Some("recovered_recording"))
+            .count();
+        assert_eq!(recovered, 1, "the orphan, once; never the quarantined file");
+        store.close().await;
     }
 }

@@ -79,6 +79,7 @@ async fn serve(config: Config) -> Result<(), String> {
     let flows = Arc::new(super::flows::load_flow_set(&config)?);
     let recordings = config.data.join("recordings");
     super::recovery::file_repaired(&store, sweep_recordings(&recordings)).await;
+    super::recovery::file_orphans(&store, &recordings).await;
     let writer = CallWriter::spawn(store.clone());
 
     let udp = Arc::new(bind_udp(config.sip)?);

@@ -116,6 +116,30 @@ impl Store {
         Ok(codes)
     }
 
+    /// Every recording name (voice message, reply, conversation) of the messages filed at or
+    /// after `since_ms` (Unix ms): what the start-up check compares recent files against.
+    pub async fn recordings_filed_since(
+        &self,
+        since_ms: i64,
+    ) -> Result<std::collections::HashSet<String>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT recording, reply_recording, call_recording FROM messages WHERE created_at >= ?",
+        )
+        .bind(since_ms)
+        .fetch_all(self.pool())
+        .await
+        .map_err(self.error("list filed recordings"))?;
+        let columns = ["recording", "reply_recording", "call_recording"];
+        Ok(rows
+            .iter()
+            .flat_map(|row| {
+                columns
+                    .iter()
+                    .filter_map(|c| row.try_get::<Option<String>, _>(*c).ok().flatten())
+            })
+            .collect())
+    }
+
     /// Attaches saved conversation recordings to their calls' messages, by Call-ID, in one
     /// transaction. A message that already has one keeps it (a call has one conversation).
     pub async fn attach_call_recordings(

@@ -36,7 +36,9 @@ mod worker_io;
 pub use prompt_loader::{decode_file, load_prompts, PromptError};
 pub use recorder::{recording_path, PART_SUFFIX};
 pub use stats::{MediaStats, MediaTotals};
-pub use sweep::{sweep_recordings, RepairedRecording, SweepReport, QUARANTINE_DIR};
+pub use sweep::{
+    recent_recordings, sweep_recordings, RepairedRecording, SweepReport, QUARANTINE_DIR,
+};
 
 use recorder::RecorderJob;
 use worker::{Worker, WorkerMsg};

@@ -11,6 +11,7 @@
 use std::fs::{self, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use crate::media::wav;
 
@@ -66,6 +67,18 @@ pub fn sweep_recordings(dir: &Path) -> SweepReport {
 }
 
 fn collect_parts(root: &Path, dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
+    let is_part = |path: &Path| path.to_str().is_some_and(|p| p.ends_with(PART_SUFFIX));
+    collect_files(root, dir, depth, &is_part, out);
+}
+
+/// Every file below `dir` (quarantine left out) that `keep` accepts.
+fn collect_files(
+    root: &Path,
+    dir: &Path,
+    depth: usize,
+    keep: &dyn Fn(&Path) -> bool,
+    out: &mut Vec<PathBuf>,
+) {
     let Ok(entries) = fs::read_dir(dir) else {
         return;
     };
@@ -73,12 +86,29 @@ fn collect_parts(root: &Path, dir: &Path, depth: usize, out: &mut Vec<PathBuf>) 
         let path = entry.path();
         if path.is_dir() {
             if depth > 0 && path != root.join(QUARANTINE_DIR) {
-                collect_parts(root, &path, depth - 1, out);
+                collect_files(root, &path, depth - 1, keep, out);
             }
-        } else if path.to_str().is_some_and(|p| p.ends_with(PART_SUFFIX)) {
+        } else if keep(&path) {
             out.push(path);
         }
     }
+}
+
+/// The finished recordings (`.wav`) last written at or after `since`, as names relative to
+/// `dir` (`2026/12/06/x.wav`), sorted. A crash can only orphan a recent one, so the start-up
+/// check of recordings against the database looks at these alone, not at years of archive.
+pub fn recent_recordings(dir: &Path, since: SystemTime) -> Vec<String> {
+    let recent = |path: &Path| {
+        path.extension().is_some_and(|e| e == "wav")
+            && fs::metadata(path)
+                .and_then(|m| m.modified())
+                .is_ok_and(|at| at >= since)
+    };
+    let mut found = Vec::new();
+    collect_files(dir, dir, MAX_DEPTH, &recent, &mut found);
+    let mut names: Vec<String> = found.iter().map(|p| relative_name(dir, p)).collect();
+    names.sort();
+    names
 }
 
 fn repair(root: &Path, part: &Path) -> io::Result<Verdict> {
