@@ -205,6 +205,22 @@ fn prompt_stream_is_continuous_and_paced_at_20_ms() {
 
 // ---- 5 and 6. the engine records what the peer says -------------------------------------------
 
+/// A SIPp caller on 1888 whose audio is the test's RTP peer, taken to the voice message's beep
+/// (see `reach_the_1888_beep`), the recorder listening from then on.
+fn call_1888_to_the_beep(engine: &Engine) -> (RtpPeer, SippCall) {
+    let peer = RtpPeer::bind();
+    let call = SippCall::start(
+        engine.sip,
+        "media_uac_wait_bye.xml",
+        "1888",
+        peer.port(),
+        0,
+        Duration::from_secs(120),
+    );
+    reach_the_1888_beep(&peer);
+    (peer, call)
+}
+
 /// Keys of the 1888 path to a voice message: 1 (leave a message, typed over the welcome), 1
 /// (criticism). With no call-taker logged in (or outside hours) the caller then hears an
 /// explanation, the recording instructions and the beep. Returns when the beep has ended.
@@ -312,16 +328,7 @@ fn voice_message_recording_lasts_as_long_as_the_caller_spoke() {
     const SPOKE_MS: u64 = 4000;
     let engine = Engine::start("media-record", "");
     let token = engine.token("admin");
-    let peer = RtpPeer::bind();
-    let call = SippCall::start(
-        engine.sip,
-        "media_uac_wait_bye.xml",
-        "1888",
-        peer.port(),
-        0,
-        Duration::from_secs(120),
-    );
-    reach_the_1888_beep(&peer);
+    let (peer, call) = call_1888_to_the_beep(&engine);
     // The recorder starts as the beep ends.
     speak_and_keep(&peer, SPOKE_MS);
     assert!(
@@ -398,16 +405,7 @@ struct Acknowledged {
 /// Leaves a voice message of `spoke_ms` on 1888 (the engine's first call) and waits for the
 /// engine to acknowledge it.
 fn leave_acknowledged_message(engine: &Engine, token: &str, spoke_ms: u64) -> Acknowledged {
-    let peer = RtpPeer::bind();
-    let call = SippCall::start(
-        engine.sip,
-        "media_uac_wait_bye.xml",
-        "1888",
-        peer.port(),
-        0,
-        Duration::from_secs(120),
-    );
-    reach_the_1888_beep(&peer);
+    let (peer, call) = call_1888_to_the_beep(engine);
     let kept = speak_and_keep(&peer, spoke_ms);
     assert!(
         call.wait(),
@@ -455,16 +453,7 @@ fn recording_survives_kill_9_and_is_repaired_at_restart() {
         kept_take.duration_ms()
     );
     // Then a second caller, cut off mid-take by the crash.
-    let peer = RtpPeer::bind();
-    let call = SippCall::start(
-        engine.sip,
-        "media_uac_wait_bye.xml",
-        "1888",
-        peer.port(),
-        0,
-        Duration::from_secs(120),
-    );
-    reach_the_1888_beep(&peer);
+    let (peer, call) = call_1888_to_the_beep(&engine);
     peer.send_audio_pcmu(&wav::tone(&[440.0, 620.0], SPOKE_MS, 5000.0));
     // The take is written through an 8 KiB buffer (512 ms of audio): keep the call going a
     // little so the speech itself has reached the file when the power goes.

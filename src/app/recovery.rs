@@ -91,30 +91,27 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_saved_take_without_its_message_is_filed_and_a_filed_one_is_left_alone() {
+    async fn a_saved_take_without_its_message_is_filed_and_a_filed_one_is_left_alone(
+    ) -> Result<(), Box<dyn std::error::Error>> {
         let dir = TempDir::new("recovery-orphans");
-        let store = Store::open(dir.path()).await.expect("store");
+        let store = Store::open(dir.path()).await?;
         let recordings = dir.path().join("recordings");
         let day = recordings.join("2026/12/06");
-        std::fs::create_dir_all(&day).expect("day folder");
-        std::fs::create_dir_all(recordings.join("quarantine")).expect("quarantine");
+        std::fs::create_dir_all(&day)?;
+        std::fs::create_dir_all(recordings.join("quarantine"))?;
         for name in ["filed.wav", "orphan.wav"] {
-            std::fs::write(day.join(name), b"RIFF").expect("take");
+            std::fs::write(day.join(name), b"RIFF")?;
         }
-        std::fs::write(recordings.join("quarantine/broken.wav"), b"x").expect("quarantined");
+        std::fs::write(recordings.join("quarantine/broken.wav"), b"x")?;
         store
             .file_message(&message_with("2026/12/06/filed.wav"))
-            .await
-            .expect("filed");
+            .await?;
 
         file_orphans(&store, &recordings).await;
         // Run twice (a second restart): nothing is filed again.
         file_orphans(&store, &recordings).await;
 
-        let filed = store
-            .recordings_filed_since(0)
-            .await
-            .expect("recordings listed");
+        let filed = store.recordings_filed_since(0).await?;
         let mut names: Vec<&String> = filed.iter().collect();
         names.sort();
         assert_eq!(names, ["2026/12/06/filed.wav", "2026/12/06/orphan.wav"]);
@@ -123,12 +120,12 @@ mod tests {
                 limit: 100,
                 ..Default::default()
             })
-            .await
-            .expect("messages")
+            .await?
             .into_iter()
             .filter(|m| m.category.as_deref() == Some("recovered_recording"))
             .count();
         assert_eq!(recovered, 1, "the orphan, once; never the quarantined file");
         store.close().await;
+        Ok(())
     }
 }
