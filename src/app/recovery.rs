@@ -52,22 +52,52 @@ pub async fn file_orphans(store: &Store, recordings: &Path) {
     }
 }
 
+/// Files a recovered recording for screening. The engine names a take after its call
+/// (`DAY/CALLREF-take1-RANDOM.wav`), so the call's record gives back the caller's number and the
+/// line; a voice-message take completes the message the call had opened, if any (keeping its
+/// tracking code), instead of filing a second one.
 async fn file_recovered(store: &Store, name: &str) {
+    let call = match call_ref_of(name) {
+        Some(call_ref) => store.call_by_ref(call_ref).await.unwrap_or_else(|error| {
+            tracing::error!(%name, %error, "the recording's call could not be read");
+            None
+        }),
+        None => None,
+    };
+    let is_take = name.contains("-take");
     let message = NewMessage {
-        call_id: format!("recovered:{name}"),
-        line: String::new(),
+        call_ref: call
+            .as_ref()
+            .map_or_else(|| format!("recovered:{name}"), |c| c.call_ref.clone()),
+        call_id: call
+            .as_ref()
+            .map_or_else(|| format!("recovered:{name}"), |c| c.call_id.clone()),
+        line: call.as_ref().map(|c| c.to.clone()).unwrap_or_default(),
         kind: "unusable".into(),
         district: None,
         category: Some("recovered_recording".into()),
         case_number: None,
-        caller: String::new(),
+        caller: call.as_ref().map(|c| c.from.clone()).unwrap_or_default(),
         recording: Some(name.to_string()),
         created_at: crate::store::unix_ms_now(),
-        stage: crate::engine::FilingStage::Whole,
+        stage: if call.is_some() && is_take {
+            crate::engine::FilingStage::Complete
+        } else {
+            crate::engine::FilingStage::Whole
+        },
     };
     if let Err(error) = store.file_message(&message).await {
         tracing::error!(%name, %error, "recovered recording could not be filed");
     }
+}
+
+/// The call reference at the start of an engine-made recording name, if it has one.
+fn call_ref_of(name: &str) -> Option<&str> {
+    let file = name.rsplit('/').next()?;
+    let (call_ref, _) = file
+        .split_once("-take")
+        .or_else(|| file.split_once("-conversation-"))?;
+    (!call_ref.is_empty() && call_ref.bytes().all(|b| b.is_ascii_hexdigit())).then_some(call_ref)
 }
 
 #[cfg(test)]
@@ -77,6 +107,7 @@ mod tests {
 
     fn message_with(recording: &str) -> NewMessage {
         NewMessage {
+            call_ref: "c1".into(),
             call_id: "c1".into(),
             line: "1888".into(),
             kind: "complaint".into(),
@@ -125,6 +156,54 @@ mod tests {
             .filter(|m| m.category.as_deref() == Some("recovered_recording"))
             .count();
         assert_eq!(recovered, 1, "the orphan, once; never the quarantined file");
+        store.close().await;
+        Ok(())
+    }
+
+    #[test]
+    fn the_call_reference_is_read_from_engine_made_names_only() {
+        assert_eq!(
+            call_ref_of("2026/12/07/00c0ffee12345678-take2-0a1b2c3d.wav"),
+            Some("00c0ffee12345678")
+        );
+        assert_eq!(
+            call_ref_of("2026/12/07/00c0ffee12345678-conversation-0a1b2c3d.wav"),
+            Some("00c0ffee12345678")
+        );
+        assert_eq!(call_ref_of("2026/12/06/orphan.wav"), None);
+        assert_eq!(call_ref_of("2026/12/06/../x-take1-0.wav"), None);
+    }
+
+    #[tokio::test]
+    async fn a_recovered_take_keeps_its_callers_number_and_line(
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let dir = TempDir::new("recovery-caller");
+        let store = Store::open(dir.path()).await?;
+        let record = crate::engine::CallRecord {
+            call_ref: "00c0ffee12345678".into(),
+            ..crate::store::test_support::call("phone-chosen@10.0.0.1", 1_000)
+        };
+        store.upsert_calls(std::slice::from_ref(&record)).await?;
+        let recordings = dir.path().join("recordings");
+        let day = recordings.join("2026/12/07");
+        std::fs::create_dir_all(&day)?;
+        std::fs::write(day.join("00c0ffee12345678-take1-0a1b2c3d.wav"), b"RIFF")?;
+
+        file_orphans(&store, &recordings).await;
+
+        let messages = store
+            .list_messages(&crate::store::MessageFilter {
+                limit: 10,
+                ..Default::default()
+            })
+            .await?;
+        assert_eq!(messages.len(), 1);
+        let m = &messages[0];
+        assert_eq!(m.caller, record.from, "the caller's number is kept");
+        assert_eq!(m.line, record.to);
+        assert_eq!(m.call_ref.as_deref(), Some("00c0ffee12345678"));
+        assert_eq!(m.call_id, record.call_id);
+        assert_eq!(m.category.as_deref(), Some("recovered_recording"));
         store.close().await;
         Ok(())
     }

@@ -44,8 +44,8 @@ pub fn spawn(
                     StoreCommand::FileMessage { call, message } => {
                         let _ = filings.send(Filing::Message(call, message));
                     }
-                    StoreCommand::AttachCallRecording { call_id, name } => {
-                        let _ = filings.send(Filing::CallRecording { call_id, name });
+                    StoreCommand::AttachCallRecording { call_ref, name } => {
+                        let _ = filings.send(Filing::CallRecording { call_ref, name });
                     }
                     lookup => {
                         let (store, to_loop) = (store.clone(), to_loop.clone());
@@ -76,7 +76,7 @@ pub fn spawn(
 /// the filing of its call's message.
 enum Filing {
     Message(CallKey, NewMessage),
-    CallRecording { call_id: String, name: String },
+    CallRecording { call_ref: String, name: String },
 }
 
 async fn file_in_batches(
@@ -102,7 +102,7 @@ async fn file_in_batches(
                     filed.push((call, message.stage));
                     messages.push(message);
                 }
-                Filing::CallRecording { call_id, name } => recordings.push((call_id, name)),
+                Filing::CallRecording { call_ref, name } => recordings.push((call_ref, name)),
             }
         }
         let outcome = store.file_messages(&messages).await;

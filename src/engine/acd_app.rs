@@ -203,13 +203,13 @@ impl Engine {
         let Some(c) = self.calls.get(&call).filter(|_| record) else {
             return;
         };
-        let call_id = c.record.call_id.clone();
+        let call_ref = c.record.call_ref.clone();
         let name = format!(
-            "{}/call{call}-conversation-{:08x}.wav",
+            "{}/{call_ref}-conversation-{:08x}.wav",
             super::ivr_app::day_folder(self.wall_ms(now)),
             rand::Rng::gen::<u32>(&mut self.rng)
         );
-        self.call_recordings.insert(leg, call_id);
+        self.call_recordings.insert(leg, call_ref);
         let spec = RecordSpec {
             name,
             max: MAX_CONVERSATION,
@@ -222,12 +222,12 @@ impl Engine {
     /// A conversation recording ended (the call ended, or it reached its maximum length).
     /// Returns false when the leg records no conversation.
     pub(super) fn conversation_recorded(&mut self, leg: u64, name: &str, saved: bool) -> bool {
-        let Some(call_id) = self.call_recordings.remove(&leg) else {
+        let Some(call_ref) = self.call_recordings.remove(&leg) else {
             return false;
         };
         if saved {
             self.store(StoreCommand::AttachCallRecording {
-                call_id,
+                call_ref,
                 name: name.to_string(),
             });
         } else {

@@ -193,6 +193,10 @@ impl Engine {
             at_ms: self.wall_ms(event.at),
             queue: event.queue,
             call: event.call.map(|c| c.0),
+            call_ref: event
+                .call
+                .and_then(|c| self.calls.get(&c.0))
+                .map(|c| c.record.call_ref.clone()),
             agent: event.agent,
             kind: event.kind.as_str().to_string(),
             detail: event.detail,

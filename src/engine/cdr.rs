@@ -6,6 +6,11 @@ use serde::Serialize;
 /// A call as the store and `/api/calls` see it. Times are Unix milliseconds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CallRecord {
+    /// The engine's own identifier of the call, unique across calls and restarts: the key of
+    /// the call record and what the call's message names. The Call-ID below is the caller's
+    /// phone's choice and may collide with another call's.
+    pub call_ref: String,
+    /// The SIP Call-ID, as data.
     pub call_id: String,
     /// The caller (From URI user), as dialled from; personal data: only behind a token.
     pub from: String,

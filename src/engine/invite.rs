@@ -86,7 +86,9 @@ impl Engine {
         let call_key = self.next_key;
         self.next_key += 1;
         let local_tag = self.new_tag();
+        let call_ref = self.new_call_ref();
         let record = CallRecord {
+            call_ref,
             call_id: call_id.clone(),
             from: caller_of(&req),
             to: number,

@@ -39,6 +39,7 @@ struct Take {
 pub(super) struct CallInfo {
     pub key: CallKey,
     pub leg: LegId,
+    pub call_ref: String,
     pub call_id: String,
     pub caller: String,
     pub message_opened: bool,
@@ -243,11 +244,12 @@ impl Engine {
         now: Duration,
     ) {
         app.takes += 1;
-        // The random part makes recording URLs unguessable from a call number.
+        // Named after the call's reference, so a take a crash left without its message is
+        // filed with its caller at start-up; the random part makes the URL unguessable.
         let name = format!(
-            "{}/call{}-take{}-{:08x}.wav",
+            "{}/{}-take{}-{:08x}.wav",
             day_folder(self.wall_ms(now)),
-            info.key,
+            info.call_ref,
             app.takes,
             rand::Rng::gen::<u32>(&mut self.rng)
         );
@@ -271,6 +273,7 @@ impl Engine {
 
     fn new_message(&self, info: &CallInfo, draft: &MessageDraft, now: Duration) -> NewMessage {
         NewMessage {
+            call_ref: info.call_ref.clone(),
             call_id: info.call_id.clone(),
             line: draft.line.clone(),
             kind: draft.kind.as_str().to_string(),
@@ -391,6 +394,7 @@ pub(super) fn call_info(key: CallKey, call: &super::call::Call) -> CallInfo {
     CallInfo {
         key,
         leg: call.leg,
+        call_ref: call.record.call_ref.clone(),
         call_id: call.call_id.clone(),
         caller: call.record.from.clone(),
         message_opened: call.message_opened,

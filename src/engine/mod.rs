@@ -341,6 +341,12 @@ impl Engine {
         self.outputs.push_back(Output::Media(command));
     }
 
+    /// A call's own identifier (`CallRecord::call_ref`): 64 random bits from the engine's RNG,
+    /// which the driver seeds from the operating system, so it is unique across restarts.
+    fn new_call_ref(&mut self) -> String {
+        format!("{:016x}", self.rng.gen::<u64>())
+    }
+
     fn new_tag(&mut self) -> String {
         format!("{:016x}", self.rng.gen::<u64>())
     }

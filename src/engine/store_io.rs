@@ -92,6 +92,8 @@ pub struct QueueLogRow {
     pub at_ms: i64,
     pub queue: Option<String>,
     pub call: Option<u64>,
+    /// The call's `call_ref` (the `call` number above starts again at every start).
+    pub call_ref: Option<String>,
     pub agent: Option<String>,
     pub kind: String,
     pub detail: String,
@@ -100,6 +102,10 @@ pub struct QueueLogRow {
 /// A message to file: every call leaves one (the centre's register).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewMessage {
+    /// The engine's identifier of the call (`CallRecord::call_ref`): how a message opened in
+    /// stages is found again. Never the Call-ID, which the caller's phone chose.
+    pub call_ref: String,
+    /// The SIP Call-ID, as data.
     pub call_id: String,
     /// `137` or `1888` (or a configured extra line).
     pub line: String,
@@ -158,7 +164,7 @@ pub enum StoreCommand {
     /// A conversation recording was saved: attach it to the message of the call (filed earlier,
     /// so it goes through the filer, in order).
     AttachCallRecording {
-        call_id: String,
+        call_ref: String,
         name: String,
     },
 }

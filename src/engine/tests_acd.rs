@@ -452,10 +452,24 @@ fn a_recording_queue_records_the_conversation_and_attaches_it_to_the_message() {
         .iter()
         .filter(|c| matches!(c, StoreCommand::AttachCallRecording { .. }))
         .collect();
+    // Attached by the call's own reference, which its message carries beside the Call-ID.
+    let filed_ref = h.store.iter().find_map(|c| match c {
+        StoreCommand::FileMessage { message, .. } if message.call_id == "q1" => {
+            Some(message.call_ref.clone())
+        }
+        _ => None,
+    });
+    let Some(call_ref) = filed_ref else {
+        panic!("no message filed for q1: {:?}", h.store)
+    };
+    assert_ne!(
+        call_ref, "q1",
+        "the reference is the engine's, not the phone's Call-ID"
+    );
     assert_eq!(
         attached,
         [&StoreCommand::AttachCallRecording {
-            call_id: "q1".into(),
+            call_ref,
             name: spec.name.clone()
         }]
     );

@@ -163,3 +163,70 @@ fn the_ivr_timer_is_driven_by_the_engine_clock() {
     );
     h.send(&in_dialog("BYE", "ivr4", &tag, "z9hG4bK-b4", 3));
 }
+
+#[test]
+fn two_callers_whose_phones_chose_one_call_id_get_separate_calls_and_messages() {
+    let mut h = ivr_harness();
+    let first_tag = answer(&mut h, "1888", "same@10.0.0.1");
+    // Another phone, another From tag, the same Call-ID (phones make Call-IDs as they please).
+    let other_phone = |text: String| {
+        text.replace("tag=caller", "tag=other-phone")
+            .replace("09121234567", "09350000000")
+    };
+    let before = h.sent.len();
+    h.send(&other_phone(invite(
+        "1888",
+        "same@10.0.0.1",
+        "z9hG4bK-second",
+        SDP,
+    )));
+    let second_tag = h.sent[before..]
+        .iter()
+        .find(|r| r.status == 200)
+        .and_then(|r| r.to_tag())
+        .unwrap_or_default()
+        .to_string();
+    assert!(!second_tag.is_empty() && second_tag != first_tag);
+    h.send(&other_phone(in_dialog(
+        "ACK",
+        "same@10.0.0.1",
+        &second_tag,
+        "z9hG4bK-second-ack",
+        1,
+    )));
+    h.send(&in_dialog(
+        "BYE",
+        "same@10.0.0.1",
+        &first_tag,
+        "z9hG4bK-first-bye",
+        2,
+    ));
+    h.send(&other_phone(in_dialog(
+        "BYE",
+        "same@10.0.0.1",
+        &second_tag,
+        "z9hG4bK-second-bye",
+        2,
+    )));
+    let messages = filed(&h);
+    assert_eq!(messages.len(), 2, "{messages:?}");
+    assert!(messages.iter().all(|m| m.call_id == "same@10.0.0.1"));
+    assert_ne!(messages[0].call_ref, messages[1].call_ref);
+    assert_eq!(messages[0].caller, "09121234567");
+    assert_eq!(messages[1].caller, "09350000000");
+    // Each call record is keyed by its own reference, and each message names its own call.
+    let mut refs: Vec<(&str, &str)> = h
+        .records
+        .iter()
+        .map(|r| (r.call_ref.as_str(), r.from.as_str()))
+        .collect();
+    refs.sort();
+    refs.dedup();
+    assert_eq!(refs.len(), 2, "{refs:?}");
+    for m in &messages {
+        assert!(
+            refs.contains(&(m.call_ref.as_str(), m.caller.as_str())),
+            "{m:?}"
+        );
+    }
+}

@@ -8,11 +8,7 @@ use crate::engine::{AgentStateRow, QueueLogRow, RegistrationRow};
 
 impl Store {
     pub async fn save_agent_states(&self, rows: &[AgentStateRow]) -> Result<(), StoreError> {
-        let mut tx = self
-            .pool()
-            .begin()
-            .await
-            .map_err(self.error("start saving agent states"))?;
+        let mut tx = self.begin_write("start saving agent states").await?;
         for row in rows {
             sqlx::query(
                 "INSERT INTO agent_state (agent_id, state, reason_code, reason_label, pending, pending_code, updated_at) \
@@ -66,11 +62,7 @@ impl Store {
         agent: &str,
         rows: &[RegistrationRow],
     ) -> Result<(), StoreError> {
-        let mut tx = self
-            .pool()
-            .begin()
-            .await
-            .map_err(self.error("start saving registrations"))?;
+        let mut tx = self.begin_write("start saving registrations").await?;
         sqlx::query("DELETE FROM registration WHERE agent_id = ?")
             .bind(agent)
             .execute(&mut *tx)
@@ -122,16 +114,13 @@ impl Store {
     }
 
     pub async fn append_queue_log(&self, rows: &[QueueLogRow]) -> Result<(), StoreError> {
-        let mut tx = self
-            .pool()
-            .begin()
-            .await
-            .map_err(self.error("start writing the queue log"))?;
+        let mut tx = self.begin_write("start writing the queue log").await?;
         for row in rows {
-            sqlx::query("INSERT INTO queue_log (at, queue, call, agent, kind, detail) VALUES (?, ?, ?, ?, ?, ?)")
+            sqlx::query("INSERT INTO queue_log (at, queue, call, call_ref, agent, kind, detail) VALUES (?, ?, ?, ?, ?, ?, ?)")
                 .bind(row.at_ms)
                 .bind(&row.queue)
                 .bind(row.call.and_then(|c| i64::try_from(c).ok()))
+                .bind(&row.call_ref)
                 .bind(&row.agent)
                 .bind(&row.kind)
                 .bind(&row.detail)
@@ -147,7 +136,7 @@ impl Store {
     /// The newest queue events first (history for supervisors).
     pub async fn queue_log(&self, limit: u32) -> Result<Vec<QueueLogRow>, StoreError> {
         let rows = sqlx::query(
-            "SELECT at, queue, call, agent, kind, detail FROM queue_log ORDER BY id DESC LIMIT ?",
+            "SELECT at, queue, call, call_ref, agent, kind, detail FROM queue_log ORDER BY id DESC LIMIT ?",
         )
         .bind(i64::from(limit))
         .fetch_all(self.pool())
@@ -163,6 +152,7 @@ impl Store {
                         .try_get::<Option<i64>, _>("call")
                         .ok()?
                         .and_then(|c| u64::try_from(c).ok()),
+                    call_ref: row.try_get("call_ref").ok()?,
                     agent: row.try_get("agent").ok()?,
                     kind: row.try_get("kind").ok()?,
                     detail: row.try_get("detail").ok()?,
@@ -197,6 +187,7 @@ mod tests {
             at_ms: 5,
             queue: Some("137".into()),
             call: Some(7),
+            call_ref: Some("0123456789abcdef".into()),
             agent: None,
             kind: "enter".into(),
             detail: String::new(),

@@ -49,11 +49,7 @@ impl Store {
         for (queue, _) in queues {
             check_name("queue name", queue)?;
         }
-        let mut tx = self
-            .pool()
-            .begin()
-            .await
-            .map_err(self.error("start saving agent"))?;
+        let mut tx = self.begin_write("start saving agent").await?;
         sqlx::query(UPSERT_AGENT)
             .bind(id)
             .bind(name)

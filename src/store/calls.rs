@@ -14,26 +14,33 @@ use crate::engine::CallRecord;
 const ROWS_PER_STATEMENT: usize = 64;
 
 const INSERT_HEAD: &str = "\
-    INSERT INTO calls (call_id, caller, callee, started_at, answered_at, ended_at, \
+    INSERT INTO calls (call_ref, call_id, caller, callee, started_at, answered_at, ended_at, \
                        disposition, hangup_by, dtmf) VALUES ";
 
-const ROW_PLACEHOLDERS: &str = "(?, ?, ?, ?, ?, ?, ?, ?, ?)";
+const ROW_PLACEHOLDERS: &str = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
-/// Within one statement SQLite applies rows in order, so a repeated call_id updates the row
-/// its earlier copy inserted: the last copy wins.
+/// Within one statement SQLite applies rows in order, so a repeated call_ref updates the row
+/// its earlier copy inserted: the last copy wins. Keyed by the engine's own reference: two calls
+/// whose phones chose the same Call-ID are two rows.
 const ON_CONFLICT_REPLACE: &str = " \
-    ON CONFLICT (call_id) DO UPDATE SET \
-        caller = excluded.caller, callee = excluded.callee, started_at = excluded.started_at, \
+    ON CONFLICT (call_ref) DO UPDATE SET \
+        call_id = excluded.call_id, caller = excluded.caller, callee = excluded.callee, started_at = excluded.started_at, \
         answered_at = excluded.answered_at, ended_at = excluded.ended_at, \
         disposition = excluded.disposition, hangup_by = excluded.hangup_by, dtmf = excluded.dtmf";
 
 /// Ties on `started_at` go to the row inserted last (rowid survives upserts).
 const LIST_CALLS: &str = "\
-    SELECT call_id, caller, callee, started_at, answered_at, ended_at, \
+    SELECT call_ref, call_id, caller, callee, started_at, answered_at, ended_at, \
            disposition, hangup_by, dtmf \
     FROM calls ORDER BY started_at DESC, rowid DESC LIMIT ?";
 
+const CALL_BY_REF: &str = "\
+    SELECT call_ref, call_id, caller, callee, started_at, answered_at, ended_at, \
+           disposition, hangup_by, dtmf \
+    FROM calls WHERE call_ref = ?";
+
 type CallRow = (
+    String,
     String,
     String,
     String,
@@ -47,21 +54,18 @@ type CallRow = (
 
 impl Store {
     /// Inserts or replaces each record, all in one transaction (all or nothing). Records later
-    /// in the slice win over earlier ones with the same `call_id`.
+    /// in the slice win over earlier ones with the same `call_ref`.
     pub async fn upsert_calls(&self, records: &[CallRecord]) -> Result<(), StoreError> {
         if records.is_empty() {
             return Ok(());
         }
-        let mut tx = self
-            .pool()
-            .begin()
-            .await
-            .map_err(self.error("start saving calls"))?;
+        let mut tx = self.begin_write("start saving calls").await?;
         for chunk in records.chunks(ROWS_PER_STATEMENT) {
             let sql = upsert_sql(chunk.len());
             let mut query = sqlx::query(&sql);
             for record in chunk {
                 query = query
+                    .bind(&record.call_ref)
                     .bind(&record.call_id)
                     .bind(&record.from)
                     .bind(&record.to)
@@ -81,6 +85,17 @@ impl Store {
     }
 
     /// The `limit` most recently started calls, newest first.
+    /// The record of one call, by the engine's reference (start-up recovery finds a recording's
+    /// caller this way).
+    pub async fn call_by_ref(&self, call_ref: &str) -> Result<Option<CallRecord>, StoreError> {
+        let row: Option<CallRow> = sqlx::query_as(CALL_BY_REF)
+            .bind(call_ref)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(self.error("read a call"))?;
+        Ok(row.map(record_from_row))
+    }
+
     pub async fn list_calls(&self, limit: u32) -> Result<Vec<CallRecord>, StoreError> {
         let rows: Vec<CallRow> = sqlx::query_as(LIST_CALLS)
             .bind(i64::from(limit))
@@ -98,8 +113,20 @@ fn upsert_sql(rows: usize) -> String {
 }
 
 fn record_from_row(row: CallRow) -> CallRecord {
-    let (call_id, from, to, started_at, answered_at, ended_at, disposition, hangup_by, dtmf) = row;
+    let (
+        call_ref,
+        call_id,
+        from,
+        to,
+        started_at,
+        answered_at,
+        ended_at,
+        disposition,
+        hangup_by,
+        dtmf,
+    ) = row;
     CallRecord {
+        call_ref,
         call_id,
         from,
         to,
@@ -191,6 +218,23 @@ mod tests {
         let store = Store::open(dir.path()).await?;
         store.upsert_calls(&[]).await?;
         assert_eq!(store.list_calls(5).await?, []);
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn two_calls_whose_phones_chose_one_call_id_are_two_rows() -> Result<(), StoreError> {
+        let dir = TempDir::new("calls-same-call-id");
+        let store = Store::open(dir.path()).await?;
+        let first = call("same@10.0.0.1", 1_000);
+        let second = CallRecord {
+            call_ref: "another-ref".into(),
+            from: "09350000000".into(),
+            ..call("same@10.0.0.1", 2_000)
+        };
+        store.upsert_calls(&[first.clone(), second.clone()]).await?;
+        assert_eq!(store.list_calls(10).await?, [second.clone(), first.clone()]);
+        assert_eq!(store.call_by_ref(&first.call_ref).await?, Some(first));
+        assert_eq!(store.call_by_ref("nobody").await?, None);
         Ok(())
     }
 }

@@ -45,11 +45,7 @@ impl Store {
     /// Imports every case in one transaction; a number seen again is updated.
     pub async fn import_cases(&self, cases: &[CaseInfo]) -> Result<(), StoreError> {
         let now = unix_ms_now();
-        let mut tx = self
-            .pool()
-            .begin()
-            .await
-            .map_err(self.error("start importing cases"))?;
+        let mut tx = self.begin_write("start importing cases").await?;
         for case in cases {
             sqlx::query(UPSERT_CASE)
                 .bind(case.kind.as_str())

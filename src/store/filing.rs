@@ -6,12 +6,12 @@ use super::{Store, StoreError};
 use crate::engine::{FilingStage, NewMessage};
 use crate::ivr::tracking::make_tracking_code;
 
-type Tx<'t> = sqlx::Transaction<'t, sqlx::Sqlite>;
+use super::write_tx::WriteTx as Tx;
 
 /// Files `m` as its stage says; returns the message's tracking code, if it has one.
 pub(super) async fn file_one(
     store: &Store,
-    tx: &mut Tx<'_>,
+    tx: &mut Tx,
     m: &NewMessage,
 ) -> Result<Option<String>, StoreError> {
     match m.stage {
@@ -27,17 +27,17 @@ pub(super) async fn file_one(
 }
 
 /// Completes the message opened for the call: the flow's kind, and district, category, case
-/// and recording where it learned them. `None` if no message was opened for this Call-ID.
+/// and recording where it learned them. `None` if no message was opened for this call.
 async fn complete(
     store: &Store,
-    tx: &mut Tx<'_>,
+    tx: &mut Tx,
     m: &NewMessage,
 ) -> Result<Option<Option<String>>, StoreError> {
     let row: Option<(i64, Option<String>)> = sqlx::query_as(
         "UPDATE messages SET kind = ?, district = COALESCE(?, district), \
          category = COALESCE(?, category), case_number = COALESCE(?, case_number), \
          recording = COALESCE(?, recording), updated_at = ? \
-         WHERE id = (SELECT MAX(id) FROM messages WHERE call_id = ?) \
+         WHERE id = (SELECT MAX(id) FROM messages WHERE call_ref = ?) \
          RETURNING id, tracking_code",
     )
     .bind(&m.kind)
@@ -46,7 +46,7 @@ async fn complete(
     .bind(&m.case_number)
     .bind(&m.recording)
     .bind(m.created_at)
-    .bind(&m.call_id)
+    .bind(&m.call_ref)
     .fetch_optional(&mut **tx)
     .await
     .map_err(store.error("complete a message"))?;
@@ -62,14 +62,16 @@ async fn complete(
 /// Inserts one message; `with_code` gives it its tracking code in the same transaction.
 async fn insert(
     store: &Store,
-    tx: &mut Tx<'_>,
+    tx: &mut Tx,
     m: &NewMessage,
     with_code: bool,
 ) -> Result<Option<String>, StoreError> {
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO messages (call_id, line, kind, district, category, case_number, caller, \
-         recording, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        "INSERT INTO messages (call_ref, call_id, line, kind, district, category, case_number, \
+         caller, recording, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+         RETURNING id",
     )
+    .bind(&m.call_ref)
     .bind(&m.call_id)
     .bind(&m.line)
     .bind(&m.kind)
@@ -89,7 +91,7 @@ async fn insert(
     give_code(store, tx, id).await.map(Some)
 }
 
-async fn give_code(store: &Store, tx: &mut Tx<'_>, id: i64) -> Result<String, StoreError> {
+async fn give_code(store: &Store, tx: &mut Tx, id: i64) -> Result<String, StoreError> {
     let code = make_tracking_code((SERIAL_BASE + id) as u64);
     sqlx::query("UPDATE messages SET tracking_code = ? WHERE id = ?")
         .bind(&code)

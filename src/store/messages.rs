@@ -28,6 +28,8 @@ pub fn is_report(kind: &str) -> bool {
 pub struct MessageRow {
     pub id: i64,
     pub tracking_code: Option<String>,
+    /// The engine's reference of the call (`CallRecord::call_ref`).
+    pub call_ref: Option<String>,
     pub call_id: String,
     pub line: String,
     pub kind: String,
@@ -66,13 +68,14 @@ pub struct MessageUpdate {
 }
 
 const COLUMNS: &str =
-    "id, tracking_code, call_id, line, kind, district, category, case_number, caller, \
+    "id, tracking_code, call_ref, call_id, line, kind, district, category, case_number, caller, \
     recording, status, text, reply_recording, call_recording, created_at, updated_at";
 
 fn to_row(row: &sqlx::sqlite::SqliteRow) -> Result<MessageRow, sqlx::Error> {
     Ok(MessageRow {
         id: row.try_get("id")?,
         tracking_code: row.try_get("tracking_code")?,
+        call_ref: row.try_get("call_ref")?,
         call_id: row.try_get("call_id")?,
         line: row.try_get("line")?,
         kind: row.try_get("kind")?,
@@ -103,11 +106,7 @@ impl Store {
         &self,
         messages: &[NewMessage],
     ) -> Result<Vec<Option<String>>, StoreError> {
-        let mut tx = self
-            .pool()
-            .begin()
-            .await
-            .map_err(self.error("start filing messages"))?;
+        let mut tx = self.begin_write("start filing messages").await?;
         let mut codes = Vec::with_capacity(messages.len());
         for m in messages {
             codes.push(super::filing::file_one(self, &mut tx, m).await?);
@@ -140,25 +139,21 @@ impl Store {
             .collect())
     }
 
-    /// Attaches saved conversation recordings to their calls' messages, by Call-ID, in one
+    /// Attaches saved conversation recordings to their calls' messages, by call reference, in one
     /// transaction. A message that already has one keeps it (a call has one conversation).
     pub async fn attach_call_recordings(
         &self,
         recordings: &[(String, String)],
     ) -> Result<(), StoreError> {
-        let mut tx = self
-            .pool()
-            .begin()
-            .await
-            .map_err(self.error("start attaching recordings"))?;
-        for (call_id, name) in recordings {
+        let mut tx = self.begin_write("start attaching recordings").await?;
+        for (call_ref, name) in recordings {
             sqlx::query(
                 "UPDATE messages SET call_recording = ?, updated_at = ? \
-                 WHERE call_id = ? AND call_recording IS NULL",
+                 WHERE call_ref = ? AND call_recording IS NULL",
             )
             .bind(name)
             .bind(unix_ms_now())
-            .bind(call_id)
+            .bind(call_ref)
             .execute(&mut *tx)
             .await
             .map_err(self.error("attach a recording"))?;

@@ -3,6 +3,7 @@ use crate::store::test_support::TempDir;
 
 fn message(kind: &str, at: i64) -> NewMessage {
     NewMessage {
+        call_ref: format!("ref-{at}"),
         call_id: format!("call-{at}"),
         line: "1888".into(),
         kind: kind.into(),
@@ -90,11 +91,11 @@ async fn a_conversation_recording_is_attached_to_its_calls_message_once() -> Res
     answered.recording = None;
     store.file_messages(&[answered.clone()]).await?;
     let first = (
-        "call-40".to_string(),
+        "ref-40".to_string(),
         "2026/11/23/call9-conversation-1.wav".to_string(),
     );
     let second = (
-        "call-40".to_string(),
+        "ref-40".to_string(),
         "2026/11/23/call9-conversation-2.wav".to_string(),
     );
     let unknown = ("no-such-call".to_string(), "x.wav".to_string());
@@ -117,8 +118,22 @@ async fn a_conversation_recording_is_attached_to_its_calls_message_once() -> Res
     Ok(())
 }
 
+/// A filing of the call `call_ref`; its phone chose the Call-ID `call_id`.
+fn staged_with(
+    kind: &str,
+    call_ref: &str,
+    call_id: &str,
+    stage: crate::engine::FilingStage,
+) -> NewMessage {
+    NewMessage {
+        call_ref: call_ref.into(),
+        ..staged(kind, call_id, stage)
+    }
+}
+
 fn staged(kind: &str, call_id: &str, stage: crate::engine::FilingStage) -> NewMessage {
     NewMessage {
+        call_ref: format!("ref-{call_id}"),
         call_id: call_id.into(),
         district: None,
         recording: None,
@@ -180,5 +195,56 @@ async fn a_completion_whose_opening_was_lost_files_the_whole_message() -> Result
             .len(),
         2
     );
+    Ok(())
+}
+
+#[tokio::test]
+async fn two_calls_with_the_same_call_id_keep_their_own_messages_and_codes(
+) -> Result<(), StoreError> {
+    use crate::engine::FilingStage::{Complete, Open};
+    let dir = TempDir::new("messages-same-call-id");
+    let store = Store::open(dir.path()).await?;
+    // Two phones chose the same Call-ID; the engine gave their calls different references.
+    let same = "1234@192.168.1.10";
+    let (Some(first), Some(second)) = (
+        store
+            .file_message(&staged_with("guidance", "a1", same, Open))
+            .await?,
+        store
+            .file_message(&staged_with("guidance", "b2", same, Open))
+            .await?,
+    ) else {
+        panic!("opened messages get codes")
+    };
+    assert_ne!(first, second);
+    // The first caller completes after the second opened: it must get its own code back.
+    let mut voice = staged_with("complaint", "a1", same, Complete);
+    voice.recording = Some("2026/12/07/a1-take1-0.wav".into());
+    assert_eq!(store.file_message(&voice).await?, Some(first.clone()));
+    assert_eq!(
+        store
+            .file_message(&staged_with("appreciation", "b2", same, Complete))
+            .await?,
+        Some(second.clone())
+    );
+    store
+        .attach_call_recordings(&[("b2".into(), "2026/12/07/b2-conversation-0.wav".into())])
+        .await?;
+    let a = store.message(&first).await?;
+    let b = store.message(&second).await?;
+    assert_eq!(a.as_ref().map(|m| m.kind.as_str()), Some("complaint"));
+    assert_eq!(
+        a.as_ref().and_then(|m| m.recording.as_deref()),
+        Some("2026/12/07/a1-take1-0.wav")
+    );
+    assert_eq!(a.as_ref().and_then(|m| m.call_recording.as_deref()), None);
+    assert_eq!(b.as_ref().map(|m| m.kind.as_str()), Some("appreciation"));
+    assert_eq!(b.as_ref().and_then(|m| m.recording.as_deref()), None);
+    assert_eq!(
+        b.as_ref().and_then(|m| m.call_recording.as_deref()),
+        Some("2026/12/07/b2-conversation-0.wav")
+    );
+    assert_eq!(b.and_then(|m| m.call_id.into()), Some(same.to_string()));
+    store.close().await;
     Ok(())
 }

@@ -28,8 +28,11 @@ mod cases;
 mod filing;
 mod messages;
 mod tokens;
+mod write_tx;
 mod writer;
 
+#[cfg(test)]
+mod disk_full_tests;
 #[cfg(test)]
 pub(crate) mod test_support;
 

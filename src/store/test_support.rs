@@ -42,6 +42,7 @@ impl Drop for TempDir {
 /// A finished call with recognisable fields.
 pub(crate) fn call(call_id: &str, started_at: i64) -> CallRecord {
     CallRecord {
+        call_ref: format!("ref-{call_id}"),
         call_id: call_id.to_string(),
         from: "09121234567".to_string(),
         to: "137".to_string(),

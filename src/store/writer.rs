@@ -162,7 +162,7 @@ impl Batch {
     }
 
     fn add(&mut self, record: CallRecord) {
-        match self.slot_of.get(&record.call_id) {
+        match self.slot_of.get(&record.call_ref) {
             Some(&slot) => {
                 if let Some(existing) = self.records.get_mut(slot) {
                     *existing = record;
@@ -170,7 +170,7 @@ impl Batch {
             }
             None => {
                 self.slot_of
-                    .insert(record.call_id.clone(), self.records.len());
+                    .insert(record.call_ref.clone(), self.records.len());
                 self.records.push(record);
             }
         }

@@ -25,6 +25,8 @@ pub(super) struct CallsQuery {
 /// One call as the API shows it; absent times are `null`.
 #[derive(Debug, Serialize)]
 struct CallJson {
+    /// The engine's own identifier of the call: unique, unlike the Call-ID the phone chose.
+    call_ref: String,
     call_id: String,
     from: String,
     to: String,
@@ -39,6 +41,7 @@ struct CallJson {
 impl From<CallRecord> for CallJson {
     fn from(record: CallRecord) -> Self {
         CallJson {
+            call_ref: record.call_ref,
             call_id: record.call_id,
             from: record.from,
             to: record.to,
@@ -109,6 +112,7 @@ mod tests {
     #[test]
     fn records_become_iso_times_and_nulls() {
         let record = CallRecord {
+            call_ref: "00c0ffee00c0ffee".into(),
             call_id: "c1".into(),
             from: "09121234567".into(),
             to: "1888".into(),
@@ -121,7 +125,7 @@ mod tests {
         };
         let json = serde_json::to_value(CallJson::from(record)).ok();
         let expected = serde_json::json!({
-            "call_id": "c1", "from": "09121234567", "to": "1888",
+            "call_ref": "00c0ffee00c0ffee", "call_id": "c1", "from": "09121234567", "to": "1888",
             "started_at": "2026-11-23T15:41:53.123Z", "answered_at": null,
             "ended_at": "2026-11-23T15:41:54.000Z", "disposition": "cancelled",
             "hangup_by": "caller", "dtmf": ""

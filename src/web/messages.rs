@@ -45,6 +45,8 @@ pub(super) struct ListQuery {
 #[derive(Debug, Serialize)]
 struct MessageJson {
     tracking_code: Option<String>,
+    /// The call it came from, as `/api/calls` names it (`call_ref`).
+    call_ref: Option<String>,
     call_id: String,
     line: String,
     kind: String,
@@ -65,6 +67,7 @@ impl From<MessageRow> for MessageJson {
     fn from(row: MessageRow) -> Self {
         MessageJson {
             tracking_code: row.tracking_code,
+            call_ref: row.call_ref,
             call_id: row.call_id,
             line: row.line,
             kind: row.kind,
@@ -377,6 +380,7 @@ mod tests {
 
     fn message(kind: &str, line: &str, at: i64, recording: Option<&str>) -> NewMessage {
         NewMessage {
+            call_ref: format!("ref-{at}"),
             call_id: format!("call-{at}"),
             line: line.into(),
             kind: kind.into(),
@@ -537,7 +541,8 @@ mod tests {
         assert_eq!(
             listed[2],
             serde_json::json!({
-                "tracking_code": codes[0], "call_id": "call-1795448513123", "line": "1888",
+                "tracking_code": codes[0], "call_ref": "ref-1795448513123",
+                "call_id": "call-1795448513123", "line": "1888",
                 "kind": "complaint", "district": 6, "category": "asphalt", "case_number": null,
                 "caller": "09121234567", "status": "received", "text": null,
                 "created_at": "2026-11-23T15:41:53.123Z",

@@ -93,7 +93,7 @@ async fn calls_are_listed_newest_first_within_the_limit() -> TestResult {
     assert_eq!(
         listed[0],
         serde_json::json!({
-            "call_id": "c3", "from": "09121234567", "to": "137",
+            "call_ref": "ref-c3", "call_id": "c3", "from": "09121234567", "to": "137",
             "started_at": "2026-11-23T15:41:53.123Z", "answered_at": null, "ended_at": null,
             "disposition": "completed", "hangup_by": "caller", "dtmf": "4"
         })
