@@ -32,6 +32,8 @@ pub struct Config {
     pub rtp_inactivity_s: u64,
     /// TCP connections idle this long are closed.
     pub tcp_idle_s: u64,
+    /// On SIGTERM, calls in progress get this long to finish before the closing prompt and BYE.
+    pub shutdown_grace_s: u64,
     /// User-Agent prefixes challenged with MD5 only (softphones that fail on SHA-256 challenges).
     pub md5_only_user_agents: Vec<String>,
     /// The ACD's queues: 137, 1888 and zoning by default, tuned or added by `[queues.NAME]`.
@@ -54,6 +56,7 @@ impl Default for Config {
             media_workers: default_media_workers(),
             rtp_inactivity_s: 60,
             tcp_idle_s: 300,
+            shutdown_grace_s: 30,
             md5_only_user_agents: crate::engine::default_md5_only_user_agents(),
             queues: crate::engine::default_queues(),
         }
@@ -85,6 +88,7 @@ struct FileConfig {
     media_workers: Option<usize>,
     rtp_inactivity_s: Option<u64>,
     tcp_idle_s: Option<u64>,
+    shutdown_grace_s: Option<u64>,
     md5_only_user_agents: Option<Vec<String>>,
     queues: Option<BTreeMap<String, queues::QueueFile>>,
 }
@@ -154,6 +158,7 @@ impl Config {
         self.media_workers = f.media_workers.unwrap_or(self.media_workers).max(1);
         self.rtp_inactivity_s = f.rtp_inactivity_s.unwrap_or(self.rtp_inactivity_s);
         self.tcp_idle_s = f.tcp_idle_s.unwrap_or(self.tcp_idle_s);
+        self.shutdown_grace_s = f.shutdown_grace_s.unwrap_or(self.shutdown_grace_s);
         if let Some(list) = f.md5_only_user_agents {
             self.md5_only_user_agents = list;
         }

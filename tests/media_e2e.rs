@@ -438,6 +438,79 @@ fn leave_acknowledged_message(engine: &Engine, token: &str, spoke_ms: u64) -> Ac
 }
 
 #[test]
+fn sigterm_refuses_new_calls_closes_the_others_after_the_grace_and_files_every_message() {
+    const SPOKE_MS: u64 = 1500;
+    let mut engine = Engine::start("media-sigterm", "shutdown_grace_s = 3");
+    let token = engine.token("admin");
+    // A caller in the middle of a voice message when the operator stops the engine.
+    let (peer, call) = call_1888_to_the_beep(&engine);
+    peer.send_audio_pcmu(&wav::tone(&[440.0, 620.0], SPOKE_MS, 5000.0));
+    let stopping = peer.mark();
+    engine.terminate();
+
+    // A new caller during the grace period is refused (503: try elsewhere or later).
+    let refused = common::sipp(
+        &engine,
+        "uac_refused_while_stopping.xml",
+        "137",
+        &[],
+        Duration::from_secs(10),
+    );
+    common::assert_ok(&refused, "a call while stopping is refused with 503");
+
+    // The call in progress hears why and gets a BYE; the engine then exits by itself.
+    assert!(
+        call.wait(),
+        "the engine hangs up the call still up after the grace; log:\n{}",
+        engine.log_text()
+    );
+    assert_heard_prompt(
+        &peer.since(stopping),
+        "service/stopping",
+        "the closing prompt before the BYE",
+    );
+    let exit = engine.wait_exit(Duration::from_secs(30));
+    assert_eq!(exit, Some(0), "a clean exit; log:\n{}", engine.log_text());
+
+    // After the restart: the call record is closed, and the caller's message is filed with their
+    // number and the take they were recording, not found later as an anonymous orphan.
+    engine.restart();
+    let calls = engine.get_json("/api/calls", &token);
+    let calls = calls.as_array().cloned().unwrap_or_default();
+    assert_eq!(calls.len(), 1, "the refused call never started: {calls:#?}");
+    assert_eq!(calls[0]["disposition"], "shutdown", "{calls:#?}");
+    assert_eq!(calls[0]["hangup_by"], "engine");
+    let filed = messages(&engine, &token);
+    assert_eq!(filed.len(), 1, "{filed:#?}");
+    let message = &filed[0];
+    assert_eq!(message["line"], "1888");
+    assert!(
+        message["caller"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("0912000")),
+        "{message:#}"
+    );
+    assert_ne!(message["category"], "recovered_recording", "{message:#}");
+    let url = message["recording_url"]
+        .as_str()
+        .unwrap_or_else(|| panic!("the take was filed with the message: {message:#}"));
+    let (status, _, wav) = http_get_bytes(engine.http, url, &token);
+    assert_eq!(status, 200, "GET {url}");
+    let take = parse_wav(&wav).unwrap_or_else(|e| panic!("{url} is not a WAV: {e}"));
+    assert!(take.sizes_consistent, "the take was closed properly");
+    let audible = wav::audible_ms(&take.mono(), AUDIBLE);
+    assert!(
+        audible.abs_diff(SPOKE_MS) <= 300,
+        "{audible} ms of sound in the take, the caller spoke {SPOKE_MS} ms"
+    );
+    let log = engine.log_text();
+    assert!(
+        !log.contains("recording repaired") && !log.contains("without a message"),
+        "nothing was left for start-up recovery; log:\n{log}"
+    );
+}
+
+#[test]
 fn recording_survives_kill_9_and_is_repaired_at_restart() {
     const KEPT_MS: u64 = 2000;
     const SPOKE_MS: u64 = 3000;

@@ -71,6 +71,14 @@ async fn serve(config: Config) -> Result<(), String> {
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0);
     let store = Store::open(&config.data).await.map_err(|e| e.to_string())?;
+    match store.close_interrupted_calls(epoch_unix_ms).await {
+        Ok(0) => {}
+        Ok(closed) => tracing::warn!(
+            calls = closed,
+            "call records left in progress by a crash closed as interrupted"
+        ),
+        Err(error) => tracing::error!(%error, "interrupted call records not closed"),
+    }
     if config.demo {
         super::demo::seed(&store, &config).await?;
     }
@@ -162,7 +170,7 @@ async fn serve(config: Config) -> Result<(), String> {
         }
     });
 
-    let store_commands =
+    let (store_commands, store_done) =
         crate::drivers::store_driver::spawn(store.clone(), writer.clone(), to_loop.clone());
     let sinks = Sinks {
         media: Box::new(move |command| media.command(command)),
@@ -173,14 +181,25 @@ async fn serve(config: Config) -> Result<(), String> {
     tracing::info!(sip = %config.sip, http = %config.http, data = %config.data.display(), "pasokh is running");
     let engine_loop =
         EngineLoop::new(engine, udp, inbox, sinks, start, metrics).with_live(live_snapshots);
-    tokio::select! {
-        _ = engine_loop.run() => {}
-        _ = shutdown_signal() => tracing::info!("stopping"),
+    let grace = Duration::from_secs(config.shutdown_grace_s);
+    engine_loop.run_until(shutdown_signal(), grace).await;
+    // The loop (and with it the store sink) is gone: wait for the filer to commit what it holds,
+    // then for the call records, so every call is closed and every message filed before exit.
+    if tokio::time::timeout(STORE_DRAIN_LIMIT, store_done)
+        .await
+        .is_err()
+    {
+        tracing::error!("the store did not finish the last filings in time");
     }
     writer.flush().await;
     store.close().await;
+    tracing::info!("stopped");
     Ok(())
 }
+
+/// How long shutdown waits for the last filings to commit (a stuck disk must not hang the exit
+/// forever; what is not committed was never acknowledged to anyone).
+const STORE_DRAIN_LIMIT: Duration = Duration::from_secs(30);
 
 async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
@@ -198,6 +217,7 @@ async fn shutdown_signal() {
             _ = ctrl_c => {}
             _ = term => {}
         }
+        tracing::info!("stop requested");
     }
     #[cfg(not(unix))]
     {

@@ -39,6 +39,13 @@ pub type MetricsText = Arc<Mutex<String>>;
 
 const METRICS_EVERY: Duration = Duration::from_millis(500);
 
+/// After the last call of a shutdown ended, the loop runs this much longer so the BYEs' answers
+/// are taken and their retransmissions stop.
+const LINGER_AFTER_DRAINED: Duration = Duration::from_secs(1);
+
+/// Past the grace period, the closing prompts and BYEs get this long before the loop gives up.
+const DRAIN_MARGIN: Duration = Duration::from_secs(15);
+
 pub struct EngineLoop {
     engine: Engine,
     udp: Arc<UdpSocket>,
@@ -85,10 +92,16 @@ impl EngineLoop {
         self.start.elapsed()
     }
 
-    /// Runs until the inbox closes (every sender dropped).
-    pub async fn run(mut self) {
+    /// Runs until `stop` completes (the operator's SIGTERM), then drains: the engine refuses new
+    /// calls, lets the others finish within `grace` and closes the rest; the loop returns once
+    /// nothing is left in flight (or the inbox closes). Everything the engine handed to the store
+    /// before that has been sent to the store tasks.
+    pub async fn run_until(mut self, stop: impl std::future::Future<Output = ()>, grace: Duration) {
+        tokio::pin!(stop);
         let udp = self.udp.clone();
         let mut buf = vec![0u8; 65_535];
+        let mut give_up_at: Option<Instant> = None;
+        let mut drained_since: Option<Instant> = None;
         self.publish_metrics();
         loop {
             let deadline = self.engine.poll_timeout().map(|at| self.start + at);
@@ -111,11 +124,35 @@ impl EngineLoop {
                     let Some(message) = message else { return };
                     self.on_message(message);
                 }
+                _ = &mut stop, if give_up_at.is_none() => {
+                    let now = self.now();
+                    self.engine.handle_input(Input::Shutdown { grace }, now);
+                    give_up_at = Some(Instant::now() + grace + DRAIN_MARGIN);
+                }
                 _ = tokio::time::sleep_until(sleep_until.into()) => {}
             }
             self.fire_due_timers();
             self.carry_out().await;
             self.refresh_metrics();
+            let Some(give_up_at) = give_up_at else {
+                continue;
+            };
+            if self.engine.is_drained() {
+                let since = *drained_since.get_or_insert_with(Instant::now);
+                if since.elapsed() >= LINGER_AFTER_DRAINED {
+                    tracing::info!("every call ended and its message handed to the store");
+                    return;
+                }
+            } else {
+                drained_since = None;
+            }
+            if Instant::now() >= give_up_at {
+                tracing::error!(
+                    active_calls = self.engine.active_calls(),
+                    "calls still open after the grace period and the closing prompts: stopping anyway"
+                );
+                return;
+            }
         }
     }
 

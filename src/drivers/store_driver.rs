@@ -15,15 +15,21 @@ const FILING_BATCH: usize = 512;
 /// How long the filer waits for more filings before committing.
 const FILING_GATHER: std::time::Duration = std::time::Duration::from_millis(10);
 
-/// Starts the driver; returns the sender the engine loop's store sink uses.
+/// Starts the driver; returns the sender the engine loop's store sink uses, and a handle that
+/// completes once every command sent before that sender was dropped has been carried out (the
+/// filer ends last: it commits what is queued, then sees its inbox closed). Shutdown waits on it
+/// so no filing is lost to the exit.
 pub fn spawn(
     store: Store,
     writer: CallWriter,
     to_loop: mpsc::UnboundedSender<LoopMsg>,
-) -> mpsc::UnboundedSender<Vec<StoreCommand>> {
+) -> (
+    mpsc::UnboundedSender<Vec<StoreCommand>>,
+    tokio::task::JoinHandle<()>,
+) {
     let (tx, mut rx) = mpsc::unbounded_channel::<Vec<StoreCommand>>();
     let (filings, filing_inbox) = mpsc::unbounded_channel::<Filing>();
-    tokio::spawn(file_in_batches(
+    let filer = tokio::spawn(file_in_batches(
         store.clone(),
         filing_inbox,
         to_loop.clone(),
@@ -68,8 +74,10 @@ pub fn spawn(
                 }
             }
         }
+        // The engine's sink is gone: closing `filings` lets the filer finish and end.
+        drop(filings);
     });
-    tx
+    (tx, filer)
 }
 
 /// What the filer writes, in the order the engine asked: a conversation recording always follows

@@ -160,6 +160,9 @@ impl Engine {
                 }
             }
             MediaEvent::PlaybackFinished { .. } => {
+                if self.calls.get(&call_key).is_some_and(|c| c.closing) {
+                    return self.closing_prompt_done(call_key, now);
+                }
                 if self.in_queue(call_key) {
                     return; // an announcement ended; the wait goes on
                 }

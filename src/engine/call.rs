@@ -30,6 +30,8 @@ pub enum Disposition {
     NoAck,
     RtpTimeout,
     MediaFailed,
+    /// Still up when the engine's shutdown grace period ran out.
+    Shutdown,
 }
 
 impl Disposition {
@@ -40,6 +42,7 @@ impl Disposition {
             Disposition::NoAck => "no_ack",
             Disposition::RtpTimeout => "rtp_timeout",
             Disposition::MediaFailed => "media_failed",
+            Disposition::Shutdown => "shutdown",
         }
     }
 }
@@ -83,4 +86,6 @@ pub struct Call {
     pub tracking_code: Option<String>,
     /// The call's message was opened when it entered an agent queue: later filings complete it.
     pub message_opened: bool,
+    /// The engine is stopping and this call hears the closing prompt; its end is the BYE.
+    pub closing: bool,
 }

@@ -43,6 +43,10 @@ impl Engine {
 
     fn on_invite(&mut self, req: Request, key: TxnKey, peer: Peer, now: Duration) {
         self.counters.calls_offered += 1;
+        if self.draining {
+            // Stopping: the caller's phone (or a proxy in front) tries again elsewhere or later.
+            return self.reject(&req, &key, 503, now);
+        }
         let call_id = req.call_id().unwrap_or_default().to_string();
         let from_tag = req.from_tag().unwrap_or_default().to_string();
         if self
@@ -123,6 +127,7 @@ impl Engine {
             record,
             tracking_code: None,
             message_opened: false,
+            closing: false,
         };
         self.calls.insert(call_key, call);
         self.dialogs.insert((call_id.clone(), local_tag), call_key);

@@ -37,6 +37,7 @@ mod ports;
 pub mod prompt_names;
 mod register;
 mod reply;
+mod shutdown;
 mod store_io;
 
 pub use agents::AgentEntry;
@@ -110,6 +111,11 @@ pub enum Input {
         action: live::AgentAction,
     },
     Store(StoreReply),
+    /// The operator asked the engine to stop (SIGTERM): refuse new calls, let the others finish
+    /// within `grace`, then close them with a prompt and a BYE (`shutdown.rs`).
+    Shutdown {
+        grace: Duration,
+    },
 }
 
 /// Everything the engine asks the drivers to do.
@@ -129,6 +135,10 @@ enum CallTimer {
     DailyReset,
     /// Time to ping registered agents' softphones with OPTIONS (keyed by call 0).
     AgentPing,
+    /// The shutdown grace period is over (keyed by call 0).
+    ShutdownDeadline,
+    /// A closing call's prompt took too long: BYE now.
+    ShutdownBye,
 }
 
 /// Milliseconds from `unix_ms` to the next midnight in Tehran (UTC+03:30, no DST since 2022).
@@ -187,6 +197,8 @@ pub struct Engine {
     cancelled_offers: HashMap<LegId, agent_leg_late::CancelledOffer>,
     /// Agent requests the ACD refused so far (a feature code hears whether its request took).
     agent_refusals: u64,
+    /// A shutdown was asked for: new calls are refused.
+    draining: bool,
 }
 
 impl Engine {
@@ -226,6 +238,7 @@ impl Engine {
             deferred: Vec::new(),
             agent_refusals: 0,
             cancelled_offers: HashMap::new(),
+            draining: false,
         };
         engine.arm_daily_reset(Duration::ZERO);
         engine
@@ -257,6 +270,7 @@ impl Engine {
                 self.agent_action(&agent, action, now);
             }
             Input::Store(reply) => self.on_store_reply(reply, now),
+            Input::Shutdown { grace } => self.begin_shutdown(grace, now),
         }
         self.drain_txn_events(now);
     }
@@ -290,6 +304,8 @@ impl Engine {
                     self.arm_daily_reset(now);
                 }
                 CallTimer::AgentPing => self.ping_agents(now),
+                CallTimer::ShutdownDeadline => self.close_remaining_calls(now),
+                CallTimer::ShutdownBye => self.closing_prompt_done(key, now),
             }
         }
         self.drain_txn_events(now);

@@ -35,6 +35,10 @@ pub fn engine_prompts() -> Vec<(String, &'static str)> {
         (AGENT_UNPAUSED, "the agents' feature codes"),
         (AGENT_REFUSED, "the agents' feature codes"),
         (MUSIC, "music on hold"),
+        (
+            super::shutdown::SERVICE_STOPPING,
+            "calls still up when the engine stops",
+        ),
     ]
     .into_iter()
     .map(|(id, by)| (id.to_string(), by))

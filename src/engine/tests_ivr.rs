@@ -230,3 +230,78 @@ fn two_callers_whose_phones_chose_one_call_id_get_separate_calls_and_messages() 
         );
     }
 }
+
+#[test]
+fn a_shutdown_refuses_new_calls_and_closes_the_rest_with_a_prompt_after_the_grace() {
+    let mut h = ivr_harness();
+    answer(&mut h, "1888", "in-progress");
+    h.engine.handle_input(
+        Input::Shutdown {
+            grace: Duration::from_secs(5),
+        },
+        h.now,
+    );
+    h.drain();
+    assert!(h.engine.is_draining());
+    // A new caller is refused at once: a proxy in front (or the phone) tries elsewhere.
+    let before = h.sent.len();
+    h.send(&invite("137", "late-caller", "z9hG4bK-late", SDP));
+    let late: Vec<u16> = h.sent[before..].iter().map(|r| r.status).collect();
+    assert_eq!(late.last(), Some(&503), "{late:?}");
+    assert_eq!(h.engine.active_calls(), 1);
+
+    // The call in progress is left alone for the grace period.
+    h.advance_to(Duration::from_millis(4_900));
+    let byes = |h: &Harness| {
+        h.requests
+            .iter()
+            .filter(|r| r.method == crate::sip::msg::Method::Bye)
+            .count()
+    };
+    assert_eq!(byes(&h), 0);
+    assert!(filed(&h).is_empty());
+
+    // Then it hears why it is being closed, and its message is filed as a hang-up files it.
+    h.advance_to(Duration::from_secs(5));
+    assert_eq!(
+        plays(&h).last(),
+        Some(&vec![super::shutdown::SERVICE_STOPPING.to_string()])
+    );
+    let messages = filed(&h);
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert_eq!(messages[0].caller, "09121234567");
+    assert_eq!(messages[0].line, "1888");
+    assert_eq!(byes(&h), 0, "the prompt plays before the BYE");
+
+    // The prompt ends: BYE, and the record is closed.
+    h.engine
+        .handle_input(Input::Media(MediaEvent::PlaybackFinished { leg: 1 }), h.now);
+    h.drain();
+    assert_eq!(byes(&h), 1);
+    assert_eq!(h.last_record().disposition, "shutdown");
+    assert_eq!(h.last_record().hangup_by, "engine");
+    assert_eq!(filed(&h).len(), 1, "filed once");
+    assert!(h.engine.is_drained());
+}
+
+#[test]
+fn a_closing_prompt_that_never_reports_its_end_still_ends_in_a_bye() {
+    let mut h = ivr_harness();
+    answer(&mut h, "137", "silent-media");
+    h.engine.handle_input(
+        Input::Shutdown {
+            grace: Duration::ZERO,
+        },
+        h.now,
+    );
+    h.drain();
+    h.advance_to(Duration::from_secs(1));
+    assert!(!h.engine.is_drained());
+    h.advance_to(Duration::from_secs(30));
+    assert!(h
+        .requests
+        .iter()
+        .any(|r| r.method == crate::sip::msg::Method::Bye));
+    assert_eq!(h.last_record().disposition, "shutdown");
+    assert!(h.engine.is_drained());
+}

@@ -85,6 +85,25 @@ impl Store {
     }
 
     /// The `limit` most recently started calls, newest first.
+    /// Closes the records a crash left `in_progress` (nobody ended those calls) as
+    /// `interrupted`, ended at `at_ms`; returns how many. Run at start-up, before any call.
+    pub async fn close_interrupted_calls(&self, at_ms: i64) -> Result<u64, StoreError> {
+        let mut tx = self.begin_write("start closing interrupted calls").await?;
+        let closed = sqlx::query(
+            "UPDATE calls SET disposition = 'interrupted', hangup_by = 'engine', \
+             ended_at = COALESCE(ended_at, ?) WHERE disposition = 'in_progress'",
+        )
+        .bind(at_ms)
+        .execute(&mut *tx)
+        .await
+        .map_err(self.error("close interrupted calls"))?
+        .rows_affected();
+        tx.commit()
+            .await
+            .map_err(self.error("commit closing interrupted calls"))?;
+        Ok(closed)
+    }
+
     /// The record of one call, by the engine's reference (start-up recovery finds a recording's
     /// caller this way).
     pub async fn call_by_ref(&self, call_ref: &str) -> Result<Option<CallRecord>, StoreError> {
@@ -235,6 +254,31 @@ mod tests {
         assert_eq!(store.list_calls(10).await?, [second.clone(), first.clone()]);
         assert_eq!(store.call_by_ref(&first.call_ref).await?, Some(first));
         assert_eq!(store.call_by_ref("nobody").await?, None);
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn calls_a_crash_left_in_progress_are_closed_as_interrupted() -> Result<(), StoreError> {
+        let dir = TempDir::new("calls-interrupted");
+        let store = Store::open(dir.path()).await?;
+        let open = CallRecord {
+            ended_at: None,
+            disposition: "in_progress".into(),
+            hangup_by: String::new(),
+            ..call("open", 1_000)
+        };
+        let done = call("done", 2_000);
+        store.upsert_calls(&[open.clone(), done.clone()]).await?;
+        assert_eq!(store.close_interrupted_calls(9_000).await?, 1);
+        let closed = store.call_by_ref(&open.call_ref).await?;
+        assert_eq!(
+            closed
+                .as_ref()
+                .map(|c| (c.disposition.as_str(), c.ended_at, c.hangup_by.as_str())),
+            Some(("interrupted", Some(9_000), "engine"))
+        );
+        assert_eq!(store.call_by_ref(&done.call_ref).await?, Some(done));
+        assert_eq!(store.close_interrupted_calls(10_000).await?, 0);
         Ok(())
     }
 }

@@ -378,6 +378,29 @@ pub mod rtp;
 pub mod wav;
 
 impl Engine {
+    /// Asks the engine to stop as an operator or systemd does (SIGTERM).
+    pub fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        assert!(
+            matches!(status, Ok(s) if s.success()),
+            "kill -TERM: {status:?}"
+        );
+    }
+
+    /// Waits up to `limit` for the engine to exit; its exit code, or `None` if it is still up.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<i32> {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status.code().unwrap_or(-1));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+
     /// Kills the engine with SIGKILL (no clean shutdown), as a crash or power cut would.
     pub fn kill9(&mut self) {
         let _ = self.child.kill();

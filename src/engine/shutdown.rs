@@ -1,0 +1,102 @@
+//! Stopping without cutting anyone off: the operator's SIGTERM becomes `Input::Shutdown`.
+//!
+//! From then on new calls are refused with `503` (a Kamailio in front, or the caller's phone,
+//! tries elsewhere or later), and calls in progress get the grace period to finish by
+//! themselves. When it runs out, each remaining call hears a short prompt saying the service is
+//! stopping and gets a BYE; its record is closed as `shutdown` and its message filed the way a
+//! caller's hang-up files it (the IVR's draft, a take in progress saved first), so a message a
+//! caller left is never lost to a restart. The driver keeps running the loop until
+//! [`Engine::is_drained`], so the filings reach the store before the process exits.
+
+use std::time::Duration;
+
+use super::apps::App;
+use super::call::{CallKey, Disposition, HangupBy, Phase};
+use super::{CallTimer, Engine};
+use crate::media::api::MediaCommand;
+
+/// The prompt a call still up at the end of the grace period hears before the BYE.
+pub const SERVICE_STOPPING: &str = "service/stopping";
+
+/// How long the closing prompt may play before the BYE goes anyway (it lasts about 6 s).
+const CLOSING_PROMPT_LIMIT: Duration = Duration::from_secs(9);
+
+impl Engine {
+    /// Starts draining: refuse new calls, give the others `grace`, then close them.
+    pub(super) fn begin_shutdown(&mut self, grace: Duration, now: Duration) {
+        if self.draining {
+            return;
+        }
+        self.draining = true;
+        tracing::info!(
+            active_calls = self.calls.len(),
+            grace_s = grace.as_secs(),
+            "shutting down: new calls get 503, calls in progress may finish"
+        );
+        self.timers.set(0, CallTimer::ShutdownDeadline, now + grace);
+    }
+
+    /// True once a shutdown was asked for.
+    pub fn is_draining(&self) -> bool {
+        self.draining
+    }
+
+    /// Nothing left that the store or a peer is still owed: no call, no agent leg, no message
+    /// waiting for its recording to be saved.
+    pub fn is_drained(&self) -> bool {
+        self.calls.is_empty() && self.agent_legs.is_empty() && self.pending_files.is_empty()
+    }
+
+    /// The grace period is over: every call still up is closed.
+    pub(super) fn close_remaining_calls(&mut self, now: Duration) {
+        let mut keys: Vec<CallKey> = self.calls.keys().copied().collect();
+        keys.sort_unstable();
+        if !keys.is_empty() {
+            tracing::warn!(
+                calls = keys.len(),
+                "grace period over: closing the calls still in progress"
+            );
+        }
+        for key in keys {
+            self.close_for_shutdown(key, now);
+        }
+    }
+
+    fn close_for_shutdown(&mut self, key: CallKey, now: Duration) {
+        let Some(phase) = self.calls.get(&key).map(|c| c.phase) else {
+            return;
+        };
+        let bridged = self.bridged.contains_key(&key);
+        if phase != Phase::Confirmed || bridged {
+            // Not answered yet: nothing to play. Bridged to a call-taker: the two are talking,
+            // and the BYE to both is the clearest end.
+            return self.end_call(key, Disposition::Shutdown, HangupBy::Engine, now);
+        }
+        // The application stops as if the caller had hung up: the IVR files its message (saving
+        // a take in progress first), a queued caller leaves the queue.
+        if let Some(mut call) = self.calls.remove(&key) {
+            self.stop_app(&mut call, now);
+            call.app = App::Silent;
+            call.closing = true;
+            let leg = call.leg;
+            self.calls.insert(key, call);
+            self.acd_caller_gone(key, now);
+            self.timers.cancel(&key, CallTimer::Ivr);
+            self.media(MediaCommand::Play {
+                leg,
+                prompts: vec![SERVICE_STOPPING.to_string()],
+                barge_in: false,
+            });
+            self.timers
+                .set(key, CallTimer::ShutdownBye, now + CLOSING_PROMPT_LIMIT);
+        }
+    }
+
+    /// The closing prompt finished (or ran too long): the BYE.
+    pub(super) fn closing_prompt_done(&mut self, key: CallKey, now: Duration) {
+        if self.calls.get(&key).is_some_and(|c| c.closing) {
+            self.timers.cancel(&key, CallTimer::ShutdownBye);
+            self.end_call(key, Disposition::Shutdown, HangupBy::Engine, now);
+        }
+    }
+}
