@@ -437,6 +437,109 @@ fn leave_acknowledged_message(engine: &Engine, token: &str, spoke_ms: u64) -> Ac
     }
 }
 
+/// A tmpfs mounted on the engine's data folder, so the test can fill the disk for real.
+struct SmallDisk(PathBuf);
+
+impl SmallDisk {
+    fn mount(at: &Path, size: &str) {
+        let status = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(at)
+            .status();
+        assert!(
+            matches!(status, Ok(s) if s.success()),
+            "this test fills a real disk: mounting a {size} tmpfs needs root (CAP_SYS_ADMIN); \
+             mount said {status:?}"
+        );
+    }
+
+    /// Writes a ballast file until not one more byte fits.
+    fn fill(at: &Path) -> SmallDisk {
+        use std::io::Write;
+        let ballast = at.join("ballast");
+        let mut file = std::fs::File::create(&ballast)
+            .unwrap_or_else(|e| panic!("cannot create {}: {e}", ballast.display()));
+        let chunk = vec![0u8; 4096];
+        while file.write_all(&chunk).is_ok() {}
+        while file.write_all(&[0]).is_ok() {}
+        SmallDisk(ballast)
+    }
+
+    fn clear(self) {
+        std::fs::remove_file(&self.0)
+            .unwrap_or_else(|e| panic!("cannot remove {}: {e}", self.0.display()));
+    }
+}
+
+#[test]
+fn a_disk_full_for_one_call_never_tells_it_saved_and_the_next_caller_is_filed_durably() {
+    let mut engine = Engine::start_on_prepared_data("media-disk-full", "", &|data| {
+        SmallDisk::mount(data, "24m")
+    });
+    let token = engine.token("admin");
+    let data = engine.data.clone();
+    let unmount = || {
+        let _ = Command::new("umount").arg("-l").arg(&data).status();
+    };
+
+    // The disk fills just before a caller leaves a voice message.
+    let ballast = SmallDisk::fill(&engine.data);
+    let (peer, call) = call_1888_to_the_beep(&engine);
+    let kept = speak_and_keep(&peer, 2000);
+    let hung_up = call.wait();
+    let heard = peer.since(kept);
+    let told_saved = common::heard::heard_prompt(&heard, "ivr/tracking_code_is");
+    let told_failed = common::heard::heard_prompt(&heard, "ivr/file_failed")
+        .max(common::heard::heard_prompt(&heard, "ivr/record_failed"));
+    eprintln!("on the full disk: tracking code {told_saved:.2}, failure {told_failed:.2}");
+    // A prompt counts as heard above 0.9 (`assert_heard_prompt`); speech correlates ~0.5.
+    if !hung_up || told_saved > 0.9 || told_failed <= 0.9 {
+        unmount();
+    }
+    assert!(
+        hung_up,
+        "the engine ends the call; log:\n{}",
+        engine.log_text()
+    );
+    assert!(
+        told_saved <= 0.9,
+        "a caller on a full disk was read a tracking code; log:\n{}",
+        engine.log_text()
+    );
+    assert!(
+        told_failed > 0.9,
+        "the caller is told plainly the message could not be taken"
+    );
+
+    // Space comes back: the next caller is filed, visibly, and it survives a restart.
+    ballast.clear();
+    let (peer, call) = call_1888_to_the_beep(&engine);
+    let kept = speak_and_keep(&peer, 2000);
+    assert!(call.wait(), "the engine hangs up after the code");
+    assert_heard_prompt(
+        &peer.since(kept),
+        "ivr/tracking_code_is",
+        "the tracking code once space is back",
+    );
+    let filed: Vec<serde_json::Value> = messages(&engine, &token)
+        .into_iter()
+        .filter(|m| m["tracking_code"].is_string())
+        .collect();
+    assert_eq!(filed.len(), 1, "one acknowledged message: {filed:#?}");
+    let code = filed[0]["tracking_code"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    engine.terminate();
+    assert_eq!(engine.wait_exit(Duration::from_secs(40)), Some(0));
+    engine.restart();
+    let after = engine.get_json(&format!("/api/messages/{code}"), &token);
+    assert_eq!(after["tracking_code"], code.as_str(), "{after:#}");
+    assert!(after["recording_url"].is_string(), "{after:#}");
+    engine.kill9();
+    unmount();
+}
+
 #[test]
 fn sigterm_refuses_new_calls_closes_the_others_after_the_grace_and_files_every_message() {
     const SPOKE_MS: u64 = 1500;

@@ -65,8 +65,18 @@ impl Engine {
 
     /// As [`Engine::start`], with the IVR flows read from `flows` instead of the bundled ones.
     pub fn start_with_flows(name: &str, toml: &str, flows: &Path) -> Engine {
+        Self::start_prepared(name, toml, flows, &|_| {})
+    }
+
+    /// As [`Engine::start`], after `prepare` has been given the data folder (created, empty):
+    /// a test mounts a small disk there, for example.
+    pub fn start_on_prepared_data(name: &str, toml: &str, prepare: &dyn Fn(&Path)) -> Engine {
+        Self::start_prepared(name, toml, &repo_dir().join("ivr-flows"), prepare)
+    }
+
+    fn start_prepared(name: &str, toml: &str, flows: &Path, prepare: &dyn Fn(&Path)) -> Engine {
         for _ in 0..4 {
-            match Self::try_start(name, toml, flows) {
+            match Self::try_start(name, toml, flows, prepare) {
                 Ok(engine) => return engine,
                 Err(log) if log.contains("Address already in use") => {
                     eprintln!("engine start lost a port race, retrying on other ports");
@@ -77,8 +87,17 @@ impl Engine {
         panic!("engine could not bind free ports in four attempts");
     }
 
-    fn try_start(name: &str, toml: &str, flows: &Path) -> Result<Engine, String> {
+    fn try_start(
+        name: &str,
+        toml: &str,
+        flows: &Path,
+        prepare: &dyn Fn(&Path),
+    ) -> Result<Engine, String> {
         let dir = temp_dir(name);
+        let data = dir.join("data");
+        std::fs::create_dir_all(&data)
+            .unwrap_or_else(|e| panic!("cannot create {}: {e}", data.display()));
+        prepare(&data);
         let (sip, http) = (free_port(), free_port());
         let slot = 200 + (std::process::id() + NEXT.fetch_add(1, Ordering::Relaxed)) % 500;
         let rtp_low = 20_000 + (slot % 120) * 100;
