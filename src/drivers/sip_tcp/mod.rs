@@ -1,6 +1,9 @@
-//! SIP over TCP: one task per connection, messages framed by Content-Length (RFC 3261 §18.3),
-//! idle connections closed. Each connection is known to the engine by a number; what the engine
-//! sends to it goes through the connection's writer channel.
+//! SIP over TCP: one task per connection, messages framed by Content-Length (RFC 3261 §18.3).
+//! Each connection is known to the engine by a number; what the engine sends to it goes through
+//! the connection's bounded output queue. A connection is closed when it is idle too long, when
+//! a message does not arrive whole within a deadline of its first byte (a header dribbled in one
+//! byte at a time), when its peer does not read its answers (the queue is full), or when the
+//! stream is not SIP.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -8,20 +11,48 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 use super::sip_loop::LoopMsg;
 use crate::engine::Input;
+use crate::sip::framing::Framer;
 use crate::sip::transport::{Peer, Transport};
 
-/// A single SIP message larger than this closes the connection (nothing legitimate is this big).
-const MAX_MESSAGE: usize = 64 * 1024;
+mod output;
+mod stats;
+
+pub use output::{output_queue, OutputQueue, QueueControl, Refused, TcpOutput, IN_FLIGHT};
+pub use stats::{CloseReason, TcpStats};
+
+/// Limits of every connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TcpLimits {
+    /// Nothing received for this long closes the connection.
+    pub idle: Duration,
+    /// A message must arrive whole within this time of its first byte.
+    pub message_deadline: Duration,
+    /// Bytes the engine may have queued for a connection and not yet written.
+    pub output_bytes: usize,
+}
+
+impl Default for TcpLimits {
+    fn default() -> Self {
+        TcpLimits {
+            idle: Duration::from_secs(300),
+            message_deadline: Duration::from_secs(5),
+            output_bytes: 1024 * 1024,
+        }
+    }
+}
 
 pub async fn accept_loop(
     listener: TcpListener,
     to_loop: mpsc::UnboundedSender<LoopMsg>,
-    idle: Duration,
+    limits: TcpLimits,
+    stats: Arc<TcpStats>,
 ) {
     let ids = Arc::new(AtomicU64::new(1));
     loop {
@@ -35,129 +66,114 @@ pub async fn accept_loop(
         };
         let id = ids.fetch_add(1, Ordering::Relaxed);
         let to_loop = to_loop.clone();
-        tokio::spawn(async move { serve_connection(stream, addr, id, to_loop, idle).await });
+        let stats = stats.clone();
+        stats.opened();
+        tokio::spawn(async move {
+            let reason = serve_connection(stream, addr, id, &to_loop, limits).await;
+            match reason {
+                CloseReason::Peer | CloseReason::Idle => {}
+                CloseReason::NotReading => tracing::warn!(
+                    %addr,
+                    limit = limits.output_bytes,
+                    "SIP TCP peer does not read its answers; closing the connection"
+                ),
+                CloseReason::SlowMessage => tracing::warn!(
+                    %addr,
+                    deadline_ms = limits.message_deadline.as_millis() as u64,
+                    "SIP TCP message not complete within its deadline; closing the connection"
+                ),
+                CloseReason::Unframeable => {
+                    tracing::debug!(%addr, "TCP stream not SIP-framed; closing")
+                }
+            }
+            stats.closed(reason);
+            let _ = to_loop.send(LoopMsg::TcpClosed(id));
+        });
     }
 }
 
+/// Serves one connection until it must close; says why.
 async fn serve_connection(
     stream: TcpStream,
     addr: SocketAddr,
     id: u64,
-    to_loop: mpsc::UnboundedSender<LoopMsg>,
-    idle: Duration,
-) {
-    let (mut reader, mut writer) = stream.into_split();
-    let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
-    if to_loop.send(LoopMsg::TcpOpened(id, tx)).is_err() {
-        return;
+    to_loop: &mpsc::UnboundedSender<LoopMsg>,
+    limits: TcpLimits,
+) -> CloseReason {
+    let (reader, writer) = stream.into_split();
+    let (output, queue) = output_queue(limits.output_bytes);
+    let control = queue.control();
+    if to_loop.send(LoopMsg::TcpOpened(id, output)).is_err() {
+        return CloseReason::Peer;
     }
-    let writing = tokio::spawn(async move {
-        while let Some(bytes) = rx.recv().await {
-            if writer.write_all(&bytes).await.is_err() {
-                break;
-            }
-        }
-    });
+    let writing = tokio::spawn(write_queued(queue, writer));
     let peer = Peer {
         transport: Transport::Tcp(id),
         addr,
     };
-    let mut buffer: Vec<u8> = Vec::with_capacity(4096);
-    let mut chunk = [0u8; 8192];
-    loop {
-        let read = tokio::time::timeout(idle, reader.read(&mut chunk)).await;
-        let n = match read {
-            Ok(Ok(n)) if n > 0 => n,
-            _ => break, // closed, failed or idle too long
-        };
-        buffer.extend_from_slice(&chunk[..n]);
-        let Ok(messages) = split_messages(&mut buffer) else {
-            tracing::debug!(%addr, "TCP stream not SIP-framed; closing");
+    let reason = tokio::select! {
+        reason = read_messages(reader, peer, to_loop, &control, limits) => reason,
+        () = control.overflowed() => CloseReason::NotReading,
+    };
+    // Dropping the writer task drops its queue, and with it every answer not yet written; wait
+    // for that so a closed connection holds no memory.
+    writing.abort();
+    let _ = writing.await;
+    reason
+}
+
+/// Writes what the engine queued, in order, until the socket fails or the queue closes.
+async fn write_queued(mut queue: OutputQueue, mut writer: OwnedWriteHalf) {
+    while let Some(bytes) = queue.next().await {
+        if writer.write_all(&bytes).await.is_err() {
             break;
+        }
+        queue.written(&bytes);
+    }
+}
+
+/// Reads and frames messages and hands them to the engine, until the connection must close.
+async fn read_messages(
+    mut reader: OwnedReadHalf,
+    peer: Peer,
+    to_loop: &mpsc::UnboundedSender<LoopMsg>,
+    control: &QueueControl,
+    limits: TcpLimits,
+) -> CloseReason {
+    let mut framer = Framer::new();
+    let mut chunk = [0u8; 8192];
+    // When the message being received must be complete (None between messages).
+    let mut message_due: Option<Instant> = None;
+    loop {
+        let idle_due = Instant::now() + limits.idle;
+        let due = message_due.map_or(idle_due, |at| at.min(idle_due));
+        let n = match tokio::time::timeout_at(due, reader.read(&mut chunk)).await {
+            Ok(Ok(n)) if n > 0 => n,
+            Ok(_) => return CloseReason::Peer,
+            Err(_) if message_due.is_some_and(|at| at <= Instant::now()) => {
+                return CloseReason::SlowMessage
+            }
+            Err(_) => return CloseReason::Idle,
         };
+        let Ok(messages) = framer.push(&chunk[..n]) else {
+            return CloseReason::Unframeable;
+        };
+        // A message completed here means whatever follows it started in this read.
+        if !messages.is_empty() || message_due.is_none() {
+            message_due = framer
+                .is_mid_message()
+                .then(|| Instant::now() + limits.message_deadline);
+        }
         for bytes in messages {
+            // While the engine is behind with this peer's messages, nothing more is read.
+            control.may_hand_over().await;
             let input = Input::Sip { peer, bytes };
             if to_loop.send(LoopMsg::Engine(input)).is_err() {
-                break;
+                return CloseReason::Peer;
             }
         }
     }
-    writing.abort();
-    let _ = to_loop.send(LoopMsg::TcpClosed(id));
-}
-
-/// The stream cannot be split into SIP messages (bad Content-Length, or a message too large).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Unframeable;
-
-/// Takes every complete message off the front of `buffer`. Err when the stream cannot be framed.
-pub fn split_messages(buffer: &mut Vec<u8>) -> Result<Vec<Vec<u8>>, Unframeable> {
-    let mut out = Vec::new();
-    loop {
-        // Keep-alive CRLFs between messages are skipped.
-        let skip = buffer
-            .iter()
-            .take_while(|b| **b == b'\r' || **b == b'\n')
-            .count();
-        buffer.drain(..skip);
-        let Some(head_end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") else {
-            return if buffer.len() > MAX_MESSAGE {
-                Err(Unframeable)
-            } else {
-                Ok(out)
-            };
-        };
-        let body_len = content_length(&buffer[..head_end]).ok_or(Unframeable)?;
-        let total = head_end + 4 + body_len;
-        if total > MAX_MESSAGE {
-            return Err(Unframeable);
-        }
-        if buffer.len() < total {
-            return Ok(out);
-        }
-        out.push(buffer.drain(..total).collect());
-    }
-}
-
-/// Content-Length (or its compact form `l`) of a head; absent means 0. A bad value is an error.
-fn content_length(head: &[u8]) -> Option<usize> {
-    let text = std::str::from_utf8(head).ok()?;
-    for line in text.split("\r\n").skip(1) {
-        let Some((name, value)) = line.split_once(':') else {
-            continue;
-        };
-        let name = name.trim();
-        if name.eq_ignore_ascii_case("Content-Length") || name.eq_ignore_ascii_case("l") {
-            return value.trim().parse().ok();
-        }
-    }
-    Some(0)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn frames_back_to_back_and_partial_messages() {
-        let one = b"OPTIONS sip:a SIP/2.0\r\nContent-Length: 3\r\n\r\nabc".to_vec();
-        let two = b"BYE sip:a SIP/2.0\r\nl: 0\r\n\r\n".to_vec();
-        let mut buffer = [
-            b"\r\n\r\n".to_vec(),
-            one.clone(),
-            two.clone(),
-            b"INVITE sip:a SIP/2.0\r\nContent-Len".to_vec(),
-        ]
-        .concat();
-        assert_eq!(split_messages(&mut buffer), Ok(vec![one, two]));
-        assert!(buffer.starts_with(b"INVITE"));
-    }
-
-    #[test]
-    fn refuses_unframeable_streams() {
-        let mut bad = b"OPTIONS sip:a SIP/2.0\r\nContent-Length: x\r\n\r\n".to_vec();
-        assert_eq!(split_messages(&mut bad), Err(Unframeable));
-        let mut huge = vec![b'a'; MAX_MESSAGE + 1];
-        assert_eq!(split_messages(&mut huge), Err(Unframeable));
-    }
-}
+mod tests;
