@@ -30,12 +30,22 @@ const REASONS: [(CloseReason, &str); 5] = [
 #[derive(Debug, Default)]
 pub struct TcpStats {
     opened: AtomicU64,
+    reads: AtomicU64,
     closed: [AtomicU64; REASONS.len()],
 }
 
 impl TcpStats {
     pub fn opened(&self) {
         self.opened.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn read(&self) {
+        self.reads.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Reads from SIP TCP sockets so far.
+    pub fn reads(&self) -> u64 {
+        self.reads.load(Ordering::Relaxed)
     }
 
     pub fn closed(&self, reason: CloseReason) {
@@ -60,6 +70,12 @@ impl TcpStats {
             out,
             "# HELP pasokh_sip_tcp_opened_total SIP TCP connections accepted\n\
              # TYPE pasokh_sip_tcp_opened_total counter\npasokh_sip_tcp_opened_total {opened}"
+        );
+        let reads = self.reads();
+        let _ = writeln!(
+            out,
+            "# HELP pasokh_sip_tcp_reads_total Reads from SIP TCP connections\n\
+             # TYPE pasokh_sip_tcp_reads_total counter\npasokh_sip_tcp_reads_total {reads}"
         );
         let _ = writeln!(
             out,

@@ -207,3 +207,38 @@ async fn a_connection_hands_the_engine_only_a_few_messages_ahead() -> TestResult
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn a_header_dribbled_one_byte_per_segment_costs_few_reads() -> TestResult {
+    let harness = start(TcpLimits::default()).await?;
+    let addr = harness.addr;
+    let mut message = b"OPTIONS sip:137@127.0.0.1 SIP/2.0\r\n".to_vec();
+    while message.len() < 2000 {
+        message.extend_from_slice(b"Via: SIP/2.0/TCP 10.0.0.1:5060;branch=z9hG4bKdribble\r\n");
+    }
+    message.extend_from_slice(b"l: 0\r\n\r\n");
+    let bytes = message.len();
+    // A plain thread, to pace the bytes finer than the runtime's 1 ms timer.
+    let sender = std::thread::spawn(move || -> std::io::Result<()> {
+        let mut client = std::net::TcpStream::connect(addr)?;
+        client.set_nodelay(true)?;
+        for byte in &message {
+            std::io::Write::write_all(&mut client, &[*byte])?;
+            std::thread::sleep(Duration::from_micros(100));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        Ok(())
+    });
+    let mut harness = harness;
+    let output = harness.opened().await?;
+    let delivered = harness.next().await?;
+    assert!(
+        matches!(delivered, LoopMsg::Engine(Input::Sip { .. })),
+        "got {delivered:?}"
+    );
+    output.handled();
+    let reads = harness.stats.reads();
+    let _ = tokio::task::spawn_blocking(move || sender.join()).await;
+    assert!(reads < bytes as u64 / 5, "{reads} reads for {bytes} bytes");
+    Ok(())
+}
