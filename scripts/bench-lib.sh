@@ -42,6 +42,15 @@ engine_cpu() { awk -v hz="$(getconf CLK_TCK)" '{print ($14+$15)/hz}' "/proc/$ENG
 engine_rss_mb() { awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$ENGINE_PID/status"; }
 # Resident memory of the engine now, in KB.
 engine_rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$ENGINE_PID/status"; }
+# Waits (up to 60 s) until the engine uses under 2% of a core, e.g. until it has worked off a backlog.
+wait_engine_quiet() {
+  local before after
+  for _ in $(seq 120); do
+    before=$(engine_cpu); sleep 0.5; after=$(engine_cpu)
+    awk -v a="$before" -v b="$after" 'BEGIN {exit !(b - a < 0.01)}' && return 0
+  done
+  echo "engine still busy after 60 s"
+}
 # CPU seconds (user+system) process PID has used so far (0 once it has gone).
 proc_cpu() { awk -v hz="$(getconf CLK_TCK)" '{print ($14+$15)/hz}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 # The value of one unlabelled /metrics series (e.g. pasokh_calls_active), or "?" when absent.
