@@ -155,10 +155,11 @@ async fn read_messages(
     loop {
         let idle_due = Instant::now() + limits.idle;
         let due = message_due.map_or(idle_due, |at| at.min(idle_due));
-        let read = tokio::time::timeout_at(due, reader.read(&mut chunk)).await;
-        stats.read();
-        let n = match read {
-            Ok(Ok(n)) if n > 0 => n,
+        let n = match tokio::time::timeout_at(due, reader.read(&mut chunk)).await {
+            Ok(Ok(n)) if n > 0 => {
+                stats.read();
+                n
+            }
             Ok(_) => return CloseReason::Peer,
             Err(_) if message_due.is_some_and(|at| at <= Instant::now()) => {
                 return CloseReason::SlowMessage
