@@ -30,23 +30,18 @@ rss_load=$(engine_rss_kb); scpu1=$(proc_cpu "$SIPP_PID"); th=$(date +%s.%N); cpu
 wait "$runner" || true
 t1=$(date +%s.%N); cpu1=$(engine_cpu)
 sleep 1 # /metrics is refreshed about twice a second
+sipp_response_times response_times.txt
 answered=$(engine_metric pasokh_calls_answered_total); ended=$(engine_metric pasokh_calls_ended_total)
 python3 - "$RATE" "$DURATION" "$t0" "$t1" "$th" "$cpu0" "$cpu1" "$scpu0" "$scpu1" "$rss_idle" "$rss_load" \
   "$(engine_rss_mb)" "$answered" "$ended" "$cpuh" "$busy0" "$busyh" <<'PY'
-import csv, glob, os, sys
+import csv, os, sys
 rate, duration = sys.argv[1:3]
 t0, t1, th, cpu0, cpu1, scpu0, scpu1, rss_idle, rss_load = map(float, sys.argv[3:12])
 peak, answered, ended = sys.argv[12:15]
 cpuh, busy0, busyh = map(float, sys.argv[15:18])
 rows = list(csv.DictReader(open("stat.csv"), delimiter=";"))
 last = rows[-1]
-times = []
-for path in glob.glob("*_rtt.csv"):
-    for line in open(path):
-        parts = line.strip().split(";")
-        if len(parts) >= 3 and parts[2].replace(".", "", 1).isdigit():
-            times.append(float(parts[2]))
-times.sort()
+times = sorted(float(line) for line in open("response_times.txt"))
 pct = lambda p: times[min(len(times) - 1, int(p * len(times)))] if times else float("nan")
 def secs(v):  # SIPp's hh:mm:ss:micro
     try:
@@ -58,7 +53,7 @@ peak_calls = max(int(r["CurrentCall"]) for r in rows)
 print(f"rate {rate}/s for {duration}s to the bench line (one ~3 s prompt, engine hangs up)")
 print(f"calls: {last['SuccessfulCall(C)']} ok, {last['FailedCall(C)']} failed, {last['Retransmissions(C)']} retransmissions; "
       f"engine answered {answered}, ended {ended}; up to {peak_calls} at once; mean call length {secs(last.get('CallLength(C)'))}")
-print(f"INVITE->200: p50 {pct(0.5):.2f} ms, p99 {pct(0.99):.2f} ms (n={len(times)}; SIPp counts whole ms)")
+print(f"INVITE->200: p50 {pct(0.5):.2f} ms, p99 {pct(0.99):.2f} ms, max {max(times, default=float('nan')):.2f} ms (n={len(times)}; SIPp counts whole ms)")
 print(f"engine CPU: {cpu1 - cpu0:.1f} s over {t1 - t0:.0f} s = {100 * (cpu1 - cpu0) / (t1 - t0):.0f}% of one core; "
       f"RSS {rss_idle / 1024:.1f} MB idle, {rss_load / 1024:.1f} MB at full load, peak {peak} MB")
 other = (busyh - busy0) - (cpuh - cpu0) - (scpu1 - scpu0)

@@ -16,22 +16,17 @@ timeout $((DURATION + HOLD / 1000 + 60)) sipp "127.0.0.1:$SIP_PORT" -sf "$OLDPWD
   -l $((RATE * (HOLD / 1000 + 5))) -d "$HOLD" -buff_size 4194304 -nostdin -trace_stat -stf stat.csv -fd 1 \
   -trace_rtt -rtt_freq 1000 -trace_err > sipp.out 2>&1 || true
 cpu1=$(engine_cpu)
+sipp_response_times response_times.txt
 python3 - "$RATE" "$DURATION" "$HOLD" "$cpu0" "$cpu1" "$(engine_rss_mb)" <<'PY'
-import csv, glob, sys
+import csv, sys
 rate, duration, hold, cpu0, cpu1, rss = sys.argv[1:]
 rows = list(csv.DictReader(open("stat.csv"), delimiter=";"))
 last = rows[-1]
-times = []
-for path in glob.glob("*_rtt.csv"):
-    for line in open(path):
-        parts = line.strip().split(";")
-        if len(parts) >= 3 and parts[2].replace(".", "", 1).isdigit():
-            times.append(float(parts[2]))
-times.sort()
+times = sorted(float(line) for line in open("response_times.txt"))
 pct = lambda p: times[min(len(times) - 1, int(p * len(times)))] if times else float("nan")
 elapsed = float(duration) + float(hold) / 1000
 print(f"rate {rate}/s for {duration}s, hold {hold} ms")
 print(f"calls: {last['SuccessfulCall(C)']} ok, {last['FailedCall(C)']} failed, {last['Retransmissions(C)']} retransmissions")
-print(f"INVITE->200: p50 {pct(0.5):.2f} ms, p99 {pct(0.99):.2f} ms (n={len(times)})")
+print(f"INVITE->200: p50 {pct(0.5):.2f} ms, p99 {pct(0.99):.2f} ms, max {max(times, default=float('nan')):.2f} ms (n={len(times)})")
 print(f"engine CPU: {float(cpu1) - float(cpu0):.1f} s over ~{elapsed:.0f} s = {100 * (float(cpu1) - float(cpu0)) / elapsed:.0f}% of one core; peak RSS {rss} MB")
 PY

@@ -34,6 +34,11 @@ pub struct Config {
     pub tcp_idle_s: u64,
     /// On SIGTERM, calls in progress get this long to finish before the closing prompt and BYE.
     pub shutdown_grace_s: u64,
+    /// A SIP message over TCP must arrive whole within this time of its first byte.
+    pub tcp_message_deadline_ms: u64,
+    /// Answers queued for one TCP connection and not yet written, at most (KiB); a peer that
+    /// does not read them past this is disconnected.
+    pub tcp_output_max_kb: u64,
     /// User-Agent prefixes challenged with MD5 only (softphones that fail on SHA-256 challenges).
     pub md5_only_user_agents: Vec<String>,
     /// The ACD's queues: 137, 1888 and zoning by default, tuned or added by `[queues.NAME]`.
@@ -57,6 +62,8 @@ impl Default for Config {
             rtp_inactivity_s: 60,
             tcp_idle_s: 300,
             shutdown_grace_s: 30,
+            tcp_message_deadline_ms: 5000,
+            tcp_output_max_kb: 1024,
             md5_only_user_agents: crate::engine::default_md5_only_user_agents(),
             queues: crate::engine::default_queues(),
         }
@@ -89,6 +96,8 @@ struct FileConfig {
     rtp_inactivity_s: Option<u64>,
     tcp_idle_s: Option<u64>,
     shutdown_grace_s: Option<u64>,
+    tcp_message_deadline_ms: Option<u64>,
+    tcp_output_max_kb: Option<u64>,
     md5_only_user_agents: Option<Vec<String>>,
     queues: Option<BTreeMap<String, queues::QueueFile>>,
 }
@@ -159,6 +168,10 @@ impl Config {
         self.rtp_inactivity_s = f.rtp_inactivity_s.unwrap_or(self.rtp_inactivity_s);
         self.tcp_idle_s = f.tcp_idle_s.unwrap_or(self.tcp_idle_s);
         self.shutdown_grace_s = f.shutdown_grace_s.unwrap_or(self.shutdown_grace_s);
+        self.tcp_message_deadline_ms = f
+            .tcp_message_deadline_ms
+            .unwrap_or(self.tcp_message_deadline_ms);
+        self.tcp_output_max_kb = f.tcp_output_max_kb.unwrap_or(self.tcp_output_max_kb);
         if let Some(list) = f.md5_only_user_agents {
             self.md5_only_user_agents = list;
         }
@@ -269,6 +282,21 @@ mod tests {
             let error = from_toml(text).err().unwrap_or_default();
             assert!(error.contains(word), "{text}: {error}");
         }
+    }
+
+    #[test]
+    fn tcp_limits_are_toml_keys() -> Result<(), String> {
+        let defaults = Config::default();
+        assert_eq!(
+            (defaults.tcp_message_deadline_ms, defaults.tcp_output_max_kb),
+            (5000, 1024)
+        );
+        let config = from_toml("tcp_message_deadline_ms = 250\ntcp_output_max_kb = 64\n")?;
+        assert_eq!(
+            (config.tcp_message_deadline_ms, config.tcp_output_max_kb),
+            (250, 64)
+        );
+        Ok(())
     }
 
     #[test]

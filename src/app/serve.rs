@@ -127,10 +127,18 @@ async fn serve(config: Config) -> Result<(), String> {
     })
     .with_flows(flows);
     tokio::spawn(super::agents_sync::run(store.clone(), to_loop.clone()));
+    let tcp_stats = Arc::new(crate::drivers::sip_tcp::TcpStats::default());
+    let tcp_limits = crate::drivers::sip_tcp::TcpLimits {
+        idle: Duration::from_secs(config.tcp_idle_s),
+        message_deadline: Duration::from_millis(config.tcp_message_deadline_ms),
+        output_bytes: usize::try_from(config.tcp_output_max_kb.saturating_mul(1024))
+            .unwrap_or(usize::MAX),
+    };
     tokio::spawn(crate::drivers::sip_tcp::accept_loop(
         tcp,
         to_loop.clone(),
-        Duration::from_secs(config.tcp_idle_s),
+        tcp_limits,
+        tcp_stats.clone(),
     ));
 
     let metrics = Arc::new(Mutex::new(String::new()));
@@ -156,7 +164,7 @@ async fn serve(config: Config) -> Result<(), String> {
         store: store.clone(),
         metrics: Arc::new(move || {
             let engine = web_metrics.lock().map(|m| m.clone()).unwrap_or_default();
-            engine + &media_stats.render()
+            engine + &media_stats.render() + &tcp_stats.render()
         }),
         recordings_dir: config.data.join("recordings"),
     };

@@ -13,6 +13,7 @@ use tokio::sync::mpsc;
 use crate::engine::live::LiveSnapshot;
 use crate::engine::{Engine, Input, Output, StoreCommand};
 
+use super::sip_tcp::TcpOutput;
 use crate::media::api::MediaCommand;
 use crate::sip::transport::{Peer, Transport};
 
@@ -20,7 +21,7 @@ use crate::sip::transport::{Peer, Transport};
 #[derive(Debug)]
 pub enum LoopMsg {
     Engine(Input),
-    TcpOpened(u64, mpsc::UnboundedSender<Vec<u8>>),
+    TcpOpened(u64, TcpOutput),
     TcpClosed(u64),
 }
 
@@ -52,7 +53,7 @@ pub struct EngineLoop {
     inbox: mpsc::UnboundedReceiver<LoopMsg>,
     sinks: Sinks,
     start: Instant,
-    tcp: HashMap<u64, mpsc::UnboundedSender<Vec<u8>>>,
+    tcp: HashMap<u64, TcpOutput>,
     metrics: MetricsText,
     metrics_at: Instant,
     live: Option<tokio::sync::watch::Sender<Arc<LiveSnapshot>>>,
@@ -168,6 +169,17 @@ impl EngineLoop {
     fn on_message(&mut self, message: LoopMsg) {
         match message {
             LoopMsg::Engine(input) => {
+                // A TCP connection hands over a few messages at a time: say this one is taken.
+                let from_tcp = match &input {
+                    Input::Sip { peer, .. } => match peer.transport {
+                        Transport::Tcp(id) => self.tcp.get(&id),
+                        Transport::Udp => None,
+                    },
+                    _ => None,
+                };
+                if let Some(output) = from_tcp {
+                    output.handled();
+                }
                 let now = self.now();
                 self.engine.handle_input(input, now);
             }

@@ -3,6 +3,7 @@
 //! touches a socket: the drivers feed bytes and time in and send what comes out.
 
 pub mod digest;
+pub mod framing;
 pub mod header;
 pub mod msg;
 pub mod parse;
