@@ -1,7 +1,7 @@
 //! The centre's register: one message per call, filed durably before the caller hears "saved".
 //!
 //! A report (criticism, suggestion, complaint, appreciation, urban problem) gets a tracking code
-//! made from its row number plus a Verhoeff check digit, inside the same transaction as the row,
+//! (a random serial plus a Verhoeff check digit, see `filing`) in the same transaction as the row,
 //! so a code is never read to a caller for a message that was not committed.
 
 use serde::Serialize;
@@ -11,9 +11,6 @@ use super::{unix_ms_now, Store, StoreError};
 use crate::engine::NewMessage;
 use crate::ivr::tracking::check_tracking_code;
 use crate::ivr::MessageStatus;
-
-/// Tracking serials start high so codes have a steady length (8 digits) from the first report.
-pub(super) const SERIAL_BASE: i64 = 1_000_000;
 
 /// The kinds that are reports and get a tracking code.
 pub fn is_report(kind: &str) -> bool {

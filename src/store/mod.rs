@@ -32,6 +32,8 @@ mod writer;
 
 #[cfg(test)]
 pub(crate) mod test_support;
+#[cfg(test)]
+mod tracking_codes_tests;
 
 pub use agents::AgentRow;
 pub use messages::{is_report, MessageFilter, MessageRow, MessageUpdate};
