@@ -406,6 +406,8 @@ mod midnight_tests {
 #[cfg(test)]
 mod tests_acd;
 #[cfg(test)]
+mod tests_acd_access;
+#[cfg(test)]
 mod tests_acd_priority;
 #[cfg(test)]
 mod tests_agent_phone;

@@ -26,6 +26,7 @@ mod calls;
 pub mod case_import;
 mod cases;
 mod filing;
+mod message_access;
 mod messages;
 mod tokens;
 mod writer;
@@ -37,7 +38,7 @@ mod tracking_codes_tests;
 
 pub use agents::AgentRow;
 pub use messages::{is_report, MessageFilter, MessageRow, MessageUpdate};
-pub use tokens::{InvalidRole, Role};
+pub use tokens::{InvalidRole, Role, TokenRow};
 pub use writer::{CallWriter, WriterCounters};
 
 /// File name of the database inside the data folder.

@@ -18,12 +18,11 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 
 use super::auth::{Staff, StaffOrAgent};
+use super::message_access::{message_for, unavailable};
 use super::{iso8601_utc, ApiError, Authorized, WebState};
 use crate::ivr::case::MESSAGE_STATUSES;
-use crate::ivr::tracking::check_tracking_code;
-use crate::ivr::words::to_latin_digits;
 use crate::ivr::MessageKind;
-use crate::store::{MessageFilter, MessageRow, MessageUpdate, StoreError};
+use crate::store::{MessageFilter, MessageRow, MessageUpdate};
 
 const DEFAULT_LIMIT: u32 = 50;
 const MAX_LIMIT: u32 = 1_000;
@@ -96,13 +95,6 @@ pub(super) fn recording_url(name: &str) -> String {
     url
 }
 
-fn unavailable(action: &'static str) -> impl FnOnce(StoreError) -> ApiError {
-    move |error| {
-        tracing::error!(%error, "cannot {action}");
-        ApiError::Unavailable
-    }
-}
-
 /// Messages hold callers' numbers and words: no shared cache may keep them.
 fn private<T: Serialize>(value: T) -> impl IntoResponse {
     ([(header::CACHE_CONTROL, "no-store")], Json(value))
@@ -125,28 +117,26 @@ pub(super) async fn list_messages(
 }
 
 pub(super) async fn get_message(
-    _caller: Authorized<StaffOrAgent>,
+    caller: Authorized<StaffOrAgent>,
     State(state): State<WebState>,
     Path(code): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let code = valid_code(&code).ok_or(ApiError::NotFound)?;
-    let row = state
-        .store
-        .message(&code)
-        .await
-        .map_err(unavailable("read a message"))?
-        .ok_or(ApiError::NotFound)?;
+    let row = message_for(&state, &caller.role, &code).await?;
     Ok(private(MessageJson::from(row)))
 }
 
 pub(super) async fn patch_message(
-    _caller: Authorized<StaffOrAgent>,
+    caller: Authorized<StaffOrAgent>,
     State(state): State<WebState>,
     Path(code): Path<String>,
     body: Bytes,
 ) -> Result<impl IntoResponse, ApiError> {
     let update = parse_update(&body)?;
-    let code = valid_code(&code).ok_or(ApiError::NotFound)?;
+    // Checked before writing: an agent may not change a message it may not read.
+    let code = message_for(&state, &caller.role, &code)
+        .await?
+        .tracking_code
+        .ok_or(ApiError::NotFound)?;
     let row = state
         .store
         .update_message(&code, &update)
@@ -154,13 +144,6 @@ pub(super) async fn patch_message(
         .map_err(unavailable("update a message"))?
         .ok_or(ApiError::NotFound)?;
     Ok(private(MessageJson::from(row)))
-}
-
-/// The code in Latin digits when its check digit is right; `None` otherwise (a 404: a mistyped
-/// code never reaches the database).
-fn valid_code(text: &str) -> Option<String> {
-    let code = to_latin_digits(text.trim());
-    check_tracking_code(&code).ok().map(|_| code)
 }
 
 fn parse_filter(query: &ListQuery) -> Result<MessageFilter, ApiError> {
@@ -369,13 +352,18 @@ fn parse_update(body: &[u8]) -> Result<MessageUpdate, ApiError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::super::test_http::{TestResult, TestServer};
     use super::*;
     use crate::engine::NewMessage;
     use crate::store::Role;
 
-    fn message(kind: &str, line: &str, at: i64, recording: Option<&str>) -> NewMessage {
+    pub(in super::super) fn message(
+        kind: &str,
+        line: &str,
+        at: i64,
+        recording: Option<&str>,
+    ) -> NewMessage {
         NewMessage {
             call_id: format!("call-{at}"),
             line: line.into(),
@@ -397,7 +385,7 @@ mod tests {
         String::from_utf8(bytes).unwrap_or_default()
     }
 
-    async fn patch(
+    pub(in super::super) async fn patch(
         server: &TestServer,
         path: &str,
         token: &str,
@@ -594,6 +582,11 @@ mod tests {
             panic!("a suggestion gets a tracking code")
         };
         let one = format!("/api/messages/{code}");
+        // Agent 2001 took the call; 2002 did not, and does not learn the message exists.
+        server
+            .store
+            .link_agent_to_message(&code, "2001", 6_000)
+            .await?;
         assert_eq!(server.get("/api/messages", None).await?.status, 401);
         assert_eq!(server.get(&one, None).await?.status, 401);
         let cases = [
@@ -601,6 +594,7 @@ mod tests {
             (Role::Supervisor, 200, 200),
             (Role::Screener, 200, 200),
             (Role::Agent("2001".into()), 403, 200),
+            (Role::Agent("2002".into()), 403, 404),
             (Role::Manager("7".into()), 403, 403),
         ];
         for (role, list, single) in cases {
@@ -631,6 +625,10 @@ mod tests {
         else {
             panic!("a complaint gets a tracking code")
         };
+        server
+            .store
+            .link_agent_to_message(&code, "2001", 7_500)
+            .await?;
         let reply = server
             .get(&format!("/api/messages/{code}"), Some(&token))
             .await?;
@@ -681,6 +679,10 @@ mod tests {
         else {
             panic!("a criticism gets a tracking code")
         };
+        server
+            .store
+            .link_agent_to_message(&code, "2002", 9_500)
+            .await?;
         let path = format!("/api/messages/{code}");
         let reply = patch(
             &server,

@@ -28,6 +28,7 @@ mod cases;
 mod error;
 mod iso_time;
 mod live;
+mod message_access;
 mod messages;
 mod queue_metrics;
 mod recordings;
@@ -119,6 +120,8 @@ async fn not_found() -> ApiError {
     ApiError::NotFound
 }
 
+#[cfg(test)]
+mod message_access_tests;
 #[cfg(test)]
 mod test_http;
 #[cfg(test)]
