@@ -30,6 +30,7 @@ mod call;
 mod cdr;
 mod counters;
 mod dialog;
+mod follow_up;
 mod invite;
 mod ivr_app;
 pub mod live;
@@ -187,6 +188,8 @@ pub struct Engine {
     cancelled_offers: HashMap<LegId, agent_leg_late::CancelledOffer>,
     /// Agent requests the ACD refused so far (a feature code hears whether its request took).
     agent_refusals: u64,
+    /// Callers' wrong tracking codes, to refuse guessing on the follow-up line.
+    follow_up: follow_up::FollowUpGuard,
 }
 
 impl Engine {
@@ -225,6 +228,7 @@ impl Engine {
             driving: Default::default(),
             deferred: Vec::new(),
             agent_refusals: 0,
+            follow_up: Default::default(),
             cancelled_offers: HashMap::new(),
         };
         engine.arm_daily_reset(Duration::ZERO);

@@ -190,6 +190,7 @@ impl Store {
             status: m.status,
             has_voice_reply: m.reply_recording.is_some(),
             reply_recording_id: m.reply_recording,
+            caller: m.caller,
         }))
     }
 
