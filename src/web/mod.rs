@@ -27,6 +27,7 @@ mod calls;
 mod cases;
 mod error;
 mod iso_time;
+mod json_errors;
 mod live;
 mod message_access;
 mod messages;
@@ -74,6 +75,7 @@ pub fn router(state: WebState) -> Router {
         .route("/signin", post(wallboard::sign_in))
         .route("/signout", post(wallboard::sign_out))
         .fallback(not_found)
+        .layer(axum::middleware::map_response(json_errors::json_errors))
         .with_state(state)
 }
 
