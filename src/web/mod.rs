@@ -33,6 +33,7 @@ mod message_access;
 mod messages;
 mod queue_metrics;
 mod recordings;
+mod same_origin;
 mod wallboard;
 
 pub use auth::{AccessRule, AdminOrSupervisor, Authorized};
