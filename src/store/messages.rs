@@ -62,11 +62,11 @@ pub struct MessageUpdate {
     pub status: Option<String>,
 }
 
-const COLUMNS: &str =
+pub(super) const COLUMNS: &str =
     "id, tracking_code, call_id, line, kind, district, category, case_number, caller, \
     recording, status, text, reply_recording, call_recording, created_at, updated_at";
 
-fn to_row(row: &sqlx::sqlite::SqliteRow) -> Result<MessageRow, sqlx::Error> {
+pub(super) fn to_row(row: &sqlx::sqlite::SqliteRow) -> Result<MessageRow, sqlx::Error> {
     Ok(MessageRow {
         id: row.try_get("id")?,
         tracking_code: row.try_get("tracking_code")?,

@@ -27,6 +27,7 @@ pub mod case_import;
 mod cases;
 mod filing;
 mod message_access;
+mod message_pages;
 mod messages;
 mod tokens;
 mod writer;
@@ -37,6 +38,7 @@ pub(crate) mod test_support;
 mod tracking_codes_tests;
 
 pub use agents::AgentRow;
+pub use message_pages::MessageCursor;
 pub use messages::{is_report, MessageFilter, MessageRow, MessageUpdate};
 pub use tokens::{InvalidRole, Role, TokenRow};
 pub use writer::{CallWriter, WriterCounters};

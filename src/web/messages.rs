@@ -12,7 +12,7 @@
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::header;
+use axum::http::{header, HeaderValue};
 use axum::response::IntoResponse;
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -22,7 +22,7 @@ use super::message_access::{message_for, unavailable};
 use super::{iso8601_utc, ApiError, Authorized, WebState};
 use crate::ivr::case::MESSAGE_STATUSES;
 use crate::ivr::MessageKind;
-use crate::store::{MessageFilter, MessageRow, MessageUpdate};
+use crate::store::{MessageCursor, MessageFilter, MessageRow, MessageUpdate};
 
 const DEFAULT_LIMIT: u32 = 50;
 const MAX_LIMIT: u32 = 1_000;
@@ -38,6 +38,8 @@ pub(super) struct ListQuery {
     kind: Option<String>,
     since: Option<String>,
     limit: Option<String>,
+    /// Where the page starts: the `X-Next-Cursor` of the previous page.
+    cursor: Option<String>,
 }
 
 /// One message as the API shows it; absent values are `null`.
@@ -107,14 +109,32 @@ pub(super) async fn list_messages(
 ) -> Result<impl IntoResponse, ApiError> {
     let Query(query) = query.map_err(|rejection| ApiError::BadRequest(rejection.body_text()))?;
     let filter = parse_filter(&query)?;
+    let cursor = match query.cursor.as_deref() {
+        None => None,
+        Some(text) => Some(MessageCursor::parse(text).ok_or_else(|| {
+            ApiError::BadRequest("cursor must be the X-Next-Cursor of a previous page".into())
+        })?),
+    };
     let rows = state
         .store
-        .list_messages(&filter)
+        .list_messages_page(&filter, cursor)
         .await
         .map_err(unavailable("list messages"))?;
+    // A full page may have more after it: say where the next one starts.
+    let next = rows
+        .last()
+        .filter(|_| rows.len() == filter.limit as usize)
+        .map(|row| MessageCursor::after(row).to_string());
     let messages: Vec<MessageJson> = rows.into_iter().map(MessageJson::from).collect();
-    Ok(private(messages))
+    let mut response = private(messages).into_response();
+    if let Some(value) = next.and_then(|next| HeaderValue::from_str(&next).ok()) {
+        response.headers_mut().insert(NEXT_CURSOR, value);
+    }
+    Ok(response)
 }
+
+/// Response header of a full page of `GET /api/messages`: the `cursor` of the next page.
+const NEXT_CURSOR: &str = "x-next-cursor";
 
 pub(super) async fn get_message(
     caller: Authorized<StaffOrAgent>,
