@@ -115,7 +115,13 @@ async fn metrics(State(state): State<WebState>) -> impl IntoResponse {
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        (state.metrics)() + &queue_metrics::render(&state.live.current()),
+        (state.metrics)()
+            + &queue_metrics::render(&state.live.current())
+            + &format!(
+                "# HELP pasokh_http_event_streams Open GET /api/events streams.\n\
+                 # TYPE pasokh_http_event_streams gauge\npasokh_http_event_streams {}\n",
+                state.live.open_streams()
+            ),
     )
 }
 
