@@ -1,6 +1,6 @@
 //! Every error reply is JSON `{"error": "…"}`, including those axum and its extractors make
 //! themselves: a body over the size limit (413), a method a route does not have (405), a path
-//! that is not UTF-8 or a query that does not parse (400).
+//! that is not UTF-8 or a query that does not parse (400), headers that are too large (431).
 //!
 //! Why a response layer and not one rejection handler per extractor: axum's own replies are
 //! plain text or empty, and there are more of them than routes; mapping every error reply that
@@ -8,11 +8,35 @@
 //! promise for routes added later. The status, and headers such as `Allow`, stay as they were.
 
 use axum::body::{to_bytes, Body};
-use axum::http::{header, HeaderValue};
-use axum::response::Response;
+use axum::extract::Request;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
 
 /// The longest rejection text kept as the error message.
 const MAX_REASON_BYTES: usize = 1_024;
+
+/// The most header bytes (names, values and their separators) a request may carry. Far below
+/// the HTTP library's own buffer (about 400 KB), so an oversized header section meets this
+/// check, and its JSON 431, before the library's empty one.
+pub(super) const MAX_HEADER_BYTES: usize = 32 * 1024;
+
+/// Refuses a request whose headers are larger than [`MAX_HEADER_BYTES`] with a JSON 431.
+pub(super) async fn limit_headers(request: Request, next: Next) -> Response {
+    let size: usize = request
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum();
+    if size > MAX_HEADER_BYTES {
+        let body = serde_json::json!({
+            "error": format!("request headers over {MAX_HEADER_BYTES} bytes")
+        });
+        return (StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, Json(body)).into_response();
+    }
+    next.run(request).await
+}
 
 /// Turns a plain-text or empty error reply into the API's JSON error shape.
 pub(super) async fn json_errors(response: Response) -> Response {
@@ -105,6 +129,30 @@ mod tests {
         let reply = server.get("/api/cases/%C0", Some(&token)).await?;
         assert_eq!(reply.status, 400, "{}", reply.body);
         assert!(reply.json()?["error"].is_string(), "{}", reply.body);
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn headers_over_the_limit_are_a_json_431() -> TestResult {
+        let server = TestServer::start("web-json-431").await?;
+        let token = token(&server).await?;
+        let big = "a".repeat(super::MAX_HEADER_BYTES + 1);
+        let reply = server
+            .send(&format!(
+                "GET /api/messages HTTP/1.1\r\nHost: localhost\r\n\
+                 Authorization: Bearer {token}\r\nX-Filler: {big}\r\nConnection: close\r\n\r\n"
+            ))
+            .await?;
+        assert_eq!(reply.status, 431);
+        assert!(reply.json()?["error"].is_string(), "{}", reply.body);
+        let small = "a".repeat(1_000);
+        let reply = server
+            .send(&format!(
+                "GET /api/messages HTTP/1.1\r\nHost: localhost\r\n\
+                 Authorization: Bearer {token}\r\nX-Filler: {small}\r\nConnection: close\r\n\r\n"
+            ))
+            .await?;
+        assert_eq!(reply.status, 200);
         Ok(())
     }
 

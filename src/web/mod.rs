@@ -76,6 +76,7 @@ pub fn router(state: WebState) -> Router {
         .route("/signin", post(wallboard::sign_in))
         .route("/signout", post(wallboard::sign_out))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(json_errors::limit_headers))
         .layer(axum::middleware::map_response(json_errors::json_errors))
         .with_state(state)
 }
