@@ -120,6 +120,10 @@ enum TokenCommand {
         #[arg(long)]
         role: String,
     },
+    /// List tokens: id, role and creation time (the tokens themselves are not stored)
+    List,
+    /// Revoke the token with this id (as `token list` shows it); it stops working at once
+    Revoke { id: i64 },
 }
 
 fn overrides(c: &Common) -> Overrides {
@@ -155,6 +159,8 @@ fn main() -> ExitCode {
         }) => app::admin::agent_add(&config, &id, &name, &password, &queues),
         Command::Agent(AgentCommand::List) => app::admin::agent_list(&config),
         Command::Token(TokenCommand::Create { role }) => app::admin::token_create(&config, &role),
+        Command::Token(TokenCommand::List) => app::admin::token_list(&config),
+        Command::Token(TokenCommand::Revoke { id }) => app::admin::token_revoke(&config, id),
         Command::Flows(FlowsCommand::Check) => app::flows::check(&config),
         Command::Flows(FlowsCommand::Simulate { line, keys }) => {
             app::flows::simulate(&config, &line, &keys)

@@ -514,6 +514,16 @@ fn a_voice_message_is_filed_playable_and_followed_up_by_its_code() {
     let engine = Engine::start("ivr-voice-message", "");
     let admin = engine.token("admin");
     let screener = engine.token("screener");
+    // A call-taker who did not take this call (it went to a voice message).
+    engine.cli(&[
+        "agent",
+        "add",
+        "2001",
+        "--name",
+        "Sara",
+        "--password",
+        "pw2001",
+    ]);
     let agent = engine.token("agent:2001");
 
     // 3. 1888 → 1 leave a message → 3 complaint → (nobody free, or closed) → voice message.
@@ -551,10 +561,15 @@ fn a_voice_message_is_filed_playable_and_followed_up_by_its_code() {
         .unwrap_or_else(|| panic!("a complaint has a tracking code: {message:#}"))
         .to_string();
     assert!(verhoeff_ok(&code), "{code} carries a valid check digit");
-    let by_code = engine.get_json(&format!("/api/messages/{code}"), &agent);
+    let by_code = engine.get_json(&format!("/api/messages/{code}"), &screener);
     assert_eq!(
         by_code, message,
         "the message by its code is the listed one"
+    );
+    assert_eq!(
+        engine.get(&format!("/api/messages/{code}"), Some(&agent)).0,
+        404,
+        "a call-taker sees only messages of calls it was connected to"
     );
 
     // The code was read to the caller: the saved message, the code twice, then goodbye. The
@@ -631,14 +646,32 @@ fn a_voice_message_is_filed_playable_and_followed_up_by_its_code() {
         http_get(engine.http, url, Some(&agent)).map(|r| r.0),
         Some(403)
     );
-    let manager = engine.token("manager:7");
-    assert_eq!(http_get_bytes(engine.http, url, &manager).0, 200);
+    // Managers' mailboxes do not exist yet, so no manager token can be made (the manager's
+    // access to recordings is tested in src/web/recordings.rs).
+    let refused = Command::new(env!("CARGO_BIN_EXE_pasokh"))
+        .args(["token", "create", "--role", "manager:7", "--config"])
+        .arg(engine.config_path())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run pasokh token create: {e}"));
+    assert!(!refused.status.success(), "a manager token is refused");
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("mailboxes do not exist yet"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let (status, _) = http_patch(
+        engine.http,
+        &format!("/api/messages/{code}"),
+        &agent,
+        r#"{"status":"closed"}"#,
+    );
+    assert_eq!(status, 404, "nor may that call-taker correct it");
 
     // A screener refers the message: the follow-up line must now say "referred".
     let (status, body) = http_patch(
         engine.http,
         &format!("/api/messages/{code}"),
-        &agent,
+        &screener,
         r#"{"status":"referred","district":12}"#,
     );
     assert_eq!(status, 200, "PATCH: {body}");
@@ -722,6 +755,15 @@ fn a_voice_message_is_filed_playable_and_followed_up_by_its_code() {
 #[test]
 fn cases_import_reports_bad_rows_by_line_and_serves_the_good_ones() {
     let engine = Engine::start("ivr-cases-import", "");
+    engine.cli(&[
+        "agent",
+        "add",
+        "2001",
+        "--name",
+        "Sara",
+        "--password",
+        "pw2001",
+    ]);
     let agent = engine.token("agent:2001");
     let csv = engine.dir.join("cases.csv");
     let rows = [

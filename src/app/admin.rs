@@ -74,13 +74,88 @@ pub fn agent_list(config: &Config) -> Result<(), String> {
     })
 }
 
+/// Why a role may not have a token, if it may not: an agent must exist (its token would
+/// otherwise open messages of whoever is later added with that id), and managers' mailboxes do
+/// not exist yet, so no `manager:ID` names anyone.
+async fn refusal(store: &Store, role: &Role) -> Result<Option<String>, String> {
+    Ok(match role {
+        Role::Agent(id) => {
+            let exists = store.agent_exists(id).await.map_err(|e| e.to_string())?;
+            (!exists).then(|| format!("no agent {id}: add it first with `pasokh agent add`"))
+        }
+        Role::Manager(id) => Some(format!(
+            "no mailbox for manager {id}: managers' mailboxes do not exist yet"
+        )),
+        Role::Admin | Role::Supervisor | Role::Screener => None,
+    })
+}
+
 pub fn token_create(config: &Config, role: &str) -> Result<(), String> {
     let role = Role::parse(role).map_err(|e| e.to_string())?;
     runtime()?.block_on(async {
         let store = Store::open(&config.data).await.map_err(|e| e.to_string())?;
-        let token = store.create_token(&role).await.map_err(|e| e.to_string())?;
+        let outcome = match refusal(&store, &role).await {
+            Ok(None) => store.create_token(&role).await.map_err(|e| e.to_string()),
+            Ok(Some(reason)) => Err(reason),
+            Err(error) => Err(error),
+        };
         store.close().await;
-        println!("{token}");
+        println!("{}", outcome?);
         Ok(())
     })
+}
+
+/// Lists tokens by id, role and creation time; the tokens themselves are not stored.
+pub fn token_list(config: &Config) -> Result<(), String> {
+    runtime()?.block_on(async {
+        let store = Store::open(&config.data).await.map_err(|e| e.to_string())?;
+        let tokens = store.list_tokens().await.map_err(|e| e.to_string());
+        store.close().await;
+        println!("{:<6} {:<24} CREATED", "ID", "ROLE");
+        for token in tokens? {
+            let created = crate::web::iso8601_utc(token.created_at);
+            println!("{:<6} {:<24} {created}", token.id, token.role);
+        }
+        Ok(())
+    })
+}
+
+/// Deletes a token by the id `token list` shows; it stops working at once.
+pub fn token_revoke(config: &Config, id: i64) -> Result<(), String> {
+    runtime()?.block_on(async {
+        let store = Store::open(&config.data).await.map_err(|e| e.to_string())?;
+        let revoked = store.revoke_token(id).await.map_err(|e| e.to_string());
+        store.close().await;
+        if revoked? {
+            println!("token {id} revoked");
+            Ok(())
+        } else {
+            Err(format!("no token {id}"))
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::test_support::TempDir;
+
+    #[tokio::test]
+    async fn tokens_are_refused_for_unknown_agents_and_for_managers() -> Result<(), String> {
+        let dir = TempDir::new("token-refusal");
+        let store = Store::open(dir.path()).await.map_err(|e| e.to_string())?;
+        let credentials = UserCredentials::from_password("2001", "pasokh", "pw");
+        store
+            .add_agent("2001", "Sara", &credentials, &[])
+            .await
+            .map_err(|e| e.to_string())?;
+        assert_eq!(refusal(&store, &Role::Agent("2001".into())).await?, None);
+        assert_eq!(refusal(&store, &Role::Screener).await?, None);
+        let unknown = refusal(&store, &Role::Agent("9999".into())).await?;
+        assert!(unknown.is_some_and(|r| r.contains("no agent 9999")));
+        let manager = refusal(&store, &Role::Manager("7".into())).await?;
+        assert!(manager.is_some_and(|r| r.contains("mailboxes do not exist yet")));
+        store.close().await;
+        Ok(())
+    }
 }

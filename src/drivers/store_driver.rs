@@ -36,12 +36,17 @@ pub fn spawn(
     ));
     tokio::spawn(async move {
         while let Some(batch) = rx.recv().await {
-            let (mut states, mut log) = (Vec::new(), Vec::new());
+            let (mut states, mut log, mut links) = (Vec::new(), Vec::new(), Vec::new());
             for command in batch {
                 match command {
                     StoreCommand::Call(record) => writer.submit(record),
                     StoreCommand::AgentState(row) => states.push(row),
                     StoreCommand::QueueLog(row) => log.push(row),
+                    StoreCommand::AgentConnected {
+                        tracking_code,
+                        agent,
+                        at_ms,
+                    } => links.push((tracking_code, agent, at_ms)),
                     StoreCommand::Registrations { agent, rows } => {
                         if let Err(error) = store.save_registrations(&agent, &rows).await {
                             tracing::error!(%error, %agent, "registrations not saved");
@@ -71,6 +76,11 @@ pub fn spawn(
             if !log.is_empty() {
                 if let Err(error) = store.append_queue_log(&log).await {
                     tracing::error!(%error, "queue log not written");
+                }
+            }
+            for (code, agent, at_ms) in links {
+                if let Err(error) = store.link_agent_to_message(&code, &agent, at_ms).await {
+                    tracing::error!(%error, %agent, "agent not linked to its call's message");
                 }
             }
         }
@@ -174,6 +184,7 @@ async fn look_up(store: &Store, command: StoreCommand) -> Option<StoreReply> {
         | StoreCommand::AttachCallRecording { .. }
         | StoreCommand::AgentState(_)
         | StoreCommand::Registrations { .. }
-        | StoreCommand::QueueLog(_) => return None,
+        | StoreCommand::QueueLog(_)
+        | StoreCommand::AgentConnected { .. } => return None,
     })
 }

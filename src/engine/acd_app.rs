@@ -175,6 +175,14 @@ impl Engine {
         self.bridged.insert(call, agent_leg);
         if let Some(c) = self.calls.get(&call) {
             let leg = c.leg;
+            if let Some(tracking_code) = c.tracking_code.clone() {
+                let at_ms = self.wall_ms(now);
+                self.store(StoreCommand::AgentConnected {
+                    tracking_code,
+                    agent: agent.to_string(),
+                    at_ms,
+                });
+            }
             self.media(MediaCommand::StopPlayback { leg });
             self.media(MediaCommand::SetIdle {
                 leg,

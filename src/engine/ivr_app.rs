@@ -174,11 +174,7 @@ impl Engine {
                     None
                 }
                 IvrOutput::LookupMessage { tracking_code } => {
-                    self.store(StoreCommand::LookupMessage {
-                        call: info.key,
-                        tracking_code,
-                    });
-                    None
+                    self.look_up_message(info, tracking_code, now)
                 }
                 IvrOutput::StartRecording {
                     max,
@@ -363,7 +359,9 @@ impl Engine {
     pub(super) fn on_store_reply(&mut self, reply: StoreReply, now: Duration) {
         let (call_key, input) = match reply {
             StoreReply::CaseFound { call, case } => (call, IvrInput::CaseFound(case)),
-            StoreReply::MessageFound { call, status } => (call, IvrInput::MessageFound(status)),
+            StoreReply::MessageFound { call, status } => {
+                (call, self.message_found(call, status, now))
+            }
             StoreReply::Filed {
                 call,
                 saved: true,

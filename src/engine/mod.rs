@@ -30,6 +30,7 @@ mod call;
 mod cdr;
 mod counters;
 mod dialog;
+mod follow_up;
 mod invite;
 mod ivr_app;
 pub mod live;
@@ -199,6 +200,8 @@ pub struct Engine {
     agent_refusals: u64,
     /// A shutdown was asked for: new calls are refused.
     draining: bool,
+    /// Callers' wrong tracking codes, to refuse guessing on the follow-up line.
+    follow_up: follow_up::FollowUpGuard,
 }
 
 impl Engine {
@@ -237,6 +240,7 @@ impl Engine {
             driving: Default::default(),
             deferred: Vec::new(),
             agent_refusals: 0,
+            follow_up: Default::default(),
             cancelled_offers: HashMap::new(),
             draining: false,
         };
@@ -427,6 +431,8 @@ mod midnight_tests {
 }
 #[cfg(test)]
 mod tests_acd;
+#[cfg(test)]
+mod tests_acd_access;
 #[cfg(test)]
 mod tests_acd_priority;
 #[cfg(test)]

@@ -161,6 +161,14 @@ pub enum StoreCommand {
         rows: Vec<RegistrationRow>,
     },
     QueueLog(QueueLogRow),
+    /// The ACD connected `agent` to the call whose message has `tracking_code`: from now on
+    /// that agent may read and correct the message (and no other agent's).
+    AgentConnected {
+        tracking_code: String,
+        agent: String,
+        /// Unix milliseconds.
+        at_ms: i64,
+    },
     /// A conversation recording was saved: attach it to the message of the call (filed earlier,
     /// so it goes through the filer, in order).
     AttachCallRecording {

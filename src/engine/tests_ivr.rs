@@ -26,7 +26,7 @@ pub(crate) fn real_flows() -> Arc<FlowSet> {
     }
 }
 
-fn ivr_harness() -> Harness {
+pub(super) fn ivr_harness() -> Harness {
     let mut h = Harness::with(|c| c.extra_lines = vec!["bench".into()]);
     let engine = std::mem::replace(
         &mut h.engine,
@@ -36,7 +36,7 @@ fn ivr_harness() -> Harness {
     h
 }
 
-fn answer(h: &mut Harness, number: &str, call_id: &str) -> String {
+pub(super) fn answer(h: &mut Harness, number: &str, call_id: &str) -> String {
     h.send(&invite(number, call_id, "z9hG4bK-ivr", SDP));
     let tag = h
         .sent
@@ -49,7 +49,7 @@ fn answer(h: &mut Harness, number: &str, call_id: &str) -> String {
     tag
 }
 
-fn plays(h: &Harness) -> Vec<Vec<String>> {
+pub(super) fn plays(h: &Harness) -> Vec<Vec<String>> {
     h.media
         .iter()
         .filter_map(|m| match m {

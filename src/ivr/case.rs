@@ -171,6 +171,8 @@ pub struct MessageStatus {
     pub has_voice_reply: bool,
     /// The manager's recorded voice reply, played to the caller when present.
     pub reply_recording_id: Option<String>,
+    /// The number that left the message: only that caller hears the reply.
+    pub caller: String,
 }
 
 #[cfg(test)]

@@ -151,6 +151,7 @@ pub(super) fn message_fixture(code: &str) -> Option<MessageStatus> {
         status: status.to_owned(),
         has_voice_reply: reply.is_some(),
         reply_recording_id: reply.map(str::to_owned),
+        caller: "09121234567".to_owned(),
     })
 }
 

@@ -1,7 +1,10 @@
 //! One filing inside the filer's transaction: a whole message, the opening of a queued call's
 //! message, or its completion. A call has one message however many stages it is filed in.
 
-use super::messages::{is_report, SERIAL_BASE};
+use rand::rngs::OsRng;
+use rand::RngCore;
+
+use super::messages::is_report;
 use super::{Store, StoreError};
 use crate::engine::{FilingStage, NewMessage};
 use crate::ivr::tracking::make_tracking_code;
@@ -91,13 +94,38 @@ async fn insert(
     give_code(store, tx, id).await.map(Some)
 }
 
+/// Serials are 7 digits (codes 8 with the check digit, as callers key them).
+const SERIALS: u64 = 10_000_000;
+
+/// Draws before giving up: with a register of a million codes a draw collides one time in ten,
+/// so 32 collisions in a row mean something else is wrong.
+const CODE_DRAWS: usize = 32;
+
+/// Gives message `id` a random tracking code (OS randomness, not the engine's seeded generator):
+/// a code says nothing about any other, so one code cannot be turned into its neighbours'. A
+/// drawn code already in use is drawn again; codes given before (row number based) stay valid.
 async fn give_code(store: &Store, tx: &mut Tx, id: i64) -> Result<String, StoreError> {
-    let code = make_tracking_code((SERIAL_BASE + id) as u64);
-    sqlx::query("UPDATE messages SET tracking_code = ? WHERE id = ?")
+    for _ in 0..CODE_DRAWS {
+        let mut bytes = [0_u8; 8];
+        OsRng
+            .try_fill_bytes(&mut bytes)
+            .map_err(|error| StoreError::Random(error.to_string()))?;
+        let serial = u64::from_le_bytes(bytes) % SERIALS;
+        let code = make_tracking_code(serial);
+        let given = sqlx::query(
+            "UPDATE messages SET tracking_code = ?1 WHERE id = ?2 \
+             AND NOT EXISTS (SELECT 1 FROM messages WHERE tracking_code = ?1)",
+        )
         .bind(&code)
         .bind(id)
         .execute(&mut **tx)
         .await
         .map_err(store.error("give a message its tracking code"))?;
-    Ok(code)
+        if given.rows_affected() == 1 {
+            return Ok(code);
+        }
+    }
+    Err(StoreError::Invalid(format!(
+        "no free tracking code in {CODE_DRAWS} draws"
+    )))
 }

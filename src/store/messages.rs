@@ -1,7 +1,7 @@
 //! The centre's register: one message per call, filed durably before the caller hears "saved".
 //!
 //! A report (criticism, suggestion, complaint, appreciation, urban problem) gets a tracking code
-//! made from its row number plus a Verhoeff check digit, inside the same transaction as the row,
+//! (a random serial plus a Verhoeff check digit, see `filing`) in the same transaction as the row,
 //! so a code is never read to a caller for a message that was not committed.
 
 use serde::Serialize;
@@ -11,9 +11,6 @@ use super::{unix_ms_now, Store, StoreError};
 use crate::engine::NewMessage;
 use crate::ivr::tracking::check_tracking_code;
 use crate::ivr::MessageStatus;
-
-/// Tracking serials start high so codes have a steady length (8 digits) from the first report.
-pub(super) const SERIAL_BASE: i64 = 1_000_000;
 
 /// The kinds that are reports and get a tracking code.
 pub fn is_report(kind: &str) -> bool {
@@ -67,11 +64,11 @@ pub struct MessageUpdate {
     pub status: Option<String>,
 }
 
-const COLUMNS: &str =
+pub(super) const COLUMNS: &str =
     "id, tracking_code, call_ref, call_id, line, kind, district, category, case_number, caller, \
     recording, status, text, reply_recording, call_recording, created_at, updated_at";
 
-fn to_row(row: &sqlx::sqlite::SqliteRow) -> Result<MessageRow, sqlx::Error> {
+pub(super) fn to_row(row: &sqlx::sqlite::SqliteRow) -> Result<MessageRow, sqlx::Error> {
     Ok(MessageRow {
         id: row.try_get("id")?,
         tracking_code: row.try_get("tracking_code")?,
@@ -188,6 +185,7 @@ impl Store {
             status: m.status,
             has_voice_reply: m.reply_recording.is_some(),
             reply_recording_id: m.reply_recording,
+            caller: m.caller,
         }))
     }
 

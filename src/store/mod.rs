@@ -26,6 +26,8 @@ mod calls;
 pub mod case_import;
 mod cases;
 mod filing;
+mod message_access;
+mod message_pages;
 mod messages;
 mod tokens;
 mod write_tx;
@@ -35,10 +37,13 @@ mod writer;
 mod disk_full_tests;
 #[cfg(test)]
 pub(crate) mod test_support;
+#[cfg(test)]
+mod tracking_codes_tests;
 
 pub use agents::AgentRow;
+pub use message_pages::MessageCursor;
 pub use messages::{is_report, MessageFilter, MessageRow, MessageUpdate};
-pub use tokens::{InvalidRole, Role};
+pub use tokens::{InvalidRole, Role, TokenRow};
 pub use writer::{CallWriter, WriterCounters};
 
 /// File name of the database inside the data folder.

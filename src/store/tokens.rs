@@ -115,15 +115,57 @@ impl Store {
         if !looks_like_token(token) {
             return Ok(None);
         }
-        let role: Option<String> =
-            sqlx::query_scalar("SELECT role FROM api_tokens WHERE token_sha256 = ?")
-                .bind(token_hash(token))
-                .fetch_optional(self.pool())
-                .await
-                .map_err(self.error("check token"))?;
+        // An agent's token stops working when the agent is removed: it would otherwise outlive
+        // the person it was made for.
+        let role: Option<String> = sqlx::query_scalar(
+            "SELECT role FROM api_tokens WHERE token_sha256 = ? AND (role NOT LIKE 'agent:%' \
+             OR substr(role, 7) IN (SELECT id FROM agents))",
+        )
+        .bind(token_hash(token))
+        .fetch_optional(self.pool())
+        .await
+        .map_err(self.error("check token"))?;
         // A row with an unparsable role (edited by hand) grants nothing.
         Ok(role.and_then(|text| Role::parse(&text).ok()))
     }
+
+    /// Every token's id, role and creation time (never the token, which is not stored).
+    pub async fn list_tokens(&self) -> Result<Vec<TokenRow>, StoreError> {
+        let rows: Vec<(i64, String, i64)> =
+            sqlx::query_as("SELECT id, role, created_at FROM api_tokens ORDER BY id")
+                .fetch_all(self.pool())
+                .await
+                .map_err(self.error("list tokens"))?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, role, created_at)| TokenRow {
+                id,
+                role,
+                created_at,
+            })
+            .collect())
+    }
+
+    /// Deletes the token with this id; false when there is none. It stops working at once (the
+    /// web layer checks the store on every request).
+    pub async fn revoke_token(&self, id: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM api_tokens WHERE id = ?")
+            .bind(id)
+            .execute(self.pool())
+            .await
+            .map_err(self.error("revoke a token"))?;
+        Ok(done.rows_affected() > 0)
+    }
+}
+
+/// A stored token as `pasokh token list` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRow {
+    pub id: i64,
+    /// As stored (a hand-edited row may not parse).
+    pub role: String,
+    /// Unix milliseconds.
+    pub created_at: i64,
 }
 
 /// Cheap shape check, so junk of any length is refused without hashing or a query.

@@ -55,6 +55,7 @@ fn the_hash_is_sha256_hex() {
 async fn a_created_token_verifies_to_its_role() -> Result<(), StoreError> {
     let dir = TempDir::new("tokens-verify");
     let store = Store::open(dir.path()).await?;
+    add_agent(&store, "2001").await?;
     let admin = store.create_token(&Role::Admin).await?;
     let agent = store.create_token(&Role::Agent("2001".to_string())).await?;
     assert_ne!(admin, agent);
@@ -117,4 +118,49 @@ fn database_bytes(path: &std::path::Path) -> Vec<u8> {
     wal.push("-wal");
     bytes.extend(std::fs::read(wal).unwrap_or_default());
     bytes
+}
+
+async fn add_agent(store: &Store, id: &str) -> Result<(), StoreError> {
+    let credentials = crate::sip::registrar::UserCredentials::from_password(id, "pasokh", "pw");
+    store.add_agent(id, id, &credentials, &[]).await
+}
+
+#[tokio::test]
+async fn an_agent_token_works_only_while_its_agent_exists() -> Result<(), StoreError> {
+    let dir = TempDir::new("tokens-agent-gone");
+    let store = Store::open(dir.path()).await?;
+    let ghost = store.create_token(&Role::Agent("9999".to_string())).await?;
+    assert_eq!(store.verify_token(&ghost).await?, None, "no such agent");
+    add_agent(&store, "2002").await?;
+    let agent = store.create_token(&Role::Agent("2002".to_string())).await?;
+    assert_eq!(
+        store.verify_token(&agent).await?,
+        Some(Role::Agent("2002".to_string()))
+    );
+    sqlx::query("DELETE FROM agents WHERE id = '2002'")
+        .execute(store.pool())
+        .await
+        .map_err(store.error("remove an agent"))?;
+    assert_eq!(store.verify_token(&agent).await?, None, "agent removed");
+    store.close().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn tokens_are_listed_without_secrets_and_revoked_by_id() -> Result<(), StoreError> {
+    let dir = TempDir::new("tokens-list");
+    let store = Store::open(dir.path()).await?;
+    let admin = store.create_token(&Role::Admin).await?;
+    let screener = store.create_token(&Role::Screener).await?;
+    let listed = store.list_tokens().await?;
+    let roles: Vec<&str> = listed.iter().map(|t| t.role.as_str()).collect();
+    assert_eq!(roles, ["admin", "screener"]);
+    assert!(listed.iter().all(|t| t.created_at > 0));
+    assert!(store.revoke_token(listed[0].id).await?);
+    assert!(!store.revoke_token(listed[0].id).await?, "already gone");
+    assert_eq!(store.verify_token(&admin).await?, None);
+    assert_eq!(store.verify_token(&screener).await?, Some(Role::Screener));
+    assert_eq!(store.list_tokens().await?.len(), 1);
+    store.close().await;
+    Ok(())
 }

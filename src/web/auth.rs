@@ -13,6 +13,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 
+use super::same_origin::cookie_request_allowed;
 use super::{ApiError, WebState};
 use crate::store::Role;
 
@@ -69,6 +70,10 @@ impl<R: AccessRule> FromRequestParts<WebState> for Authorized<R> {
 
     async fn from_request_parts(parts: &mut Parts, state: &WebState) -> Result<Self, ApiError> {
         let token = request_token(&parts.headers).ok_or(ApiError::MissingToken)?;
+        let by_cookie = !parts.headers.contains_key(header::AUTHORIZATION);
+        if by_cookie && !cookie_request_allowed(&parts.method, &parts.headers) {
+            return Err(ApiError::Forbidden);
+        }
         let role = role_of(state, token).await?;
         if !R::allows(&role) {
             return Err(ApiError::Forbidden);

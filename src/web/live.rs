@@ -8,6 +8,7 @@
 //! holds no engine handle or lock and knows nothing of the ACD beyond `engine::live`.
 
 use std::convert::Infallible;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -40,11 +41,39 @@ pub type AgentActions = Arc<dyn Fn(String, AgentAction) -> bool + Send + Sync>;
 pub struct LiveFeed {
     snapshots: SnapshotReceiver,
     actions: AgentActions,
+    /// Event streams open now (`pasokh_http_event_streams`).
+    streams: Arc<AtomicUsize>,
+}
+
+/// Counts one open event stream; dropped with the stream when the client goes (the server
+/// notices at the next snapshot or keep-alive it cannot write), which frees its state.
+struct OpenStream(Arc<AtomicUsize>);
+
+impl OpenStream {
+    fn new(streams: &Arc<AtomicUsize>) -> OpenStream {
+        streams.fetch_add(1, Ordering::Relaxed);
+        OpenStream(streams.clone())
+    }
+}
+
+impl Drop for OpenStream {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl LiveFeed {
     pub fn new(snapshots: SnapshotReceiver, actions: AgentActions) -> LiveFeed {
-        LiveFeed { snapshots, actions }
+        LiveFeed {
+            snapshots,
+            actions,
+            streams: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
+    /// How many `GET /api/events` streams are open.
+    pub fn open_streams(&self) -> usize {
+        self.streams.load(Ordering::Relaxed)
     }
 
     /// The latest snapshot (never blocks the publisher for longer than a clone of the `Arc`).
@@ -79,10 +108,11 @@ pub(super) async fn events(
     _caller: Authorized<AdminOrSupervisor>,
     State(state): State<WebState>,
 ) -> impl IntoResponse {
-    let events = state
-        .live
-        .stream()
-        .map(|snapshot| Ok::<_, Infallible>(event(&snapshot)));
+    let open = OpenStream::new(&state.live.streams);
+    let events = state.live.stream().map(move |snapshot| {
+        let _counted = &open;
+        Ok::<_, Infallible>(event(&snapshot))
+    });
     let sse = Sse::new(events).keep_alive(KeepAlive::new().interval(KEEP_ALIVE));
     ([(header::CACHE_CONTROL, "no-store")], sse)
 }
@@ -224,6 +254,47 @@ mod tests {
             .unwrap_or_default();
         let json: serde_json::Value = serde_json::from_str(data_line.trim_start_matches("data:"))?;
         assert_eq!(json, serde_json::to_value(LiveSnapshot::default())?);
+        Ok(())
+    }
+
+    async fn open_streams_in_metrics(server: &TestServer) -> Result<String, Box<dyn Error>> {
+        let metrics = server.get("/metrics", None).await?.body;
+        Ok(metrics
+            .lines()
+            .find_map(|line| line.strip_prefix("pasokh_http_event_streams "))
+            .unwrap_or_default()
+            .to_string())
+    }
+
+    #[tokio::test]
+    async fn closed_event_streams_are_let_go() -> TestResult {
+        let server = TestServer::start("web-live-sse-close").await?;
+        let token = server.store.create_token(&Role::Supervisor).await?;
+        let mut clients = Vec::new();
+        for _ in 0..3 {
+            let mut stream = TcpStream::connect(server.addr).await?;
+            let request = format!(
+                "GET /api/events HTTP/1.1\r\nHost: localhost\r\n\
+                 Authorization: Bearer {token}\r\n\r\n"
+            );
+            stream.write_all(request.as_bytes()).await?;
+            let mut seen = String::new();
+            read_until(&mut stream, &mut seen, "event: snapshot", 1).await?;
+            clients.push(stream);
+        }
+        assert_eq!(open_streams_in_metrics(&server).await?, "3");
+        drop(clients);
+        // The server learns a client has gone when it next writes (a snapshot or keep-alive).
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while open_streams_in_metrics(&server).await? != "0" {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "streams still open: {}",
+                open_streams_in_metrics(&server).await?
+            );
+            server.publish(LiveSnapshot::default());
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
         Ok(())
     }
 }

@@ -12,18 +12,17 @@
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::header;
+use axum::http::{header, HeaderValue};
 use axum::response::IntoResponse;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
 use super::auth::{Staff, StaffOrAgent};
+use super::message_access::{message_for, unavailable};
 use super::{iso8601_utc, ApiError, Authorized, WebState};
 use crate::ivr::case::MESSAGE_STATUSES;
-use crate::ivr::tracking::check_tracking_code;
-use crate::ivr::words::to_latin_digits;
 use crate::ivr::MessageKind;
-use crate::store::{MessageFilter, MessageRow, MessageUpdate, StoreError};
+use crate::store::{MessageCursor, MessageFilter, MessageRow, MessageUpdate};
 
 const DEFAULT_LIMIT: u32 = 50;
 const MAX_LIMIT: u32 = 1_000;
@@ -39,6 +38,8 @@ pub(super) struct ListQuery {
     kind: Option<String>,
     since: Option<String>,
     limit: Option<String>,
+    /// Where the page starts: the `X-Next-Cursor` of the previous page.
+    cursor: Option<String>,
 }
 
 /// One message as the API shows it; absent values are `null`.
@@ -99,13 +100,6 @@ pub(super) fn recording_url(name: &str) -> String {
     url
 }
 
-fn unavailable(action: &'static str) -> impl FnOnce(StoreError) -> ApiError {
-    move |error| {
-        tracing::error!(%error, "cannot {action}");
-        ApiError::Unavailable
-    }
-}
-
 /// Messages hold callers' numbers and words: no shared cache may keep them.
 fn private<T: Serialize>(value: T) -> impl IntoResponse {
     ([(header::CACHE_CONTROL, "no-store")], Json(value))
@@ -118,38 +112,54 @@ pub(super) async fn list_messages(
 ) -> Result<impl IntoResponse, ApiError> {
     let Query(query) = query.map_err(|rejection| ApiError::BadRequest(rejection.body_text()))?;
     let filter = parse_filter(&query)?;
+    let cursor = match query.cursor.as_deref() {
+        None => None,
+        Some(text) => Some(MessageCursor::parse(text).ok_or_else(|| {
+            ApiError::BadRequest("cursor must be the X-Next-Cursor of a previous page".into())
+        })?),
+    };
     let rows = state
         .store
-        .list_messages(&filter)
+        .list_messages_page(&filter, cursor)
         .await
         .map_err(unavailable("list messages"))?;
+    // A full page may have more after it: say where the next one starts.
+    let next = rows
+        .last()
+        .filter(|_| rows.len() == filter.limit as usize)
+        .map(|row| MessageCursor::after(row).to_string());
     let messages: Vec<MessageJson> = rows.into_iter().map(MessageJson::from).collect();
-    Ok(private(messages))
+    let mut response = private(messages).into_response();
+    if let Some(value) = next.and_then(|next| HeaderValue::from_str(&next).ok()) {
+        response.headers_mut().insert(NEXT_CURSOR, value);
+    }
+    Ok(response)
 }
 
+/// Response header of a full page of `GET /api/messages`: the `cursor` of the next page.
+const NEXT_CURSOR: &str = "x-next-cursor";
+
 pub(super) async fn get_message(
-    _caller: Authorized<StaffOrAgent>,
+    caller: Authorized<StaffOrAgent>,
     State(state): State<WebState>,
     Path(code): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let code = valid_code(&code).ok_or(ApiError::NotFound)?;
-    let row = state
-        .store
-        .message(&code)
-        .await
-        .map_err(unavailable("read a message"))?
-        .ok_or(ApiError::NotFound)?;
+    let row = message_for(&state, &caller.role, &code).await?;
     Ok(private(MessageJson::from(row)))
 }
 
 pub(super) async fn patch_message(
-    _caller: Authorized<StaffOrAgent>,
+    caller: Authorized<StaffOrAgent>,
     State(state): State<WebState>,
     Path(code): Path<String>,
     body: Bytes,
 ) -> Result<impl IntoResponse, ApiError> {
     let update = parse_update(&body)?;
-    let code = valid_code(&code).ok_or(ApiError::NotFound)?;
+    // Checked before writing: an agent may not change a message it may not read.
+    let code = message_for(&state, &caller.role, &code)
+        .await?
+        .tracking_code
+        .ok_or(ApiError::NotFound)?;
     let row = state
         .store
         .update_message(&code, &update)
@@ -157,13 +167,6 @@ pub(super) async fn patch_message(
         .map_err(unavailable("update a message"))?
         .ok_or(ApiError::NotFound)?;
     Ok(private(MessageJson::from(row)))
-}
-
-/// The code in Latin digits when its check digit is right; `None` otherwise (a 404: a mistyped
-/// code never reaches the database).
-fn valid_code(text: &str) -> Option<String> {
-    let code = to_latin_digits(text.trim());
-    check_tracking_code(&code).ok().map(|_| code)
 }
 
 fn parse_filter(query: &ListQuery) -> Result<MessageFilter, ApiError> {
@@ -372,13 +375,18 @@ fn parse_update(body: &[u8]) -> Result<MessageUpdate, ApiError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::super::test_http::{TestResult, TestServer};
     use super::*;
     use crate::engine::NewMessage;
     use crate::store::Role;
 
-    fn message(kind: &str, line: &str, at: i64, recording: Option<&str>) -> NewMessage {
+    pub(in super::super) fn message(
+        kind: &str,
+        line: &str,
+        at: i64,
+        recording: Option<&str>,
+    ) -> NewMessage {
         NewMessage {
             call_ref: format!("ref-{at}"),
             call_id: format!("call-{at}"),
@@ -401,7 +409,7 @@ mod tests {
         String::from_utf8(bytes).unwrap_or_default()
     }
 
-    async fn patch(
+    pub(in super::super) async fn patch(
         server: &TestServer,
         path: &str,
         token: &str,
@@ -599,6 +607,11 @@ mod tests {
             panic!("a suggestion gets a tracking code")
         };
         let one = format!("/api/messages/{code}");
+        // Agent 2001 took the call; 2002 did not, and does not learn the message exists.
+        server
+            .store
+            .link_agent_to_message(&code, "2001", 6_000)
+            .await?;
         assert_eq!(server.get("/api/messages", None).await?.status, 401);
         assert_eq!(server.get(&one, None).await?.status, 401);
         let cases = [
@@ -606,6 +619,7 @@ mod tests {
             (Role::Supervisor, 200, 200),
             (Role::Screener, 200, 200),
             (Role::Agent("2001".into()), 403, 200),
+            (Role::Agent("2002".into()), 403, 404),
             (Role::Manager("7".into()), 403, 403),
         ];
         for (role, list, single) in cases {
@@ -636,6 +650,10 @@ mod tests {
         else {
             panic!("a complaint gets a tracking code")
         };
+        server
+            .store
+            .link_agent_to_message(&code, "2001", 7_500)
+            .await?;
         let reply = server
             .get(&format!("/api/messages/{code}"), Some(&token))
             .await?;
@@ -686,6 +704,10 @@ mod tests {
         else {
             panic!("a criticism gets a tracking code")
         };
+        server
+            .store
+            .link_agent_to_message(&code, "2002", 9_500)
+            .await?;
         let path = format!("/api/messages/{code}");
         let reply = patch(
             &server,

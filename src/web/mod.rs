@@ -27,10 +27,13 @@ mod calls;
 mod cases;
 mod error;
 mod iso_time;
+mod json_errors;
 mod live;
+mod message_access;
 mod messages;
 mod queue_metrics;
 mod recordings;
+mod same_origin;
 mod wallboard;
 
 pub use auth::{AccessRule, AdminOrSupervisor, Authorized};
@@ -73,6 +76,8 @@ pub fn router(state: WebState) -> Router {
         .route("/signin", post(wallboard::sign_in))
         .route("/signout", post(wallboard::sign_out))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(json_errors::limit_headers))
+        .layer(axum::middleware::map_response(json_errors::json_errors))
         .with_state(state)
 }
 
@@ -111,7 +116,13 @@ async fn metrics(State(state): State<WebState>) -> impl IntoResponse {
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        (state.metrics)() + &queue_metrics::render(&state.live.current()),
+        (state.metrics)()
+            + &queue_metrics::render(&state.live.current())
+            + &format!(
+                "# HELP pasokh_http_event_streams Open GET /api/events streams.\n\
+                 # TYPE pasokh_http_event_streams gauge\npasokh_http_event_streams {}\n",
+                state.live.open_streams()
+            ),
     )
 }
 
@@ -119,6 +130,10 @@ async fn not_found() -> ApiError {
     ApiError::NotFound
 }
 
+#[cfg(test)]
+mod message_access_tests;
+#[cfg(test)]
+mod message_pages_tests;
 #[cfg(test)]
 mod test_http;
 #[cfg(test)]

@@ -12,8 +12,12 @@ use tokio::sync::{oneshot, watch};
 
 use super::{serve_on, LiveFeed, WebState};
 use crate::engine::live::{AgentAction, LiveSnapshot};
+use crate::sip::registrar::UserCredentials;
 use crate::store::test_support::TempDir;
 use crate::store::Store;
+
+/// The agents every test server knows.
+pub(super) const TEST_AGENTS: [&str; 3] = ["2001", "2002", "2003"];
 
 pub(super) type TestResult = Result<(), Box<dyn Error>>;
 
@@ -56,6 +60,12 @@ impl TestServer {
     pub async fn start(label: &str) -> Result<TestServer, Box<dyn Error>> {
         let dir = TempDir::new(label);
         let store = Store::open(dir.path()).await?;
+        // Call-takers 2001-2003 exist, as with `--demo`: an agent's token works only while its
+        // agent does.
+        for id in TEST_AGENTS {
+            let credentials = UserCredentials::from_password(id, "pasokh", "pw");
+            store.add_agent(id, id, &credentials, &[]).await?;
+        }
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let recordings = dir.path().join("recordings");
