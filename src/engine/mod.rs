@@ -26,6 +26,7 @@ mod agent_leg;
 mod agent_leg_late;
 mod agent_ping;
 pub mod agents;
+mod answer;
 mod apps;
 mod call;
 mod cdr;
