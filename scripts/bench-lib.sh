@@ -24,6 +24,9 @@ start_engine() {
     echo "http = \"127.0.0.1:$HTTP_PORT\""
     echo "data = \"$WORK/data\""
     echo "rtp_ports = \"${RTP_PORTS:-10000-30000}\""
+    # The load generator is one source carrying every call, like a carrier's trunk.
+    echo "max_unconfirmed_per_source = 100000"
+    echo "max_port_share_per_source = 100"
     printf '%s\n' "$@"
   } > "$WORK/pasokh.toml"
   RUST_LOG=${RUST_LOG:-warn} "${PASOKH_BIN:-./target/release/pasokh}" serve --config "$WORK/pasokh.toml" > "$WORK/engine.log" 2>&1 &

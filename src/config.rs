@@ -43,6 +43,8 @@ pub struct Config {
     pub md5_only_user_agents: Vec<String>,
     /// The ACD's queues: 137, 1888 and zoning by default, tuned or added by `[queues.NAME]`.
     pub queues: Vec<QueueConfig>,
+    /// `max_unconfirmed_per_source` and `max_port_share_per_source` (percent).
+    pub source_limits: crate::engine::SourceLimits,
 }
 
 impl Default for Config {
@@ -66,6 +68,7 @@ impl Default for Config {
             tcp_output_max_kb: 1024,
             md5_only_user_agents: crate::engine::default_md5_only_user_agents(),
             queues: crate::engine::default_queues(),
+            source_limits: crate::engine::SourceLimits::default(),
         }
     }
 }
@@ -100,6 +103,8 @@ struct FileConfig {
     tcp_output_max_kb: Option<u64>,
     md5_only_user_agents: Option<Vec<String>>,
     queues: Option<BTreeMap<String, queues::QueueFile>>,
+    max_unconfirmed_per_source: Option<usize>,
+    max_port_share_per_source: Option<u8>,
 }
 
 /// Flags given on the command line (None: not given).
@@ -178,6 +183,19 @@ impl Config {
         if let Some(tables) = f.queues {
             queues::apply_queue_files(&mut self.queues, tables)?;
         }
+        let limits = &mut self.source_limits;
+        if let Some(n) = f.max_unconfirmed_per_source {
+            if n == 0 {
+                return Err("max_unconfirmed_per_source must be at least 1".into());
+            }
+            limits.max_unconfirmed = n;
+        }
+        if let Some(percent) = f.max_port_share_per_source {
+            if !(1..=100).contains(&percent) {
+                return Err("max_port_share_per_source is a percent, 1 to 100".into());
+            }
+            limits.max_port_share_percent = percent;
+        }
         Ok(())
     }
 
@@ -206,6 +224,27 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn source_limits_are_read_and_checked() {
+        let parse = |text: &str| {
+            let file: FileConfig = toml::from_str(text).unwrap_or_else(|e| panic!("{e}"));
+            let mut config = Config::default();
+            config.apply_file(file).map(|()| config.source_limits)
+        };
+        assert_eq!(parse(""), Ok(crate::engine::SourceLimits::default()));
+        let limits = parse("max_unconfirmed_per_source = 7\nmax_port_share_per_source = 100");
+        assert_eq!(
+            limits,
+            Ok(crate::engine::SourceLimits {
+                max_unconfirmed: 7,
+                max_port_share_percent: 100
+            })
+        );
+        assert!(parse("max_port_share_per_source = 0").is_err());
+        assert!(parse("max_port_share_per_source = 101").is_err());
+        assert!(parse("max_unconfirmed_per_source = 0").is_err());
+    }
 
     #[test]
     fn port_ranges_are_checked() {

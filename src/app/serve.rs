@@ -104,7 +104,7 @@ async fn serve(config: Config) -> Result<(), String> {
             recordings_dir: recordings,
             prompts,
             inactivity: Duration::from_secs(config.rtp_inactivity_s),
-            seed: epoch_unix_ms as u64,
+            seed: os_random_seed(),
         },
         move |event| {
             let _ = media_events.send(LoopMsg::Engine(Input::Media(event)));
@@ -117,13 +117,14 @@ async fn serve(config: Config) -> Result<(), String> {
         media_ip: config.sip.ip(),
         rtp_ports: config.rtp_ports,
         realm: config.realm.clone(),
-        seed: epoch_unix_ms as u64 ^ 0x5a5a_5a5a,
+        seed: os_random_seed(),
         epoch_unix_ms,
         timers: TimerConfig::default(),
         answer_delay: Duration::from_millis(config.answer_delay_ms),
         extra_lines: config.extra_lines.clone(),
         md5_only_user_agents: config.md5_only_user_agents.clone(),
         queues: config.queues.clone(),
+        source_limits: config.source_limits,
     })
     .with_flows(flows);
     tokio::spawn(super::agents_sync::run(store.clone(), to_loop.clone()));
@@ -208,6 +209,14 @@ async fn serve(config: Config) -> Result<(), String> {
 /// How long shutdown waits for the last filings to commit (a stuck disk must not hang the exit
 /// forever; what is not committed was never acknowledged to anyone).
 const STORE_DRAIN_LIMIT: Duration = Duration::from_secs(30);
+
+/// Seeds for the engine (RTP ports, tags, nonces) and the media workers (SSRCs, sequence
+/// numbers) from the OS: a seed from the start time would let anyone who knows roughly when the
+/// engine started predict them. Tests seed `EngineConfig` themselves.
+fn os_random_seed() -> u64 {
+    use rand::RngCore;
+    rand::rngs::OsRng.next_u64()
+}
 
 async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();

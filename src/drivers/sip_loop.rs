@@ -14,7 +14,7 @@ use crate::engine::live::LiveSnapshot;
 use crate::engine::{Engine, Input, Output, StoreCommand};
 
 use super::sip_tcp::TcpOutput;
-use crate::media::api::MediaCommand;
+use crate::media::api::{MediaCommand, MediaEvent};
 use crate::sip::transport::{Peer, Transport};
 
 /// What reaches the loop besides UDP.
@@ -26,9 +26,11 @@ pub enum LoopMsg {
 }
 
 /// Where the engine's non-SIP outputs go. Store commands are handed over in batches (one per
-/// loop iteration) so the store task is woken once per burst, not once per call.
+/// loop iteration) so the store task is woken once per burst, not once per call. A media command
+/// may be answered at once (an `Open`: whether its port could be bound), which goes straight back
+/// to the engine, so a call's 200 OK waits for no channel hop.
 pub struct Sinks {
-    pub media: Box<dyn Fn(MediaCommand) + Send>,
+    pub media: Box<dyn Fn(MediaCommand) -> Option<MediaEvent> + Send>,
     pub store: Box<dyn Fn(Vec<StoreCommand>) + Send>,
 }
 
@@ -204,7 +206,12 @@ impl EngineLoop {
         while let Some(output) = self.engine.poll_output() {
             match output {
                 Output::Transmit { peer, bytes } => self.transmit(peer, &bytes).await,
-                Output::Media(command) => (self.sinks.media)(command),
+                Output::Media(command) => {
+                    if let Some(event) = (self.sinks.media)(command) {
+                        let now = self.now();
+                        self.engine.handle_input(Input::Media(event), now);
+                    }
+                }
                 Output::Store(command) => store.push(command),
             }
         }

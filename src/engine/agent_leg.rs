@@ -72,7 +72,7 @@ impl Engine {
         let Some(peer) = peer_of(&binding.source) else {
             return false;
         };
-        let Some(port) = self.ports.take() else {
+        let Some(port) = self.ports.take(&mut self.rng, now) else {
             return false;
         };
         let (caller, tracking) = match self.calls.get(&call) {

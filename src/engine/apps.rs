@@ -130,7 +130,9 @@ impl Engine {
             return self.on_take_finished(leg, name, duration_ms, end, saved, now);
         }
         let leg = match &event {
-            MediaEvent::OpenFailed { leg }
+            MediaEvent::Opened { leg }
+            | MediaEvent::PortInUse { leg }
+            | MediaEvent::OpenFailed { leg }
             | MediaEvent::Digit { leg, .. }
             | MediaEvent::PlaybackFinished { leg }
             | MediaEvent::RecordingFinished { leg, .. }
@@ -143,9 +145,9 @@ impl Engine {
             return; // otherwise a late event of a call that already ended
         };
         match event {
-            MediaEvent::OpenFailed { .. } => {
-                self.end_call(call_key, Disposition::MediaFailed, HangupBy::Engine, now)
-            }
+            MediaEvent::Opened { .. } => self.media_opened(call_key, now),
+            MediaEvent::PortInUse { .. } => self.port_in_use(call_key, now),
+            MediaEvent::OpenFailed { .. } => self.opening_failed(call_key, now),
             MediaEvent::Inactive { .. } => {
                 self.end_call(call_key, Disposition::RtpTimeout, HangupBy::Engine, now)
             }

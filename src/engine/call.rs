@@ -17,6 +17,9 @@ pub type CallKey = u64;
 pub enum Phase {
     /// Ringing before the answer timer fires (CANCEL still possible).
     Ringing,
+    /// Answering: the media leg is being opened on the port of the SDP answer; the 200 OK
+    /// waits for it (CANCEL still possible).
+    Opening,
     /// 200 OK sent, waiting for the ACK (Timer G retransmits, Timer H gives up).
     AwaitingAck,
     Confirmed,

@@ -9,6 +9,8 @@ pub struct Counters {
     pub calls_offered: u64,
     pub calls_answered: u64,
     pub calls_rejected: u64,
+    /// INVITEs refused because their source was over its limits (unconfirmed calls, port share).
+    pub calls_refused_source_limit: u64,
     pub calls_ended: u64,
     pub registrations: u64,
     pub auth_challenges: u64,
@@ -18,7 +20,7 @@ impl Counters {
     /// Prometheus text exposition of the counters plus the gauges passed in.
     pub fn render(&self, active_calls: usize, free_ports: usize, contacts: usize) -> String {
         let mut out = String::new();
-        let rows: [(&str, &str, u64); 8] = [
+        let rows: [(&str, &str, u64); 9] = [
             (
                 "pasokh_sip_malformed_total",
                 "Malformed SIP messages answered 400 or dropped",
@@ -43,6 +45,11 @@ impl Counters {
                 "pasokh_calls_rejected_total",
                 "Calls refused with a final error response",
                 self.calls_rejected,
+            ),
+            (
+                "pasokh_calls_refused_source_limit_total",
+                "INVITEs refused 503 because their source held too many unconfirmed calls or ports",
+                self.calls_refused_source_limit,
             ),
             (
                 "pasokh_calls_ended_total",

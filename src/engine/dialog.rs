@@ -43,6 +43,7 @@ impl Engine {
             return;
         }
         call.phase = Phase::Confirmed;
+        self.admission.confirmed(call.peer.addr.ip());
         let key = call.invite_key.clone();
         self.txns.confirm_2xx(&key, now);
         self.start_app(call_key, now);
@@ -195,7 +196,8 @@ impl Engine {
         let Some(mut call) = self.calls.remove(&call_key) else {
             return;
         };
-        if by == HangupBy::Engine && call.phase != Phase::Ringing {
+        let answered = matches!(call.phase, Phase::AwaitingAck | Phase::Confirmed);
+        if by == HangupBy::Engine && answered {
             self.send_bye(&mut call, now);
         }
         self.timers.cancel(&call_key, super::CallTimer::Answer);
@@ -211,6 +213,8 @@ impl Engine {
             self.media(MediaCommand::Close { leg: call.leg });
         }
         self.ports.give_back(call.port);
+        self.admission
+            .ended(call.peer.addr.ip(), call.phase == Phase::Confirmed);
         call.record.ended_at = Some(self.wall_ms(now));
         call.record.disposition = disposition.as_str().to_string();
         call.record.hangup_by = by.as_str().to_string();

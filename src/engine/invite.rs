@@ -2,18 +2,18 @@
 //!
 //! The order of checks decides the response code a peer sees: loop/hops first (482/483), then
 //! the number (404), then authentication for agents (401), then the body (415/488), then
-//! resources (503). A call exists in the map only once every check passed, so a rejected INVITE
-//! never leaks a port or a dialog.
+//! resources (503: the source's limits, then the port pool). A call exists in the map only once
+//! every check passed, so a rejected INVITE never leaks a port or a dialog.
+//! The answer itself (opening the leg, then the 200 OK) is in `answer.rs`.
 
 use std::time::Duration;
 
 use super::apps::Destination;
 use super::call::{Call, CallKey, Phase};
 use super::cdr::CallRecord;
-use super::reply::{ALLOW, SERVER};
 use super::store_io::StoreCommand;
 use super::{CallTimer, Engine};
-use crate::media::api::{LegSetup, MediaCommand};
+use crate::media::api::LegSetup;
 use crate::sip::header;
 use crate::sip::msg::{response_to, Method, Request};
 use crate::sip::sdp::{self, Codec};
@@ -84,8 +84,14 @@ impl Engine {
                 Ok(n) => n,
                 Err(_) => return self.reject(&req, &key, 488, now),
             };
-        let Some(port) = self.ports.take() else {
-            return self.reject(&req, &key, 503, now);
+        let source = peer.addr.ip();
+        if let Err(refusal) = self.admission.check(source) {
+            tracing::info!(%source, ?refusal, "INVITE refused: the source is over its limit");
+            self.counters.calls_refused_source_limit += 1;
+            return self.reject_busy(&req, &key, now);
+        }
+        let Some(port) = self.ports.take(&mut self.rng, now) else {
+            return self.reject_busy(&req, &key, now);
         };
         let call_key = self.next_key;
         self.next_key += 1;
@@ -134,6 +140,7 @@ impl Engine {
         self.by_remote.insert((call_id, from_tag), call_key);
         self.by_invite.insert(key, call_key);
         self.legs.insert(call_key, call_key);
+        self.admission.started(source);
         if self.config.answer_delay.is_zero() {
             self.answer_call(call_key, now);
         } else {
@@ -151,39 +158,6 @@ impl Engine {
         ringing.headers.push("Contact", self.contact());
         let key = call.invite_key.clone();
         self.send_response(&key, &ringing, now);
-    }
-
-    /// Sends the 200 OK with our SDP answer and opens the media leg.
-    pub(super) fn answer_call(&mut self, call_key: CallKey, now: Duration) {
-        let wall = self.wall_ms(now);
-        let contact = self.contact();
-        let media_ip = self.config.media_ip;
-        let Some(call) = self.calls.get_mut(&call_key) else {
-            return;
-        };
-        if call.phase != Phase::Ringing {
-            return;
-        }
-        let answer = sdp::answer(
-            media_ip,
-            call.port,
-            call.session_id,
-            call.sdp_version,
-            &call.negotiated,
-        );
-        let mut ok = response_to(&call.invite, 200, Some(&call.local_tag));
-        ok.headers.push("Contact", contact);
-        ok.headers.push("Allow", ALLOW);
-        ok.headers.push("Server", SERVER);
-        ok.headers.push("Content-Type", "application/sdp");
-        ok.body = answer.into_bytes();
-        call.phase = Phase::AwaitingAck;
-        call.record.answered_at = Some(wall);
-        let setup = leg_setup(call);
-        let key = call.invite_key.clone();
-        self.counters.calls_answered += 1;
-        self.send_response(&key, &ok, now);
-        self.media(MediaCommand::Open(setup));
     }
 
     fn rng_u64(&mut self) -> u64 {

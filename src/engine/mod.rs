@@ -21,10 +21,12 @@ use crate::sip::txn::{TimerConfig, TxnEvent, TxnKey, TxnLayer};
 use crate::timer::TimerTable;
 
 mod acd_app;
+mod admission;
 mod agent_leg;
 mod agent_leg_late;
 mod agent_ping;
 pub mod agents;
+mod answer;
 mod apps;
 mod call;
 mod cdr;
@@ -41,6 +43,7 @@ mod reply;
 mod shutdown;
 mod store_io;
 
+pub use admission::SourceLimits;
 pub use agents::AgentEntry;
 pub use call::{CallKey, Disposition, HangupBy};
 pub use cdr::CallRecord;
@@ -72,6 +75,8 @@ pub struct EngineConfig {
     pub md5_only_user_agents: Vec<String>,
     /// The ACD's queues and their settings.
     pub queues: Vec<crate::acd::QueueConfig>,
+    /// What one source address may hold at once (unconfirmed calls, share of the RTP ports).
+    pub source_limits: SourceLimits,
 }
 
 impl EngineConfig {
@@ -88,6 +93,7 @@ impl EngineConfig {
             extra_lines: Vec::new(),
             md5_only_user_agents: default_md5_only_user_agents(),
             queues: default_queues(),
+            source_limits: SourceLimits::default(),
         }
     }
 }
@@ -167,6 +173,7 @@ pub struct Engine {
     by_client_txn: HashMap<TxnKey, CallKey>,
     legs: HashMap<LegId, CallKey>,
     ports: PortPool,
+    admission: admission::Admission,
     timers: TimerTable<CallKey, CallTimer>,
     next_key: u64,
     outputs: VecDeque<Output>,
@@ -209,10 +216,12 @@ impl Engine {
         let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
         let secret: [u8; 32] = rng.gen();
         let queues = config.queues.clone();
+        let ports = PortPool::new(config.rtp_ports.0, config.rtp_ports.1);
         let mut engine = Engine {
             txns: TxnLayer::new(config.timers),
             registrar: Registrar::new(config.realm.clone(), secret),
-            ports: PortPool::new(config.rtp_ports.0, config.rtp_ports.1),
+            admission: admission::Admission::new(config.source_limits, ports.total()),
+            ports,
             config,
             rng,
             agents: HashMap::new(),
@@ -439,3 +448,5 @@ mod tests_acd_priority;
 mod tests_agent_phone;
 #[cfg(test)]
 mod tests_ivr;
+#[cfg(test)]
+mod tests_sources;

@@ -17,6 +17,8 @@ pub(crate) struct Harness {
     pub media: Vec<MediaCommand>,
     pub records: Vec<CallRecord>,
     pub store: Vec<StoreCommand>,
+    /// Ports the simulated media runtime finds held by another process.
+    pub ports_in_use: std::collections::HashSet<u16>,
 }
 
 pub(crate) const SDP: &str = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 16100 RTP/AVP 0 8 101\r\na=rtpmap:101 telephone-event/8000\r\n";
@@ -40,6 +42,7 @@ impl Harness {
             media: Vec::new(),
             records: Vec::new(),
             store: Vec::new(),
+            ports_in_use: Default::default(),
         }
     }
 
@@ -60,7 +63,19 @@ impl Harness {
                     Ok(Message::Request(r)) => self.requests.push(r),
                     Err(e) => panic!("engine sent unparseable bytes: {e}"),
                 },
-                Output::Media(m) => self.media.push(m),
+                Output::Media(m) => {
+                    // The media runtime answers an Open at once, as the driver's does.
+                    if let MediaCommand::Open(setup) = &m {
+                        let leg = setup.leg;
+                        let event = if self.ports_in_use.contains(&setup.local_port) {
+                            MediaEvent::PortInUse { leg }
+                        } else {
+                            MediaEvent::Opened { leg }
+                        };
+                        self.engine.handle_input(Input::Media(event), self.now);
+                    }
+                    self.media.push(m);
+                }
                 Output::Store(StoreCommand::Call(r)) => self.records.push(r),
                 Output::Store(other) => self.store.push(other),
             }
@@ -147,9 +162,17 @@ fn invite_to_137_is_answered_then_the_caller_hangs_up() {
     let tag = answered_call(&mut h, "c1");
     assert_eq!(h.statuses(), vec![100, 200]);
     let body = String::from_utf8_lossy(&h.sent[1].body).to_string();
-    assert!(body.contains("m=audio 20000 RTP/AVP 0 101"), "{body}");
+    let Some(MediaCommand::Open(opened)) = h.media.first() else {
+        panic!("no media leg opened: {:?}", h.media);
+    };
+    // The answer names the port the leg was opened on, an even one of the range.
+    let port = opened.local_port;
+    assert!((20000..=20100).contains(&port) && port % 2 == 0, "{port}");
+    assert!(
+        body.contains(&format!("m=audio {port} RTP/AVP 0 101")),
+        "{body}"
+    );
     assert!(body.contains("telephone-event/8000"));
-    assert!(matches!(h.media.first(), Some(MediaCommand::Open(s)) if s.local_port == 20000));
     h.send(&in_dialog("BYE", "c1", &tag, "z9hG4bK-bye", 2));
     assert_eq!(h.statuses(), vec![100, 200, 200]);
     assert!(h.media.contains(&MediaCommand::Close { leg: 1 }));

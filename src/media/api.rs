@@ -115,7 +115,15 @@ pub enum RecordingEnd {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum MediaEvent {
-    /// The port could not be bound.
+    /// The leg is open on its port: the port may be put in an SDP.
+    Opened {
+        leg: LegId,
+    },
+    /// Another process holds the port: open the leg on another one.
+    PortInUse {
+        leg: LegId,
+    },
+    /// The port could not be bound for another reason (no permission, no such address).
     OpenFailed {
         leg: LegId,
     },

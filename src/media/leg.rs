@@ -66,7 +66,7 @@ impl Leg {
         let (ssrc, seq, ts) = (rng.next() as u32, rng.next() as u16, rng.next() as u32);
         Leg {
             id: setup.leg,
-            rx: Receiver::new(&setup, config.jitter_depth, now),
+            rx: Receiver::new(&setup, config.jitter_depth, config.sdp_grace, now),
             tx: Transmitter::new(ssrc, seq, ts),
             setup,
             config,
@@ -100,9 +100,9 @@ impl Leg {
         self.tx.ssrc()
     }
 
-    /// Where packets go: the latched source of the peer's RTP, else the address from its SDP.
+    /// Where packets go: the source accepted as the peer's, else the address from its SDP.
     pub fn destination(&self) -> Option<SocketAddr> {
-        self.rx.latched.or(self.setup.remote)
+        self.rx.source.destination()
     }
 
     pub fn counters(&self) -> LegCounters {

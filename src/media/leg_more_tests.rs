@@ -134,6 +134,7 @@ fn inactivity_is_reported_once_and_not_on_hold() {
     let config = LegConfig {
         jitter_depth: 3,
         inactivity: Duration::from_secs(1),
+        ..LegConfig::default()
     };
     let mut leg = Leg::new(setup(4, G711::Pcmu, None), prompts(), config, 1, at(0));
     let mut inactive_ticks = Vec::new();

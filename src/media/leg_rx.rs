@@ -1,10 +1,9 @@
 //! The receive half of a leg: RTP in, one decoded 20 ms frame out per tick, digits on the side.
 //!
 //! Why it is shaped so:
-//! - Symmetric RTP: the first valid packet (a payload type we negotiated) fixes where the peer is,
-//!   and we answer there, so a caller behind NAT is reached at its public address whatever its SDP
-//!   said. The latch is set once; packets from any other address are dropped and counted, so a
-//!   stray or forged stream cannot hijack the call. Only a re-INVITE with a new address re-opens it.
+//! - Whose packets count is `PeerSource`'s decision (`leg_source.rs`): the SDP address, or a
+//!   source learned after a probation while the SDP address stays silent (a caller behind NAT).
+//!   Packets from any other address are dropped and counted as foreign.
 //! - Streams are keyed by leg (one socket per leg), never by SSRC: SIPp replays the same SSRC and
 //!   source port for every call. A new SSRC on the leg is a new source, so the jitter buffer starts
 //!   over instead of treating its sequence numbers as late.
@@ -25,6 +24,7 @@ use super::g711::G711;
 use super::goertzel::InbandDetector;
 use super::jitter::{Jitter, JitterBuffer};
 use super::leg::{LegCounters, FRAME_SAMPLES};
+use super::leg_source::{PeerSource, Verdict};
 
 /// Longest payload decoded (60 ms); longer ones are cut and counted.
 pub(super) const MAX_PACKET_SAMPLES: usize = 480;
@@ -37,7 +37,9 @@ pub(super) type ReceivedDigit = (char, bool);
 
 #[derive(Debug)]
 pub(super) struct Receiver {
-    pub(super) latched: Option<SocketAddr>,
+    pub(super) source: PeerSource,
+    /// How long the SDP address has to send before another source may be learned.
+    sdp_grace: Duration,
     ssrc: Option<u32>,
     depth: usize,
     jitter: JitterBuffer,
@@ -54,9 +56,10 @@ pub(super) struct Receiver {
 }
 
 impl Receiver {
-    pub(super) fn new(setup: &LegSetup, depth: usize, now: Duration) -> Self {
+    pub(super) fn new(setup: &LegSetup, depth: usize, sdp_grace: Duration, now: Duration) -> Self {
         Receiver {
-            latched: None,
+            source: PeerSource::new(setup.remote, now),
+            sdp_grace,
             ssrc: None,
             depth,
             jitter: JitterBuffer::new(depth),
@@ -72,13 +75,11 @@ impl Receiver {
         }
     }
 
-    /// The peer re-negotiated: a new address re-opens the latch, resuming (or the peer starting
+    /// The peer re-negotiated: a new address starts the source choice over, resuming (or the peer starting
     /// to send) restarts the inactivity clock, and in-band detection follows the
     /// telephone-event negotiation.
     pub(super) fn update(&mut self, old: &LegSetup, new: &LegSetup, now: Duration) {
-        if old.remote != new.remote {
-            self.latched = None;
-        }
+        self.source.update(new.remote, now);
         if new.expects_rtp() && !old.expects_rtp() {
             self.last_packet = now;
             self.inactive_reported = false;
@@ -102,10 +103,6 @@ impl Receiver {
             counters.malformed += 1;
             return;
         };
-        if self.latched.is_some_and(|peer| peer != from) {
-            counters.foreign += 1;
-            return;
-        }
         let pt = packet.payload_type();
         let is_audio = pt == setup.payload_type;
         let is_event = setup.telephone_event_pt == Some(pt);
@@ -118,17 +115,19 @@ impl Receiver {
             counters.malformed += 1;
             return;
         }
-        self.latched = Some(from);
+        let seq = packet.sequence_number().into();
+        let verdict = self
+            .source
+            .check(from, packet.ssrc(), seq, now, self.sdp_grace);
+        if verdict == Verdict::Foreign {
+            counters.foreign += 1;
+            return;
+        }
         self.last_packet = now;
         self.inactive_reported = false;
         counters.received += 1;
         if is_audio {
-            self.on_audio(
-                packet.ssrc(),
-                packet.sequence_number().into(),
-                payload,
-                counters,
-            );
+            self.on_audio(packet.ssrc(), seq, payload, counters);
         } else if let Some(digit) =
             self.dtmf
                 .on_event_packet(packet.timestamp(), payload, millis(now))

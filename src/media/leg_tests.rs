@@ -3,15 +3,20 @@ use super::super::g711::G711;
 use super::super::leg_test_support::*;
 
 #[test]
-fn nothing_is_sent_without_a_destination_and_the_first_packet_latches() {
+fn nothing_is_sent_without_a_destination_until_a_source_passes_probation() {
     let mut s = setup(1, G711::Pcmu, None);
     s.remote = None;
     let mut leg = leg(s);
     assert_eq!(tick(&mut leg, 0), None);
-    leg.on_packet(&audio(G711::Pcmu, 0, &frame_of(0)), addr(5004), at(1));
+    // Without an SDP address there is nobody to wait for: four in-sequence packets of one SSRC.
+    for n in 0..3 {
+        leg.on_packet(&audio(G711::Pcmu, n, &frame_of(0)), addr(5004), at(1));
+        assert_eq!(leg.destination(), None, "learned after {} packets", n + 1);
+    }
+    leg.on_packet(&audio(G711::Pcmu, 3, &frame_of(0)), addr(5004), at(1));
     assert_eq!(leg.destination(), Some(addr(5004)));
     let Some(first) = tick(&mut leg, 1) else {
-        panic!("latched leg sent nothing");
+        panic!("a leg with a learned source sent nothing");
     };
     assert!(
         first.marker,
@@ -20,26 +25,82 @@ fn nothing_is_sent_without_a_destination_and_the_first_packet_latches() {
 }
 
 #[test]
-fn a_nat_source_wins_over_the_sdp_address_and_strangers_are_dropped() {
+fn a_nat_source_is_learned_only_while_the_sdp_address_is_silent_and_strangers_are_dropped() {
     let mut leg = leg(setup(1, G711::Pcmu, None));
     assert_eq!(leg.destination(), Some(addr(40000)));
-    // Unknown payload type from a stranger does not latch.
+    // Unknown payload type from a stranger is not even a candidate.
     leg.on_packet(&rtp(96, 0, 0, 9, &[0; 160]), addr(6666), at(0));
     assert_eq!(leg.destination(), Some(addr(40000)));
-    leg.on_packet(&audio(G711::Pcmu, 0, &frame_of(500)), addr(31000), at(0));
-    assert_eq!(leg.destination(), Some(addr(31000)));
+    // The SDP address (private, behind NAT) never sends; the public one streams from the start
+    // and is learned once the SDP address had its grace (500 ms = tick 25).
+    for n in 0..30u16 {
+        leg.on_packet(
+            &audio(G711::Pcmu, n, &frame_of(500)),
+            addr(31000),
+            at(u64::from(n)),
+        );
+        let expected = if n < 25 { addr(40000) } else { addr(31000) };
+        assert_eq!(leg.destination(), Some(expected), "after packet {n}");
+    }
     for n in 1..20u16 {
-        leg.on_packet(&audio(G711::Pcmu, n, &frame_of(-9000)), addr(6666), at(0));
+        leg.on_packet(&audio(G711::Pcmu, n, &frame_of(-9000)), addr(6666), at(31));
     }
     let c = leg.counters();
-    assert_eq!((c.received, c.foreign, c.unknown_pt), (1, 19, 1));
+    assert_eq!((c.received, c.foreign, c.unknown_pt), (5, 25 + 19, 1));
     assert_eq!(leg.destination(), Some(addr(31000)));
-    // A re-INVITE to a new address re-opens the latch.
+    // A re-INVITE to a new address starts over: the new address, then probation again.
     let mut moved = setup(1, G711::Pcmu, None);
     moved.remote = Some(addr(41000));
-    leg.update(moved, at(1));
-    leg.on_packet(&audio(G711::Pcmu, 1, &frame_of(0)), addr(41002), at(1));
-    assert_eq!(leg.destination(), Some(addr(41002)));
+    leg.update(moved, at(40));
+    assert_eq!(leg.destination(), Some(addr(41000)));
+    leg.on_packet(&audio(G711::Pcmu, 1, &frame_of(0)), addr(41000), at(41));
+    assert_eq!(leg.destination(), Some(addr(41000)));
+    leg.on_packet(&audio(G711::Pcmu, 31, &frame_of(0)), addr(31000), at(41));
+    assert_eq!(leg.counters().foreign, 25 + 19 + 1);
+}
+
+#[test]
+fn a_spray_before_the_caller_speaks_gets_nothing_and_injects_nothing() {
+    let mut leg = leg(setup(1, G711::Pcmu, Some(TE)));
+    leg.set_idle(Idle::Echo);
+    let spray = addr(6666);
+    let mut sent_to_spray = 0;
+    // The spray starts with the call and runs on; the caller speaks from its SDP address 200 ms
+    // later. Every packet the leg builds goes to `destination()`.
+    for n in 0..100u16 {
+        leg.on_packet(
+            &audio(G711::Pcmu, 1000 + n, &frame_of(-9000)),
+            spray,
+            at(u64::from(n)),
+        );
+        for packet in event_packets(5, 3000 + 6 * n, 160 * u32::from(n)) {
+            leg.on_packet(&packet, spray, at(u64::from(n)));
+        }
+        if n >= 10 {
+            leg.on_packet(
+                &audio(G711::Pcmu, n, &frame_of(700)),
+                addr(40000),
+                at(u64::from(n)),
+            );
+        }
+        if tick(&mut leg, u64::from(n)).is_some() && leg.destination() == Some(spray) {
+            sent_to_spray += 1;
+        }
+    }
+    assert_eq!(
+        sent_to_spray, 0,
+        "packets sent to a source that is not the caller"
+    );
+    assert_eq!(leg.destination(), Some(addr(40000)));
+    // Nothing of the spray was heard: no digit, and the echo carries the caller's level only.
+    assert!(media_events(&mut leg).is_empty());
+    let Some(echo) = tick(&mut leg, 100) else {
+        panic!("no packet");
+    };
+    assert!(decode(&echo, G711::Pcmu)
+        .iter()
+        .all(|s| (s - 700).abs() < 40));
+    assert_eq!(leg.counters().foreign, 100 * 7);
 }
 
 #[test]

@@ -19,6 +19,9 @@ pub struct LegConfig {
     /// No RTP for this long while RTP is expected (`LegSetup::expects_rtp`) → `Inactive` (zero:
     /// never).
     pub inactivity: Duration,
+    /// How long the peer's SDP address has to send first before another source may be learned
+    /// (a caller behind NAT; see `leg_source.rs`).
+    pub sdp_grace: Duration,
 }
 
 impl Default for LegConfig {
@@ -26,6 +29,7 @@ impl Default for LegConfig {
         LegConfig {
             jitter_depth: 3,
             inactivity: Duration::from_secs(60),
+            sdp_grace: Duration::from_millis(500),
         }
     }
 }
@@ -47,7 +51,7 @@ pub enum LegEvent {
 pub struct LegCounters {
     pub received: u64,
     pub malformed: u64,
-    /// Packets from an address other than the latched peer.
+    /// Valid packets from a source that is not the peer's (or not yet: on probation).
     pub foreign: u64,
     pub unknown_pt: u64,
     pub truncated: u64,

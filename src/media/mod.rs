@@ -13,6 +13,7 @@ pub mod leg;
 mod leg_play;
 mod leg_record;
 mod leg_rx;
+mod leg_source;
 pub mod leg_table;
 #[cfg(test)]
 pub(crate) mod leg_test_support;

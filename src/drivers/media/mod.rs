@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use crate::media::api::{LegId, MediaCommand, MediaEvent};
+use crate::media::api::{LegId, LegSetup, MediaCommand, MediaEvent};
 use crate::media::leg::LegConfig;
 use crate::media::leg_table::LegTable;
 use crate::media::prompts::PromptSet;
@@ -148,8 +148,13 @@ impl MediaRuntime {
     }
 
     /// Hands a command to the worker owning the leg. Never blocks on media work.
-    pub fn command(&self, command: MediaCommand) {
+    ///
+    /// An `Open` is answered at once: its socket is bound here, on the caller's thread, so the
+    /// engine learns whether the port is usable before it names the port in an SDP (`Opened`,
+    /// `PortInUse` when another process holds it, `OpenFailed`). Other commands answer nothing.
+    pub fn command(&self, command: MediaCommand) -> Option<MediaEvent> {
         match command {
+            MediaCommand::Open(setup) => return Some(self.open(setup)),
             MediaCommand::DiscardRecording { name } => {
                 self.send_recorder(RecorderJob::Discard { name });
             }
@@ -161,6 +166,28 @@ impl MediaRuntime {
             other => {
                 let worker = command_leg(&other).map_or(0, |leg| self.route(leg));
                 self.send(worker, WorkerMsg::Command(other));
+            }
+        }
+        None
+    }
+
+    fn open(&self, setup: LegSetup) -> MediaEvent {
+        let (leg, port) = (setup.leg, setup.local_port);
+        match bind(self.shared.bind_ip, port) {
+            Ok((socket, local)) => {
+                self.shared.set_bound(leg, Some(local));
+                self.send(self.route(leg), WorkerMsg::Open { setup, socket });
+                MediaEvent::Opened { leg }
+            }
+            Err(e) if e.kind() == io::ErrorKind::AddrInUse => {
+                // Not the io error's text: "Address already in use" in the log means a failed
+                // start-up to whoever reads it, and this is routine.
+                tracing::info!(leg, port, "RTP port held by another process");
+                MediaEvent::PortInUse { leg }
+            }
+            Err(e) => {
+                tracing::warn!(leg, port, error = %e, "RTP port could not be bound");
+                MediaEvent::OpenFailed { leg }
             }
         }
     }
@@ -270,6 +297,13 @@ pub(crate) fn command_leg(command: &MediaCommand) -> Option<LegId> {
         C::Bridge { a, .. } => Some(*a),
         C::DiscardRecording { .. } => None,
     }
+}
+
+fn bind(ip: IpAddr, port: u16) -> io::Result<(std::net::UdpSocket, SocketAddr)> {
+    let socket = std::net::UdpSocket::bind(SocketAddr::new(ip, port))?;
+    socket.set_nonblocking(true)?;
+    let local = socket.local_addr()?;
+    Ok((socket, local))
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {

@@ -368,10 +368,10 @@ fn bridging_legs_of_two_workers_relays_audio_and_keeps_commands_in_order() {
 }
 
 #[test]
-fn a_port_in_use_is_reported_as_open_failed() {
+fn a_port_in_use_is_answered_at_once_so_another_can_be_tried() {
     let rig = rig("busy", 1);
     let taken = peer_socket();
-    rig.runtime.command(MediaCommand::Open(LegSetup {
+    let answer = rig.runtime.command(MediaCommand::Open(LegSetup {
         leg: 5,
         local_port: local(&taken).port(),
         remote: None,
@@ -381,6 +381,19 @@ fn a_port_in_use_is_reported_as_open_failed() {
         sending: true,
         peer_sends: true,
     }));
-    rig.wait(|e| *e == MediaEvent::OpenFailed { leg: 5 });
+    assert_eq!(answer, Some(MediaEvent::PortInUse { leg: 5 }));
     assert_eq!(rig.runtime.local_addr(5), None);
+    // The same leg on a free port opens, and says so before any packet flows.
+    let answer = rig.runtime.command(MediaCommand::Open(LegSetup {
+        leg: 5,
+        local_port: 0,
+        remote: None,
+        codec: G711::Pcmu,
+        payload_type: 0,
+        telephone_event_pt: None,
+        sending: true,
+        peer_sends: true,
+    }));
+    assert_eq!(answer, Some(MediaEvent::Opened { leg: 5 }));
+    assert!(rig.runtime.local_addr(5).is_some());
 }

@@ -73,7 +73,7 @@ impl MediaTotals {
             ),
             (
                 "pasokh_rtp_foreign_total",
-                "RTP packets from an address other than the latched peer, dropped",
+                "RTP packets from a source that is not the peer (or still on probation), dropped",
                 self.foreign,
             ),
             (

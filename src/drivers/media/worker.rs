@@ -13,7 +13,7 @@
 
 use std::collections::HashMap;
 use std::io;
-use std::net::{SocketAddr, UdpSocket};
+use std::net::UdpSocket;
 use std::sync::mpsc::{Receiver, Sender, TryRecvError};
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,6 +38,11 @@ const LATE_WAKEUP: Duration = Duration::from_millis(1);
 
 pub enum WorkerMsg {
     Command(MediaCommand),
+    /// A new leg, its socket already bound (by `MediaRuntime::command`).
+    Open {
+        setup: LegSetup,
+        socket: UdpSocket,
+    },
     /// A leg is on its way here: hold its commands until it arrives.
     Expect(LegId),
     /// Send this leg to worker `to`, to be bridged there with `bridge_with`.
@@ -228,6 +233,7 @@ impl Worker {
             WorkerMsg::Expect(leg) => {
                 self.in_transit.entry(leg).or_default();
             }
+            WorkerMsg::Open { setup, socket } => self.open(setup, socket),
             WorkerMsg::Command(command) => match self.waiting_leg(&command) {
                 Some(leg) => self.hold(leg, WorkerMsg::Command(command)),
                 None => self.command(command),
@@ -315,7 +321,10 @@ impl Worker {
     fn command(&mut self, command: MediaCommand) {
         let now = self.now();
         match command {
-            MediaCommand::Open(setup) => self.open(setup, now),
+            MediaCommand::Open(setup) => {
+                // The runtime binds and sends `WorkerMsg::Open`; a bare `Open` has no socket.
+                tracing::warn!(leg = setup.leg, "open without a socket: ignored");
+            }
             MediaCommand::Close { leg } => self.close(leg),
             MediaCommand::StartRecording { leg, spec } => self.start_recording(leg, spec),
             other => {
@@ -332,24 +341,16 @@ impl Worker {
         }
     }
 
-    fn open(&mut self, setup: LegSetup, now: Duration) {
+    fn open(&mut self, setup: LegSetup, socket: UdpSocket) {
+        let now = self.now();
         let leg = setup.leg;
         if self.table.contains(leg) {
             tracing::warn!(leg, "open of an open leg: treated as an update");
             self.table.apply(MediaCommand::Update(setup), now);
             return;
         }
-        match bind(&self.shared, setup.local_port) {
-            Ok((socket, local)) => {
-                if self.table.open(setup, LegIo::new(socket), now).is_ok() {
-                    self.shared.set_bound(leg, Some(local));
-                }
-            }
-            Err(e) => {
-                let port = setup.local_port;
-                tracing::warn!(leg, port, error = %e, "RTP port could not be bound");
-                (self.shared.events)(crate::media::api::MediaEvent::OpenFailed { leg });
-            }
+        if self.table.open(setup, LegIo::new(socket), now).is_err() {
+            self.shared.set_bound(leg, None);
         }
     }
 
@@ -369,13 +370,6 @@ impl Worker {
             self.close(leg);
         }
     }
-}
-
-fn bind(shared: &Shared, port: u16) -> io::Result<(UdpSocket, SocketAddr)> {
-    let socket = UdpSocket::bind(SocketAddr::new(shared.bind_ip, port))?;
-    socket.set_nonblocking(true)?;
-    let local = socket.local_addr()?;
-    Ok((socket, local))
 }
 
 fn send_packet(leg: &mut Leg, socket: &UdpSocket) {
