@@ -18,6 +18,9 @@ use crate::sip::txn::TxnKey;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AgentLegState {
+    /// The leg's port is being bound; the INVITE that names it goes out once it is `Opened`
+    /// (a port another process holds is replaced first, see `agent_leg_media.rs`).
+    Opening,
     Ringing,
     /// 2xx received and ACKed; media open.
     Answered,
@@ -117,11 +120,15 @@ impl Engine {
             headers,
             body: offer.into_bytes(),
         };
-        let Some(key) = self.txns.send_request(invite.clone(), peer, now) else {
-            self.ports.give_back(port);
-            return false;
+        // Keyed for now by the branch the INVITE will carry; the transaction layer's key replaces
+        // it when the INVITE is sent (`agent_leg_opened`).
+        let key = TxnKey {
+            branch,
+            method: "INVITE".into(),
         };
-        self.by_client_txn.insert(key.clone(), leg);
+        self.media(MediaCommand::Open(super::agent_leg_media::offer_setup(
+            leg, port,
+        )));
         self.agent_legs.insert(
             leg,
             AgentLeg {
@@ -136,7 +143,7 @@ impl Engine {
                 local_tag: local_tag.clone(),
                 remote_tag: None,
                 remote_target: binding.uri,
-                state: AgentLegState::Ringing,
+                state: AgentLegState::Opening,
                 cseq: 1,
                 ack: None,
             },
@@ -250,10 +257,11 @@ impl Engine {
         self.outputs.push_back(Output::Transmit { peer, bytes });
     }
 
+    /// The agent answered: the leg, open since the offer, now knows where to send and how.
     fn open_agent_media(&mut self, leg: LegId, negotiated: &Negotiated) {
         if let Some(agent_leg) = self.agent_legs.get(&leg) {
             let setup = negotiated_setup(leg, agent_leg.port, negotiated);
-            self.media(MediaCommand::Open(setup));
+            self.media(MediaCommand::Update(setup));
         }
     }
 
@@ -272,18 +280,20 @@ impl Engine {
             self.bridged.remove(&agent_leg.caller);
         }
         match agent_leg.state {
+            AgentLegState::Opening => {}
             AgentLegState::Ringing if hang_up => {
                 self.send_agent_request(&agent_leg, Method::Cancel, now);
                 self.remember_cancelled(leg, agent_leg.peer, agent_leg.invite.clone());
             }
+            AgentLegState::Ringing => {}
             AgentLegState::Answered => {
                 if hang_up {
                     self.send_agent_request(&agent_leg, Method::Bye, now);
                 }
-                self.media(MediaCommand::Close { leg });
             }
-            AgentLegState::Ringing => {}
         }
+        // The leg's media has been open since the offer, whatever state it reached.
+        self.media(MediaCommand::Close { leg });
         self.ports.give_back(agent_leg.port);
     }
 

@@ -138,6 +138,14 @@ impl Engine {
             | MediaEvent::RecordingFinished { leg, .. }
             | MediaEvent::Inactive { leg } => *leg,
         };
+        if self.is_opening_agent_leg(leg) {
+            return match event {
+                MediaEvent::Opened { .. } => self.agent_leg_opened(leg, now),
+                MediaEvent::PortInUse { .. } => self.agent_leg_port_in_use(leg, now),
+                MediaEvent::OpenFailed { .. } => self.agent_offer_impossible(leg, now),
+                _ => {}
+            };
+        }
         let Some(&call_key) = self.legs.get(&leg) else {
             if let MediaEvent::Inactive { .. } = event {
                 self.agent_leg_inactive(leg, now);

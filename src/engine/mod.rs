@@ -24,6 +24,7 @@ mod acd_app;
 mod admission;
 mod agent_leg;
 mod agent_leg_late;
+mod agent_leg_media;
 mod agent_ping;
 pub mod agents;
 mod answer;

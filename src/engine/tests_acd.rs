@@ -581,3 +581,65 @@ fn an_agent_phone_that_stops_sending_rtp_ends_the_bridged_call() {
         .find(|a| a.id == "2001");
     assert_eq!(agent.map(|a| a.state), Some("wrap_up".to_string()));
 }
+
+/// The RTP port an SDP body names on its `m=audio` line.
+fn sdp_port(body: &[u8]) -> Option<u16> {
+    let text = String::from_utf8_lossy(body);
+    let line = text.lines().find(|l| l.starts_with("m=audio "))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+#[test]
+fn an_offer_to_an_agent_never_names_a_port_another_process_holds() {
+    let mut h = acd_harness(&["2001"]);
+    // Another program holds every even port of the range but two: one for the caller's leg,
+    // one for the agent's.
+    let free = [20064, 20080];
+    h.ports_in_use = (20000..=20100)
+        .step_by(2)
+        .filter(|p| !free.contains(p))
+        .collect();
+    caller_in_queue(&mut h);
+    let offers = invites_to_agents(&h);
+    assert_eq!(offers.len(), 1, "the agent is offered the call");
+    let offered = sdp_port(&offers[0].body);
+    assert!(
+        offered.is_some_and(|p| free.contains(&p)),
+        "the offer names {offered:?}, a port bound by us"
+    );
+    let agent_leg = h.media.iter().rev().find_map(|m| match m {
+        MediaCommand::Open(setup) if Some(setup.local_port) == offered => Some(setup.leg),
+        _ => None,
+    });
+    let Some(agent_leg) = agent_leg else {
+        panic!(
+            "the agent leg was opened on the offered port: {:?}",
+            h.media
+        )
+    };
+    assert_ne!(agent_leg, 1, "not the caller's leg");
+    // The answer completes the open leg (where to send, which codec); it is not opened again.
+    answer(&mut h, &offers[0], 200);
+    assert!(h
+        .media
+        .iter()
+        .any(|m| matches!(m, MediaCommand::Update(s) if s.leg == agent_leg && s.remote.is_some())));
+    assert!(h
+        .media
+        .iter()
+        .any(|m| matches!(m, MediaCommand::Bridge { a: 1, .. })));
+}
+
+#[test]
+fn with_no_port_left_for_the_agent_leg_no_offer_is_sent_and_the_caller_keeps_waiting() {
+    let mut h = acd_harness(&["2001"]);
+    // One free port: the caller's leg takes it; every other is held by another program.
+    h.ports_in_use = (20000..=20100).step_by(2).filter(|p| *p != 20064).collect();
+    caller_in_queue(&mut h);
+    assert!(
+        invites_to_agents(&h).is_empty(),
+        "an INVITE naming a port nobody reads is never sent"
+    );
+    assert_eq!(h.engine.live_snapshot(h.now).waiting.len(), 1);
+    assert_eq!(h.engine.active_calls(), 1, "the caller is not cut off");
+}
