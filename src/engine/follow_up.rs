@@ -2,9 +2,9 @@
 //!
 //! Why here and not in the IVR run: a run lives for one call, and someone walking codes simply
 //! calls again. The engine sees every call from a number, so it counts a caller's codes that
-//! named no message over a sliding window; past the limit a lookup is answered "not found"
-//! without asking the store, so further guesses from that number learn nothing until the window
-//! has passed. And a manager's voice reply is for the citizen who left the message: it is played
+//! named no message over a sliding window; past the limit a lookup is refused without asking the
+//! store (the flow's `limited` branch says to try later and hands the caller to a person), so
+//! further guesses from that number learn nothing until the window has passed. And a manager's voice reply is for the citizen who left the message: it is played
 //! only when the caller's number is the message's; anyone else with the code hears the status.
 
 use std::collections::{HashMap, VecDeque};
@@ -16,7 +16,7 @@ use super::{Engine, StoreCommand};
 use crate::ivr::{IvrInput, MessageStatus};
 
 /// Codes that named no message, per caller number, before lookups are refused...
-pub const MAX_MISSED_CODES: usize = 5;
+pub const MAX_MISSED_CODES: usize = crate::ivr::FOLLOW_UP_MISSES_ALLOWED;
 /// ...within this sliding window.
 pub const MISSED_CODES_WINDOW: Duration = Duration::from_secs(15 * 60);
 /// Callers remembered at most; past this, numbers with no miss in the window are forgotten.
@@ -88,7 +88,7 @@ impl Engine {
     ) -> Option<IvrInput> {
         if self.follow_up.limited(&info.caller, now) {
             tracing::info!(call = info.key, "follow-up refused: too many wrong codes");
-            return Some(IvrInput::MessageFound(None));
+            return Some(IvrInput::LookupRefused);
         }
         self.store(StoreCommand::LookupMessage {
             call: info.key,

@@ -139,9 +139,14 @@ fn wrong_codes_past_the_limit_do_not_reach_the_store_until_the_window_passes() {
         "refused"
     );
     let heard: Vec<String> = plays(&h)[heard_before..].concat();
+    // Told plainly that follow-up by code must wait, never that the message does not exist.
     assert!(
-        heard.iter().any(|p| p == "ivr/message_not_found"),
-        "the caller hears not found: {heard:?}"
+        heard.iter().any(|p| p == "ivr/followup_limited"),
+        "the caller hears to try later: {heard:?}"
+    );
+    assert!(
+        !heard.iter().any(|p| p == "ivr/message_not_found"),
+        "{heard:?}"
     );
 
     // The same number calling again is still refused; after the window it is heard again.

@@ -241,6 +241,9 @@ pub struct LookupMessageNode {
     pub code: String,
     pub found: String,
     pub not_found: String,
+    /// Where a caller goes whose lookups are refused for now (too many codes that named no
+    /// message); without it, to `not_found`.
+    pub limited: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

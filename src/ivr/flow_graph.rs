@@ -47,7 +47,8 @@ impl NodeKind {
                 fields.extend([("found", &n.found), ("not_found", &n.not_found)])
             }
             NodeKind::LookupMessage(n) => {
-                fields.extend([("found", &n.found), ("not_found", &n.not_found)])
+                fields.extend([("found", &n.found), ("not_found", &n.not_found)]);
+                fields.extend(n.limited.iter().map(|l| ("limited", l)));
             }
             NodeKind::Record(n) => {
                 fields.push(("next", &n.next));

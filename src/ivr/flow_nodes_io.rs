@@ -177,11 +177,12 @@ pub(crate) fn read_lookup(f: &mut Fields) -> NodeKind {
 }
 
 pub(crate) fn read_lookup_message(f: &mut Fields) -> NodeKind {
-    f.only("lookup_message", &["code", "found", "not_found"]);
+    f.only("lookup_message", &["code", "found", "not_found", "limited"]);
     NodeKind::LookupMessage(LookupMessageNode {
         code: f.variable("code"),
         found: f.required("found"),
         not_found: f.required("not_found"),
+        limited: f.text("limited"),
     })
 }
 

@@ -27,6 +27,11 @@ pub mod simulate;
 pub mod tracking;
 pub mod words;
 
+/// Tracking codes naming no message that one number may key within the follow-up window before
+/// its lookups are refused for a while (the engine keeps the count across calls; the simulator
+/// within its one call).
+pub const FOLLOW_UP_MISSES_ALLOWED: usize = 5;
+
 #[cfg(test)]
 mod flow_tests;
 #[cfg(test)]

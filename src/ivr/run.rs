@@ -155,6 +155,9 @@ impl IvrRun {
             }
             IvrInput::CaseFound(case) if self.state == State::AwaitCase => self.on_case(case),
             IvrInput::MessageFound(m) if self.state == State::AwaitMessage => self.on_message(m),
+            IvrInput::LookupRefused if self.state == State::AwaitMessage => {
+                self.on_lookup_refused()
+            }
             IvrInput::RecordingStopped {
                 duration_ms,
                 reason,

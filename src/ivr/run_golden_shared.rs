@@ -104,6 +104,19 @@ fn follow_up_menus() -> Vec<Scenario> {
         "follow_up",
         &["menu follow_not_found: key 0", "node agent"],
     ));
+    let unknown: Vec<String> = (90..96).map(code).collect();
+    s.extend(both(
+        "five unknown codes: follow-up by code waits, a call-taker takes over",
+        &format!("2 {}#", unknown.join("# 1 ")),
+        "follow_up",
+        &[
+            &format!("lookup message {}: not found", unknown[4]),
+            &format!("lookup message {}: refused (5 codes not found)", unknown[5]),
+            "node follow_limited",
+            "play ivr/followup_limited",
+            "node agent",
+        ],
+    ));
     s.extend(both(
         "unknown code and silence: goodbye",
         &format!("2 {c99}#"),

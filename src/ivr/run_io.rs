@@ -70,6 +70,8 @@ pub enum IvrInput {
     PlaybackFinished,
     CaseFound(Option<CaseInfo>),
     MessageFound(Option<MessageStatus>),
+    /// The caller's lookups are refused for now (too many codes that named no message).
+    LookupRefused,
     RecordingStopped {
         duration_ms: u64,
         reason: RecordEnd,

@@ -193,6 +193,15 @@ impl IvrRun {
         }
     }
 
+    /// Lookups are refused for this caller for now: the flow's `limited` branch says so (and
+    /// offers a person), else the caller is told no message was found.
+    pub(super) fn on_lookup_refused(&mut self) {
+        let Some(NodeKind::LookupMessage(n)) = self.current_kind() else {
+            return;
+        };
+        self.go(n.limited.as_ref().unwrap_or(&n.not_found), None);
+    }
+
     fn enqueue(&mut self, queue: String, priority: u8) {
         let draft = self.draft(None, Some(MessageKind::Guidance));
         self.emit(IvrOutput::Enqueue {

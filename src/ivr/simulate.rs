@@ -32,6 +32,8 @@ struct Sim<'a> {
     groups: VecDeque<String>,
     replies: VecDeque<IvrInput>,
     recordings: u32,
+    /// Codes this call keyed that named no message (past the allowance, lookups are refused).
+    missed_codes: usize,
     cases: &'a dyn Fn(CaseKind, &str) -> Option<CaseInfo>,
     messages: &'a dyn Fn(&str) -> Option<MessageStatus>,
     prompt_text: &'a dyn Fn(&str) -> Option<String>,
@@ -90,6 +92,7 @@ pub(crate) fn simulate_with(
         groups,
         replies: VecDeque::new(),
         recordings: 0,
+        missed_codes: 0,
         cases: world.cases,
         messages: world.messages,
         prompt_text: world.prompt_text,
@@ -206,7 +209,16 @@ impl Sim<'_> {
                 self.replies.push_back(IvrInput::CaseFound(case));
             }
             IvrOutput::LookupMessage { tracking_code } => {
+                if self.missed_codes >= super::FOLLOW_UP_MISSES_ALLOWED {
+                    self.log.push(format!(
+                        "lookup message {tracking_code}: refused ({} codes not found)",
+                        self.missed_codes
+                    ));
+                    self.replies.push_back(IvrInput::LookupRefused);
+                    return;
+                }
                 let message = (self.messages)(&tracking_code);
+                self.missed_codes += usize::from(message.is_none());
                 let found = message.as_ref().map_or("not found".into(), |m| {
                     format!("found, status {}", m.status)
                 });
