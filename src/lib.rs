@@ -1,8 +1,8 @@
 //! Pasokh (پاسخ): a contact-center engine for municipal citizen hotlines.
 //!
-//! The crate is split the way design.md draws it: a sans-IO core (`sip`, `media`, `ivr`, `acd`,
-//! `engine`) that is told the time and handed bytes, and `drivers`, `store` and `web`, the only
-//! places that touch sockets, clocks, files and the database.
+//! The crate is split as docs/architecture.md describes: a sans-IO core (`sip`, `media`, `ivr`,
+//! `acd`, `engine`) that is told the time and handed bytes, and `drivers`, `store` and `web`, the
+//! only places that touch sockets, clocks, files and the database.
 
 pub mod acd;
 pub mod app;

@@ -1,7 +1,7 @@
-//! Timers are data (design.md, principle 3): a table of named deadlines per owner, and a heap that
-//! orders them. Setting a timer again replaces it; cancelling removes it from the table and the heap
-//! entry is skipped lazily when it surfaces. Nothing here reads a clock: `now` is always passed in,
-//! so a test can run minutes of SIP timers in microseconds.
+//! Timers are data (docs/architecture.md, rule 3): a table of named deadlines per owner, and a heap
+//! that orders them. Setting a timer again replaces it; cancelling removes it from the table and
+//! the heap entry is skipped lazily when it surfaces. Nothing here reads a clock: `now` is always
+//! passed in, so a test can run minutes of SIP timers in microseconds.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};

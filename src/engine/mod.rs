@@ -1,7 +1,7 @@
 //! The engine composes SIP transactions, dialogs, the registrar and the per-call applications
-//! (IVR, echo, queue) into calls. It is one sans-IO state machine (design.md principles 1–2): the
-//! drivers hand it `Input` values with the time, and drain `Output` values (bytes to send, media
-//! commands, store commands) until `poll_timeout` says when to call again.
+//! (IVR, echo, queue) into calls. It is one sans-IO state machine (docs/architecture.md, rules
+//! 1–2): the drivers hand it `Input` values with the time, and drain `Output` values (bytes to
+//! send, media commands, store commands) until `poll_timeout` says when to call again.
 //!
 //! Calls are owned in a map keyed by our own `CallKey`; dialogs are found by Call-ID and our tag.
 //! Nothing here blocks: a database lookup is a `StoreCommand` whose answer comes back as an input.
@@ -62,7 +62,8 @@ pub struct EngineConfig {
     pub media_ip: IpAddr,
     pub rtp_ports: (u16, u16),
     pub realm: String,
-    /// Seeds tags, branches and nonces so a scenario replays bit for bit (design.md principle 6).
+    /// Seeds tags, branches and nonces so a scenario replays bit for bit (docs/architecture.md,
+    /// rule 6).
     pub seed: u64,
     /// Unix time (ms) at the engine's `now == 0`, to stamp call records with wall time.
     pub epoch_unix_ms: i64,

@@ -1,5 +1,5 @@
-//! The engine's requests to the store and the store's answers, as values (design.md principle 5):
-//! the engine never waits on the database, so a slow disk slows filing, not signalling.
+//! The engine's requests to the store and the store's answers, as values (docs/architecture.md,
+//! rule 5): the engine never waits on the database, so a slow disk slows filing, not signalling.
 
 use super::call::CallKey;
 use super::cdr::CallRecord;

@@ -3,10 +3,11 @@
 //! told it is saved.
 //!
 //! Why it is shaped so:
-//! - design.md "Durability of a recording": the caller hears "your message is saved" only after
-//!   the bytes are on disk under their final name. So `RecordingFinished { saved: true }` is sent
-//!   only after `fsync(file)`, `rename`, `fsync(folder)` all succeeded; any error (disk full,
-//!   permissions) is logged, the partial file removed, and `saved: false` reported.
+//! - docs/architecture.md, "Durability of a recording": the caller hears "your message is
+//!   saved" only after the bytes are on disk under their final name. So
+//!   `RecordingFinished { saved: true }` is sent only after `fsync(file)`, `rename`,
+//!   `fsync(folder)` all succeeded; any error (disk full, permissions) is logged, the partial
+//!   file removed, and `saved: false` reported.
 //! - The `.part` lives in the same folder as the final file so the rename is atomic, and a crash
 //!   leaves a `.part` that the start-up sweep repairs or quarantines (`sweep.rs`).
 //! - Finishing happens on its own thread: an `fsync` can take tens of milliseconds, and the media
