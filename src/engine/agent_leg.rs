@@ -152,6 +152,27 @@ impl Engine {
         true
     }
 
+    /// None of the agent's phones took the offer (`status`: their answer, or ours when none could
+    /// be sent): a direct caller is told by a hang-up, a queued one goes to the ACD's next agent.
+    pub(super) fn offer_not_taken(
+        &mut self,
+        caller: CallKey,
+        agent: &str,
+        status: u16,
+        now: Duration,
+    ) {
+        if self.direct.remove(&caller) {
+            self.end_call(
+                caller,
+                super::Disposition::Completed,
+                super::HangupBy::Engine,
+                now,
+            );
+        } else {
+            self.acd_offer_refused(caller, agent, status, now);
+        }
+    }
+
     /// A response to the agent leg's INVITE (or a retransmitted 2xx).
     pub(super) fn on_agent_invite_response(&mut self, leg: LegId, resp: Response, now: Duration) {
         let Some(agent_leg) = self.agent_legs.get_mut(&leg) else {
@@ -172,18 +193,7 @@ impl Engine {
             } else if !others.is_empty() {
                 return; // another of the agent's phones still rings
             }
-            if self.direct.remove(&caller) {
-                // A direct call the agent refused or missed: the caller is told by a hang-up.
-                self.end_call(
-                    caller,
-                    super::Disposition::Completed,
-                    super::HangupBy::Engine,
-                    now,
-                );
-            } else {
-                self.acd_offer_refused(caller, &agent, resp.status, now);
-            }
-            return;
+            return self.offer_not_taken(caller, &agent, resp.status, now);
         }
         if let Some(ack) = &agent_leg.ack {
             let (peer, bytes) = (agent_leg.peer, ack.clone());

@@ -94,15 +94,6 @@ impl Engine {
         if !self.legs_of(caller, &agent).is_empty() {
             return; // another of the agent's phones is being offered the call
         }
-        if self.direct.remove(&caller) {
-            self.end_call(
-                caller,
-                super::Disposition::Completed,
-                super::HangupBy::Engine,
-                now,
-            );
-        } else {
-            self.acd_offer_refused(caller, &agent, 503, now);
-        }
+        self.offer_not_taken(caller, &agent, 503, now);
     }
 }

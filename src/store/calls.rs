@@ -24,20 +24,26 @@ const ROW_PLACEHOLDERS: &str = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 /// whose phones chose the same Call-ID are two rows.
 const ON_CONFLICT_REPLACE: &str = " \
     ON CONFLICT (call_ref) DO UPDATE SET \
-        call_id = excluded.call_id, caller = excluded.caller, callee = excluded.callee, started_at = excluded.started_at, \
+        call_id = excluded.call_id, caller = excluded.caller, callee = excluded.callee, \
+        started_at = excluded.started_at, \
         answered_at = excluded.answered_at, ended_at = excluded.ended_at, \
         disposition = excluded.disposition, hangup_by = excluded.hangup_by, dtmf = excluded.dtmf";
 
-/// Ties on `started_at` go to the row inserted last (rowid survives upserts).
-const LIST_CALLS: &str = "\
-    SELECT call_ref, call_id, caller, callee, started_at, answered_at, ended_at, \
-           disposition, hangup_by, dtmf \
-    FROM calls ORDER BY started_at DESC, rowid DESC LIMIT ?";
+/// The columns of a `CallRow`, in its order (a macro so the queries stay `&'static str`).
+macro_rules! select_calls {
+    () => {
+        "SELECT call_ref, call_id, caller, callee, started_at, answered_at, ended_at, \
+         disposition, hangup_by, dtmf FROM calls "
+    };
+}
 
-const CALL_BY_REF: &str = "\
-    SELECT call_ref, call_id, caller, callee, started_at, answered_at, ended_at, \
-           disposition, hangup_by, dtmf \
-    FROM calls WHERE call_ref = ?";
+/// Ties on `started_at` go to the row inserted last (rowid survives upserts).
+const LIST_CALLS: &str = concat!(
+    select_calls!(),
+    "ORDER BY started_at DESC, rowid DESC LIMIT ?"
+);
+
+const CALL_BY_REF: &str = concat!(select_calls!(), "WHERE call_ref = ?");
 
 type CallRow = (
     String,
