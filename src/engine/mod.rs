@@ -20,34 +20,23 @@ use crate::sip::transport::Peer;
 use crate::sip::txn::{TimerConfig, TxnEvent, TxnKey, TxnLayer};
 use crate::timer::TimerTable;
 
-mod acd_app;
 mod admission;
 mod agent_leg;
-mod agent_leg_late;
-mod agent_leg_media;
-mod agent_ping;
 pub mod agents;
-mod answer;
-mod apps;
+mod app;
 mod call;
-mod cdr;
 mod counters;
-mod dialog;
-mod follow_up;
-mod invite;
-mod ivr_app;
 pub mod live;
 mod ports;
 pub mod prompt_names;
-mod register;
-mod reply;
 mod shutdown;
+mod signalling;
 mod store_io;
 
 pub use admission::SourceLimits;
 pub use agents::AgentEntry;
+pub use call::cdr::CallRecord;
 pub use call::{CallKey, Disposition, HangupBy};
-pub use cdr::CallRecord;
 pub use counters::Counters;
 use ports::PortPool;
 pub use store_io::{
@@ -184,7 +173,7 @@ pub struct Engine {
     /// Messages waiting for a recording that is still being saved (the caller hung up mid-take).
     pending_files: HashMap<LegId, (CallKey, NewMessage)>,
     /// Queued calls whose message is being opened, with their queue: offered once it is.
-    opening: HashMap<CallKey, acd_app::Waiting>,
+    opening: HashMap<CallKey, app::queue::Waiting>,
     acd: crate::acd::Acd,
     agent_legs: HashMap<LegId, agent_leg::AgentLeg>,
     /// (Call-ID, our tag) of agent legs → leg.
@@ -192,7 +181,7 @@ pub struct Engine {
     /// Callers who dialled an agent's number directly (no queue).
     direct: std::collections::HashSet<CallKey>,
     /// OPTIONS pings in flight → the agent and the contact pinged.
-    pings: HashMap<TxnKey, agent_ping::Ping>,
+    pings: HashMap<TxnKey, agent_leg::ping::Ping>,
     /// Caller → the agent leg it is bridged to.
     bridged: HashMap<CallKey, LegId>,
     /// Caller legs recording a conversation → the call's Call-ID (its message's key).
@@ -204,13 +193,13 @@ pub struct Engine {
     deferred: Vec<(CallKey, crate::ivr::IvrInput)>,
     /// Offers cancelled while ringing, until their INVITE's final response (a late 2xx is
     /// ACKed and hung up).
-    cancelled_offers: HashMap<LegId, agent_leg_late::CancelledOffer>,
+    cancelled_offers: HashMap<LegId, agent_leg::late::CancelledOffer>,
     /// Agent requests the ACD refused so far (a feature code hears whether its request took).
     agent_refusals: u64,
     /// A shutdown was asked for: new calls are refused.
     draining: bool,
     /// Callers' wrong tracking codes, to refuse guessing on the follow-up line.
-    follow_up: follow_up::FollowUpGuard,
+    follow_up: app::follow_up::FollowUpGuard,
 }
 
 impl Engine {
@@ -258,7 +247,7 @@ impl Engine {
         engine.arm_daily_reset(Duration::ZERO);
         engine
             .timers
-            .set(0, CallTimer::AgentPing, agent_ping::PING_EVERY);
+            .set(0, CallTimer::AgentPing, agent_leg::ping::PING_EVERY);
         engine
     }
 
@@ -440,15 +429,3 @@ mod midnight_tests {
         assert_eq!(super::ms_to_tehran_midnight(1_795_465_800_000), 86_400_000);
     }
 }
-#[cfg(test)]
-mod tests_acd;
-#[cfg(test)]
-mod tests_acd_access;
-#[cfg(test)]
-mod tests_acd_priority;
-#[cfg(test)]
-mod tests_agent_phone;
-#[cfg(test)]
-mod tests_ivr;
-#[cfg(test)]
-mod tests_sources;

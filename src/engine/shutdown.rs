@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use super::apps::App;
+use super::app::App;
 use super::call::{CallKey, Disposition, HangupBy, Phase};
 use super::{CallTimer, Engine};
 use crate::media::api::MediaCommand;

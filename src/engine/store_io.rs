@@ -1,8 +1,8 @@
 //! The engine's requests to the store and the store's answers, as values (docs/architecture.md,
 //! rule 5): the engine never waits on the database, so a slow disk slows filing, not signalling.
 
+use super::call::cdr::CallRecord;
 use super::call::CallKey;
-use super::cdr::CallRecord;
 use crate::acd::{AgentState, PauseReason, Pending};
 use crate::ivr::{CaseInfo, CaseKind, MessageStatus};
 

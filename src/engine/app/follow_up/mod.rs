@@ -10,9 +10,9 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
-use super::call::CallKey;
-use super::ivr_app::CallInfo;
-use super::{Engine, StoreCommand};
+use crate::engine::app::ivr::CallInfo;
+use crate::engine::call::CallKey;
+use crate::engine::{Engine, StoreCommand};
 use crate::ivr::{IvrInput, MessageStatus};
 
 /// Codes that named no message, per caller number, before lookups are refused...
@@ -80,7 +80,7 @@ pub fn for_caller(mut message: MessageStatus, caller: &str) -> MessageStatus {
 impl Engine {
     /// The run asks for a message by code: to the store, unless this caller is over the limit
     /// (then "not found" at once, fed back to the run).
-    pub(super) fn look_up_message(
+    pub(crate) fn look_up_message(
         &mut self,
         info: &CallInfo,
         tracking_code: String,
@@ -98,7 +98,7 @@ impl Engine {
     }
 
     /// The store's answer to a lookup, as the call's caller may hear it; a miss is counted.
-    pub(super) fn message_found(
+    pub(crate) fn message_found(
         &mut self,
         call: CallKey,
         status: Option<MessageStatus>,
@@ -120,5 +120,4 @@ impl Engine {
 }
 
 #[cfg(test)]
-#[path = "follow_up_tests.rs"]
 mod tests;

@@ -6,9 +6,9 @@
 
 use std::time::Duration;
 
-use super::agent_leg::peer_of;
-use super::Engine;
 use crate::acd::{AcdInput, AgentState};
+use crate::engine::agent_leg::peer_of;
+use crate::engine::Engine;
 use crate::sip::msg::{Headers, Method, Request};
 use crate::sip::registrar::Binding;
 use crate::sip::txn::TxnKey;
@@ -25,9 +25,9 @@ pub struct Ping {
 
 impl Engine {
     /// Sends OPTIONS to every contact of every logged-in agent, and re-arms the ping.
-    pub(super) fn ping_agents(&mut self, now: Duration) {
+    pub(crate) fn ping_agents(&mut self, now: Duration) {
         self.timers
-            .set(0, super::CallTimer::AgentPing, now + PING_EVERY);
+            .set(0, crate::engine::CallTimer::AgentPing, now + PING_EVERY);
         let online: Vec<String> = self
             .acd
             .agent_states()
@@ -36,7 +36,7 @@ impl Engine {
             .map(|a| a.id)
             .collect();
         for agent in online {
-            let bindings = self.registrar.bindings(&agent, super::as_ms(now));
+            let bindings = self.registrar.bindings(&agent, crate::engine::as_ms(now));
             if bindings.is_empty() {
                 tracing::info!(%agent, "no registered softphone: agent logged out");
                 self.acd_input(AcdInput::AgentUnreachable(agent), now);
@@ -87,12 +87,12 @@ impl Engine {
     }
 
     /// An answered ping (any response) proves the phone is there.
-    pub(super) fn ping_answered(&mut self, key: &TxnKey) -> bool {
+    pub(crate) fn ping_answered(&mut self, key: &TxnKey) -> bool {
         self.pings.remove(key).is_some()
     }
 
     /// A ping that was never answered: that contact is gone.
-    pub(super) fn ping_timed_out(&mut self, key: &TxnKey, now: Duration) -> bool {
+    pub(crate) fn ping_timed_out(&mut self, key: &TxnKey, now: Duration) -> bool {
         let Some(ping) = self.pings.remove(key) else {
             return false;
         };

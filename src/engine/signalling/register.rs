@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use super::reply::SERVER;
-use super::{Engine, Output, RegistrationRow, StoreCommand};
+use crate::engine::signalling::reply::SERVER;
+use crate::engine::{Engine, Output, RegistrationRow, StoreCommand};
 use crate::sip::header;
 use crate::sip::msg::{response_to, Request, Response};
 use crate::sip::registrar::{
@@ -14,16 +14,16 @@ use crate::sip::transport::{Peer, Transport};
 use crate::sip::txn::TxnKey;
 
 impl Engine {
-    pub(super) fn on_register(&mut self, req: &Request, key: &TxnKey, peer: Peer, now: Duration) {
+    pub(crate) fn on_register(&mut self, req: &Request, key: &TxnKey, peer: Peer, now: Duration) {
         let Some(register) = register_request(req, peer) else {
             return self.reply(req, key, 400, now);
         };
         let user = register.user.clone();
         let agents = &self.agents;
         let directory = |user: &str| agents.get(user).cloned();
-        let outcome = self
-            .registrar
-            .handle_register(register, &directory, super::as_ms(now));
+        let outcome =
+            self.registrar
+                .handle_register(register, &directory, crate::engine::as_ms(now));
         self.drain_registrar_events(now);
         let tag = self.new_tag();
         let mut resp = response_to(req, outcome.status_code(), Some(&tag));
@@ -52,7 +52,7 @@ impl Engine {
     }
 
     /// Whether the From user is a known agent (then the request was authenticated).
-    pub(super) fn sent_by_agent(&self, req: &Request) -> bool {
+    pub(crate) fn sent_by_agent(&self, req: &Request) -> bool {
         let from = req.headers.get("From").unwrap_or_default();
         header::name_addr_uri(from)
             .and_then(header::uri_user)
@@ -62,7 +62,7 @@ impl Engine {
     /// Agents' INVITEs are authenticated (citizens' calls are not): when the From user is a known
     /// agent, the request must carry valid digest credentials. Returns false when it was answered
     /// with a challenge or a refusal.
-    pub(super) fn authorize_agent_invite(
+    pub(crate) fn authorize_agent_invite(
         &mut self,
         req: &Request,
         key: &TxnKey,
@@ -84,7 +84,7 @@ impl Engine {
             req.method.as_str(),
             authorization,
             &directory,
-            super::as_ms(now),
+            crate::engine::as_ms(now),
         );
         let challenge = match outcome {
             AuthOutcome::Ok => return true,
@@ -108,7 +108,7 @@ impl Engine {
 impl Engine {
     /// Keeps the agent's current contacts in the database, so a restart of the engine does not
     /// make every softphone unreachable until its next refresh.
-    pub(super) fn save_registrations(&mut self, agent: String) {
+    pub(crate) fn save_registrations(&mut self, agent: String) {
         let rows = self
             .registrar
             .saved_bindings(&agent)
@@ -127,8 +127,8 @@ impl Engine {
     }
 
     /// Registrations saved before a restart; those that ran out meanwhile are left out.
-    pub(super) fn restore_registrations(&mut self, rows: Vec<RegistrationRow>, now: Duration) {
-        let now_ms = super::as_ms(now);
+    pub(crate) fn restore_registrations(&mut self, rows: Vec<RegistrationRow>, now: Duration) {
+        let now_ms = crate::engine::as_ms(now);
         for row in rows {
             let since_epoch = row.expires_at_ms.saturating_sub(self.config.epoch_unix_ms);
             let Ok(expires_at_ms) = u64::try_from(since_epoch) else {

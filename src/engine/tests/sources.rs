@@ -4,8 +4,8 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use super::tests::{in_dialog, invite, Harness, SDP};
-use super::*;
+use super::{in_dialog, invite, Harness, SDP};
+use crate::engine::*;
 
 fn from(addr: &str) -> Peer {
     Peer::udp(

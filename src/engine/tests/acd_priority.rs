@@ -2,9 +2,9 @@
 //! the city (key 1, `report_agent`, priority 1) is offered before a general question (key 0,
 //! `agent`, priority 0) that has waited longer in the same queue.
 
-use super::tests::{in_dialog, invite, Harness, SDP};
-use super::tests_acd::{acd_harness, invites_to_agents, register_without_auth};
-use super::*;
+use super::acd::{acd_harness, invites_to_agents, register_without_auth};
+use super::{in_dialog, invite, Harness, SDP};
+use crate::engine::*;
 use crate::sip::registrar::UserCredentials;
 
 /// A 137 caller answered and past the welcome; returns its leg (the call's key).

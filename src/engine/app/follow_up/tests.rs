@@ -1,6 +1,6 @@
 use super::*;
+use crate::engine::tests::ivr::{ivr_harness, plays};
 use crate::engine::tests::{in_dialog, invite, Harness, SDP};
-use crate::engine::tests_ivr::{ivr_harness, plays};
 use crate::engine::{Input, StoreReply};
 use crate::ivr::tracking::make_tracking_code;
 use crate::media::api::MediaEvent;

@@ -2,13 +2,17 @@
 //! drive them. The application starts at the ACK (the caller is then surely listening) and stops in
 //! `end_call`.
 
+pub(crate) mod follow_up;
+pub(crate) mod ivr;
+pub(crate) mod queue;
+
 use std::time::Duration;
 
-use super::call::{Call, CallKey, Disposition, HangupBy};
-use super::ivr_app::{call_info, IvrApp};
-use super::live::AgentAction;
-use super::prompt_names::{BEEP, ECHO_INTRO};
-use super::Engine;
+use crate::engine::app::ivr::{call_info, IvrApp};
+use crate::engine::call::{Call, CallKey, Disposition, HangupBy};
+use crate::engine::live::AgentAction;
+use crate::engine::prompt_names::{BEEP, ECHO_INTRO};
+use crate::engine::Engine;
 use crate::ivr::IvrInput;
 use crate::media::api::{Idle, LegId, MediaCommand, MediaEvent};
 
@@ -40,7 +44,7 @@ pub enum App {
 }
 
 impl Engine {
-    pub(super) fn app_for(&self, destination: Destination) -> Option<App> {
+    pub(crate) fn app_for(&self, destination: Destination) -> Option<App> {
         match destination {
             Destination::Line(line) => Some(App::Line(line)),
             Destination::Echo => Some(App::Echo),
@@ -54,7 +58,7 @@ impl Engine {
         }
     }
 
-    pub(super) fn start_app(&mut self, call_key: CallKey, now: Duration) {
+    pub(crate) fn start_app(&mut self, call_key: CallKey, now: Duration) {
         let Some(call) = self.calls.get(&call_key) else {
             return;
         };
@@ -81,8 +85,10 @@ impl Engine {
                 let (agent, action) = (call.record.from.clone(), action.clone());
                 let taken = self.agent_request(&agent, action.clone(), now);
                 let prompt = match taken {
-                    super::agents::RequestOutcome::Taken => super::agents::feature_prompt(&action),
-                    _ => super::prompt_names::AGENT_REFUSED,
+                    crate::engine::agents::RequestOutcome::Taken => {
+                        crate::engine::agents::feature_prompt(&action)
+                    }
+                    _ => crate::engine::prompt_names::AGENT_REFUSED,
                 }
                 .to_string();
                 self.media(MediaCommand::Play {
@@ -107,7 +113,7 @@ impl Engine {
         }
     }
 
-    pub(super) fn stop_app(&mut self, call: &mut Call, now: Duration) {
+    pub(crate) fn stop_app(&mut self, call: &mut Call, now: Duration) {
         // A call's leg number is its call key.
         let info = call_info(call.leg, call);
         if let App::Ivr(app) = &mut call.app {
@@ -115,7 +121,7 @@ impl Engine {
         }
     }
 
-    pub(super) fn on_media(&mut self, event: MediaEvent, now: Duration) {
+    pub(crate) fn on_media(&mut self, event: MediaEvent, now: Duration) {
         if let MediaEvent::RecordingFinished {
             leg,
             name,

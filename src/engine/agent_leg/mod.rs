@@ -3,12 +3,16 @@
 //! leg are separate dialogs joined by a media bridge (a B2BUA), so the agent's phone sees the
 //! citizen's number and the call's tracking code in the INVITE's headers.
 
+pub(crate) mod late;
+pub(crate) mod media;
+pub(crate) mod ping;
+
 use std::time::Duration;
 
-use super::call::CallKey;
-use super::invite::negotiated_setup;
-use super::reply::SERVER;
-use super::{Engine, Output};
+use crate::engine::call::CallKey;
+use crate::engine::signalling::invite::negotiated_setup;
+use crate::engine::signalling::reply::SERVER;
+use crate::engine::{Engine, Output};
 use crate::media::api::{LegId, MediaCommand};
 use crate::sip::header;
 use crate::sip::msg::{Headers, Method, Request, Response};
@@ -46,7 +50,7 @@ pub struct AgentLeg {
 }
 
 /// Where an agent's binding says to send requests: `udp:127.0.0.1:5062` → a peer.
-pub(super) fn peer_of(source: &str) -> Option<Peer> {
+pub(crate) fn peer_of(source: &str) -> Option<Peer> {
     let addr = source.strip_prefix("udp:")?.parse().ok()?;
     Some(Peer::udp(addr))
 }
@@ -56,8 +60,8 @@ impl Engine {
     /// (a desk phone and a softphone ring together; the first to answer takes the call and the
     /// others are cancelled). False if no INVITE could be sent (no contact, no free port): the
     /// ACD is then told the offer failed.
-    pub(super) fn offer_to_agent(&mut self, call: CallKey, agent: &str, now: Duration) -> bool {
-        let bindings = self.registrar.bindings(agent, super::as_ms(now));
+    pub(crate) fn offer_to_agent(&mut self, call: CallKey, agent: &str, now: Duration) -> bool {
+        let bindings = self.registrar.bindings(agent, crate::engine::as_ms(now));
         let mut offered = false;
         for binding in bindings {
             offered |= self.offer_to_contact(call, agent, binding, now);
@@ -126,9 +130,9 @@ impl Engine {
             branch,
             method: "INVITE".into(),
         };
-        self.media(MediaCommand::Open(super::agent_leg_media::offer_setup(
-            leg, port,
-        )));
+        self.media(MediaCommand::Open(
+            crate::engine::agent_leg::media::offer_setup(leg, port),
+        ));
         self.agent_legs.insert(
             leg,
             AgentLeg {
@@ -154,7 +158,7 @@ impl Engine {
 
     /// None of the agent's phones took the offer (`status`: their answer, or ours when none could
     /// be sent): a direct caller is told by a hang-up, a queued one goes to the ACD's next agent.
-    pub(super) fn offer_not_taken(
+    pub(crate) fn offer_not_taken(
         &mut self,
         caller: CallKey,
         agent: &str,
@@ -164,8 +168,8 @@ impl Engine {
         if self.direct.remove(&caller) {
             self.end_call(
                 caller,
-                super::Disposition::Completed,
-                super::HangupBy::Engine,
+                crate::engine::Disposition::Completed,
+                crate::engine::HangupBy::Engine,
                 now,
             );
         } else {
@@ -174,7 +178,7 @@ impl Engine {
     }
 
     /// A response to the agent leg's INVITE (or a retransmitted 2xx).
-    pub(super) fn on_agent_invite_response(&mut self, leg: LegId, resp: Response, now: Duration) {
+    pub(crate) fn on_agent_invite_response(&mut self, leg: LegId, resp: Response, now: Duration) {
         let Some(agent_leg) = self.agent_legs.get_mut(&leg) else {
             return;
         };
@@ -277,7 +281,7 @@ impl Engine {
 
     /// Ends an agent leg: CANCEL while it rings, BYE once answered (when `hang_up`), and frees
     /// its port and media. Harmless for a leg already gone.
-    pub(super) fn drop_agent_leg(&mut self, leg: LegId, hang_up: bool, now: Duration) {
+    pub(crate) fn drop_agent_leg(&mut self, leg: LegId, hang_up: bool, now: Duration) {
         let Some(agent_leg) = self.agent_legs.remove(&leg) else {
             return;
         };
@@ -361,7 +365,7 @@ impl Engine {
     }
 
     /// BYE from an agent's phone: the agent hung up the conversation.
-    pub(super) fn on_agent_bye(&mut self, leg: LegId, now: Duration) {
+    pub(crate) fn on_agent_bye(&mut self, leg: LegId, now: Duration) {
         let Some(agent_leg) = self.agent_legs.get(&leg) else {
             return;
         };
@@ -372,8 +376,8 @@ impl Engine {
         }
         self.end_call(
             caller,
-            super::Disposition::Completed,
-            super::HangupBy::Engine,
+            crate::engine::Disposition::Completed,
+            crate::engine::HangupBy::Engine,
             now,
         );
     }

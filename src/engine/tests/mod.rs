@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use super::*;
+use crate::engine::*;
 use crate::sip::digest::{expected_response, DigestAlgorithm, QopParams};
 use crate::sip::msg::{Message, Method};
 use crate::sip::parse::parse;
@@ -453,3 +453,10 @@ fn an_engine_bye_over_udp_is_retransmitted_until_timer_f() {
     // Timer E: 0.5, 1.5, 3.5, 7.5, then every 4 s until Timer F at 32 s: 11 sends in all.
     assert_eq!(byes(&h), 11);
 }
+
+mod acd;
+mod acd_access;
+mod acd_priority;
+mod agent_phone;
+pub(super) mod ivr;
+mod sources;

@@ -1,8 +1,8 @@
 //! Which call-takers may see a message: the engine names the agent it connected to a call's
 //! message, so the store can limit an agent's token to the messages of its own calls.
 
-use super::tests_acd::{acd_harness, answer, caller_in_queue, invites_to_agents};
-use super::*;
+use super::acd::{acd_harness, answer, caller_in_queue, invites_to_agents};
+use crate::engine::*;
 
 fn links(h: &tests::Harness) -> Vec<(String, String)> {
     h.store

@@ -8,18 +8,18 @@
 
 use std::time::Duration;
 
-use super::call::CallKey;
-use super::Engine;
 use crate::acd::{self, AcdInput, AcdOutput, OverflowReason};
+use crate::engine::call::CallKey;
+use crate::engine::Engine;
 use crate::ivr::words::{duration_prompts, number_prompts};
 use crate::ivr::{IvrInput, QueueOutcome};
 use crate::media::api::{Idle, MediaCommand, RecordSpec};
 
-use super::prompt_names::{
+use crate::engine::prompt_names::{
     QUEUE_ALL_BUSY, QUEUE_ESTIMATED_WAIT, QUEUE_IN_LINE, QUEUE_PRESS1_VOICEMAIL,
     QUEUE_YOUR_POSITION,
 };
-use super::{FilingStage, NewMessage, StoreCommand};
+use crate::engine::{FilingStage, NewMessage, StoreCommand};
 
 /// The longest conversation recorded (a forgotten call must not fill the disk).
 pub const MAX_CONVERSATION: Duration = Duration::from_secs(4 * 3600);
@@ -29,7 +29,7 @@ pub const EXIT_KEY: char = '1';
 
 /// The queue a call waits in and its priority (from the flow's `queue` node).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Waiting {
+pub(crate) struct Waiting {
     pub queue: String,
     pub priority: u8,
 }
@@ -38,7 +38,7 @@ impl Engine {
     /// The caller starts waiting. A call entering its first queue has its message opened first
     /// (`opening`), and is offered to agents once the store has given it a tracking code, so
     /// the code rings on the agent's phone with the caller's number.
-    pub(super) fn enqueue_call(
+    pub(crate) fn enqueue_call(
         &mut self,
         call: CallKey,
         waiting: Waiting,
@@ -77,7 +77,7 @@ impl Engine {
 
     /// The store answered the opening of a queued call's message (`None`: not saved; the call
     /// is queued all the same and its message filed whole when the call ends).
-    pub(super) fn message_opened(
+    pub(crate) fn message_opened(
         &mut self,
         call: CallKey,
         tracking_code: Option<String>,
@@ -108,12 +108,12 @@ impl Engine {
         self.acd_input(arrived, now);
     }
 
-    pub(super) fn acd_input(&mut self, input: AcdInput, now: Duration) {
+    pub(crate) fn acd_input(&mut self, input: AcdInput, now: Duration) {
         self.acd.handle_input(input, now);
         self.drain_acd(now);
     }
 
-    pub(super) fn acd_timeout(&mut self, now: Duration) {
+    pub(crate) fn acd_timeout(&mut self, now: Duration) {
         self.acd.handle_timeout(now);
         self.drain_acd(now);
     }
@@ -152,7 +152,7 @@ impl Engine {
     }
 
     /// The legs ringing or connected for `call` at `agent`'s phones (one per contact).
-    pub(super) fn legs_of(&self, call: CallKey, agent: &str) -> Vec<u64> {
+    pub(crate) fn legs_of(&self, call: CallKey, agent: &str) -> Vec<u64> {
         self.agent_legs
             .values()
             .filter(|l| l.caller == call && l.agent == agent)
@@ -214,7 +214,7 @@ impl Engine {
         let call_ref = c.record.call_ref.clone();
         let name = format!(
             "{}/{call_ref}-conversation-{:08x}.wav",
-            super::ivr_app::day_folder(self.wall_ms(now)),
+            crate::engine::app::ivr::day_folder(self.wall_ms(now)),
             rand::Rng::gen::<u32>(&mut self.rng)
         );
         self.call_recordings.insert(leg, call_ref);
@@ -229,7 +229,7 @@ impl Engine {
 
     /// A conversation recording ended (the call ended, or it reached its maximum length).
     /// Returns false when the leg records no conversation.
-    pub(super) fn conversation_recorded(&mut self, leg: u64, name: &str, saved: bool) -> bool {
+    pub(crate) fn conversation_recorded(&mut self, leg: u64, name: &str, saved: bool) -> bool {
         let Some(call_ref) = self.call_recordings.remove(&leg) else {
             return false;
         };
@@ -286,7 +286,7 @@ impl Engine {
     }
 
     /// A key pressed while the caller waits: the exit key leaves the queue; others are ignored.
-    pub(super) fn queue_digit(&mut self, call: CallKey, digit: char, now: Duration) {
+    pub(crate) fn queue_digit(&mut self, call: CallKey, digit: char, now: Duration) {
         if digit != EXIT_KEY {
             return;
         }
@@ -299,7 +299,7 @@ impl Engine {
     }
 
     /// The caller hung up: abandon while waiting, or end the conversation with the agent.
-    pub(super) fn acd_caller_gone(&mut self, call: CallKey, now: Duration) {
+    pub(crate) fn acd_caller_gone(&mut self, call: CallKey, now: Duration) {
         if self.direct.remove(&call) {
             // A direct call: no queue to tell; just hang up the agent's leg.
             let legs: Vec<u64> = self
@@ -337,7 +337,7 @@ impl Engine {
         }
     }
 
-    pub(super) fn acd_call_ended(&mut self, call: CallKey, now: Duration) {
+    pub(crate) fn acd_call_ended(&mut self, call: CallKey, now: Duration) {
         self.bridged.remove(&call);
         self.acd_input(
             AcdInput::CallEnded {
@@ -347,7 +347,7 @@ impl Engine {
         );
     }
 
-    pub(super) fn acd_offer_accepted(&mut self, call: CallKey, agent: &str, now: Duration) {
+    pub(crate) fn acd_offer_accepted(&mut self, call: CallKey, agent: &str, now: Duration) {
         let input = AcdInput::OfferAccepted {
             call: acd::CallKey(call),
             agent: agent.to_string(),
@@ -361,7 +361,7 @@ impl Engine {
         }
     }
 
-    pub(super) fn acd_offer_refused(
+    pub(crate) fn acd_offer_refused(
         &mut self,
         call: CallKey,
         agent: &str,
@@ -377,7 +377,7 @@ impl Engine {
     }
 
     /// Is this call in the ACD's hands (waiting or talking)?
-    pub(super) fn in_queue(&self, call: CallKey) -> bool {
+    pub(crate) fn in_queue(&self, call: CallKey) -> bool {
         self.queued.contains(&call)
     }
 }

@@ -6,10 +6,10 @@
 
 use std::time::Duration;
 
-use super::call::{CallKey, Disposition, HangupBy, Phase};
-use super::invite::leg_setup;
-use super::reply::SERVER;
-use super::{Engine, Output};
+use crate::engine::call::{CallKey, Disposition, HangupBy, Phase};
+use crate::engine::signalling::invite::leg_setup;
+use crate::engine::signalling::reply::SERVER;
+use crate::engine::{Engine, Output};
 use crate::media::api::MediaCommand;
 use crate::sip::msg::{response_to, Headers, Method, Request, Response};
 use crate::sip::sdp;
@@ -28,7 +28,7 @@ impl Engine {
     }
 
     /// The ACK of a 2xx: confirms the call (starting its application) or a re-INVITE.
-    pub(super) fn on_dialog_ack(&mut self, req: &Request, now: Duration) {
+    pub(crate) fn on_dialog_ack(&mut self, req: &Request, now: Duration) {
         let Some(call_key) = self.dialog_of(req) else {
             return; // a stray ACK: nothing to confirm, nothing to answer
         };
@@ -49,7 +49,7 @@ impl Engine {
         self.start_app(call_key, now);
     }
 
-    pub(super) fn on_bye(&mut self, req: &Request, key: &TxnKey, now: Duration) {
+    pub(crate) fn on_bye(&mut self, req: &Request, key: &TxnKey, now: Duration) {
         if let Some(leg) = self.agent_dialog_of(req) {
             let resp = response_to(req, 200, None);
             self.send_response(key, &resp, now);
@@ -65,7 +65,7 @@ impl Engine {
 
     /// CANCEL (§9.2): 200 to the CANCEL itself; if the INVITE is still unanswered, 487 to it and the
     /// call ends as cancelled. A CANCEL that crosses our 200 changes nothing: the caller will BYE.
-    pub(super) fn on_cancel(&mut self, req: &Request, key: &TxnKey, now: Duration) {
+    pub(crate) fn on_cancel(&mut self, req: &Request, key: &TxnKey, now: Duration) {
         let invite_key = key.with_method(&Method::Invite);
         if !self.txns.exists(&invite_key) {
             return self.reply(req, key, 481, now);
@@ -87,7 +87,7 @@ impl Engine {
 
     /// A re-INVITE: hold (`sendonly`/`inactive`), unhold, or a new address. A bad offer gets 488
     /// and the call goes on as it was (RFC 3261 §14.2).
-    pub(super) fn on_reinvite(&mut self, req: Request, key: TxnKey, now: Duration) {
+    pub(crate) fn on_reinvite(&mut self, req: Request, key: TxnKey, now: Duration) {
         let Some(call_key) = self.dialog_of(&req) else {
             return self.reply(&req, &key, 481, now);
         };
@@ -122,7 +122,7 @@ impl Engine {
     }
 
     /// INFO in a dialog is acknowledged (SIP INFO DTMF is not used: RFC 4733 is).
-    pub(super) fn on_info(&mut self, req: &Request, key: &TxnKey, now: Duration) {
+    pub(crate) fn on_info(&mut self, req: &Request, key: &TxnKey, now: Duration) {
         let status = if self.dialog_of(req).is_some() {
             200
         } else {
@@ -133,7 +133,7 @@ impl Engine {
     }
 
     /// Timer H: our 2xx was never acknowledged. The dialog is ended with a BYE (§13.3.1.4).
-    pub(super) fn on_ack_timeout(&mut self, key: TxnKey, now: Duration) {
+    pub(crate) fn on_ack_timeout(&mut self, key: TxnKey, now: Duration) {
         let Some(&call_key) = self.by_invite.get(&key) else {
             return;
         };
@@ -147,7 +147,7 @@ impl Engine {
     }
 
     /// Responses to requests we sent: INVITEs to agents matter; BYE/CANCEL answers end there.
-    pub(super) fn on_client_response(&mut self, key: TxnKey, resp: Response, now: Duration) {
+    pub(crate) fn on_client_response(&mut self, key: TxnKey, resp: Response, now: Duration) {
         if key.method != "INVITE" {
             if resp.status >= 200 {
                 self.ping_answered(&key);
@@ -169,7 +169,7 @@ impl Engine {
     }
 
     /// Timer B: an agent's phone never answered the INVITE at all (unreachable).
-    pub(super) fn on_client_timeout(&mut self, key: TxnKey, now: Duration) {
+    pub(crate) fn on_client_timeout(&mut self, key: TxnKey, now: Duration) {
         if self.ping_timed_out(&key, now) {
             return;
         }
@@ -186,7 +186,7 @@ impl Engine {
 
     /// Ends a call: BYE if the engine hangs up a confirmed dialog, media closed, port freed, dialog
     /// forgotten, final record written. Calling it twice is harmless.
-    pub(super) fn end_call(
+    pub(crate) fn end_call(
         &mut self,
         call_key: CallKey,
         disposition: Disposition,
@@ -200,7 +200,8 @@ impl Engine {
         if by == HangupBy::Engine && answered {
             self.send_bye(&mut call, now);
         }
-        self.timers.cancel(&call_key, super::CallTimer::Answer);
+        self.timers
+            .cancel(&call_key, crate::engine::CallTimer::Answer);
         self.acd_caller_gone(call_key, now);
         self.dialogs
             .remove(&(call.call_id.clone(), call.local_tag.clone()));
@@ -220,10 +221,12 @@ impl Engine {
         call.record.hangup_by = by.as_str().to_string();
         self.counters.calls_ended += 1;
         self.outputs
-            .push_back(Output::Store(super::StoreCommand::Call(call.record)));
+            .push_back(Output::Store(crate::engine::StoreCommand::Call(
+                call.record,
+            )));
     }
 
-    fn send_bye(&mut self, call: &mut super::call::Call, now: Duration) {
+    fn send_bye(&mut self, call: &mut crate::engine::call::Call, now: Duration) {
         call.local_cseq += 1;
         let branch = self.new_branch();
         let invite = &call.invite;

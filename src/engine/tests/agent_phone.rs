@@ -5,9 +5,9 @@
 
 use std::time::Duration;
 
-use super::tests::{digest_answer, in_dialog, invite, register, Harness, SDP};
-use super::tests_acd::{acd_harness, acd_harness_with, answer, caller_in_queue, invites_to_agents};
-use super::*;
+use super::acd::{acd_harness, acd_harness_with, answer, caller_in_queue, invites_to_agents};
+use super::{digest_answer, in_dialog, invite, register, Harness, SDP};
+use crate::engine::*;
 use crate::sip::msg::Method;
 use crate::sip::registrar::UserCredentials;
 

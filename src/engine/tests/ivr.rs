@@ -3,8 +3,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::tests::{in_dialog, invite, Harness, SDP};
-use super::*;
+use super::{in_dialog, invite, Harness, SDP};
+use crate::engine::*;
 use crate::ivr::FlowSet;
 
 pub(crate) fn real_flows() -> Arc<FlowSet> {
@@ -26,7 +26,7 @@ pub(crate) fn real_flows() -> Arc<FlowSet> {
     }
 }
 
-pub(super) fn ivr_harness() -> Harness {
+pub(crate) fn ivr_harness() -> Harness {
     let mut h = Harness::with(|c| c.extra_lines = vec!["bench".into()]);
     let engine = std::mem::replace(
         &mut h.engine,
@@ -36,7 +36,7 @@ pub(super) fn ivr_harness() -> Harness {
     h
 }
 
-pub(super) fn answer(h: &mut Harness, number: &str, call_id: &str) -> String {
+pub(crate) fn answer(h: &mut Harness, number: &str, call_id: &str) -> String {
     h.send(&invite(number, call_id, "z9hG4bK-ivr", SDP));
     let tag = h
         .sent
@@ -49,7 +49,7 @@ pub(super) fn answer(h: &mut Harness, number: &str, call_id: &str) -> String {
     tag
 }
 
-pub(super) fn plays(h: &Harness) -> Vec<Vec<String>> {
+pub(crate) fn plays(h: &Harness) -> Vec<Vec<String>> {
     h.media
         .iter()
         .filter_map(|m| match m {
@@ -265,7 +265,7 @@ fn a_shutdown_refuses_new_calls_and_closes_the_rest_with_a_prompt_after_the_grac
     h.advance_to(Duration::from_secs(5));
     assert_eq!(
         plays(&h).last(),
-        Some(&vec![super::shutdown::SERVICE_STOPPING.to_string()])
+        Some(&vec![crate::engine::shutdown::SERVICE_STOPPING.to_string()])
     );
     let messages = filed(&h);
     assert_eq!(messages.len(), 1, "{messages:?}");

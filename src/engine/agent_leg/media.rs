@@ -5,15 +5,15 @@
 
 use std::time::Duration;
 
-use super::agent_leg::AgentLegState;
-use super::Engine;
+use crate::engine::agent_leg::AgentLegState;
+use crate::engine::Engine;
 use crate::media::api::{LegId, LegSetup, MediaCommand};
 use crate::media::g711::G711;
 use crate::sip::sdp;
 
 /// The leg as it is opened with the offer: bound, silent, nobody to send to yet. The agent's
 /// answer completes it (`MediaCommand::Update` with the negotiated codec and address).
-pub(super) fn offer_setup(leg: LegId, port: u16) -> LegSetup {
+pub(crate) fn offer_setup(leg: LegId, port: u16) -> LegSetup {
     LegSetup {
         leg,
         local_port: port,
@@ -28,14 +28,14 @@ pub(super) fn offer_setup(leg: LegId, port: u16) -> LegSetup {
 
 impl Engine {
     /// Whether `leg` is an agent leg still waiting for its port (its media events are its own).
-    pub(super) fn is_opening_agent_leg(&self, leg: LegId) -> bool {
+    pub(crate) fn is_opening_agent_leg(&self, leg: LegId) -> bool {
         self.agent_legs
             .get(&leg)
             .is_some_and(|l| l.state == AgentLegState::Opening)
     }
 
     /// The port is bound: the offer goes out.
-    pub(super) fn agent_leg_opened(&mut self, leg: LegId, now: Duration) {
+    pub(crate) fn agent_leg_opened(&mut self, leg: LegId, now: Duration) {
         let Some(agent_leg) = self
             .agent_legs
             .get(&leg)
@@ -57,7 +57,7 @@ impl Engine {
     }
 
     /// Another process holds the port: set it aside, offer another in the INVITE instead.
-    pub(super) fn agent_leg_port_in_use(&mut self, leg: LegId, now: Duration) {
+    pub(crate) fn agent_leg_port_in_use(&mut self, leg: LegId, now: Duration) {
         let Some(taken) = self
             .agent_legs
             .get(&leg)
@@ -81,7 +81,7 @@ impl Engine {
 
     /// No port could be bound, or the INVITE could not be sent: the offer did not happen, and the
     /// ACD is told so (it offers the call to the next agent).
-    pub(super) fn agent_offer_impossible(&mut self, leg: LegId, now: Duration) {
+    pub(crate) fn agent_offer_impossible(&mut self, leg: LegId, now: Duration) {
         let Some((caller, agent)) = self
             .agent_legs
             .get(&leg)

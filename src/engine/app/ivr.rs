@@ -8,10 +8,10 @@
 
 use std::time::Duration;
 
-use super::apps::App;
-use super::call::{CallKey, Disposition, HangupBy};
-use super::store_io::{FilingStage, NewMessage, StoreCommand, StoreReply};
-use super::{CallTimer, Engine, Output};
+use crate::engine::app::App;
+use crate::engine::call::{CallKey, Disposition, HangupBy};
+use crate::engine::store_io::{FilingStage, NewMessage, StoreCommand, StoreReply};
+use crate::engine::{CallTimer, Engine, Output};
 use crate::ivr::jalali::tehran_local;
 use crate::ivr::{CallContext, IvrInput, IvrOutput, IvrRun, MessageDraft, RecordEnd};
 use crate::media::api::{LegId, MediaCommand, RecordSpec, RecordingEnd};
@@ -36,7 +36,7 @@ struct Take {
 
 /// What a run needs to know about its call, copied out so the app can be driven detached.
 #[derive(Debug, Clone)]
-pub(super) struct CallInfo {
+pub(crate) struct CallInfo {
     pub key: CallKey,
     pub leg: LegId,
     pub call_ref: String,
@@ -47,7 +47,7 @@ pub(super) struct CallInfo {
 
 impl Engine {
     /// Starts the flow of `line` on an answered call; false if no flow serves it.
-    pub(super) fn start_ivr(&mut self, call_key: CallKey, line: &str, now: Duration) -> bool {
+    pub(crate) fn start_ivr(&mut self, call_key: CallKey, line: &str, now: Duration) -> bool {
         let Some(flow) = self.flows.as_ref().and_then(|f| f.get(line)) else {
             return false;
         };
@@ -78,7 +78,7 @@ impl Engine {
     /// Feeds `input` (if any) to the call's run and carries out everything it asks. An input
     /// that arrives while the run is being driven (e.g. the ACD overflowing a call the moment it
     /// is queued) is deferred and fed right after, never lost.
-    pub(super) fn ivr_step(&mut self, call_key: CallKey, input: Option<IvrInput>, now: Duration) {
+    pub(crate) fn ivr_step(&mut self, call_key: CallKey, input: Option<IvrInput>, now: Duration) {
         if self.driving.contains(&call_key) {
             if let Some(input) = input {
                 self.deferred.push((call_key, input));
@@ -126,7 +126,7 @@ impl Engine {
         hang_up
     }
 
-    pub(super) fn ivr_timeout(&mut self, call_key: CallKey, now: Duration) {
+    pub(crate) fn ivr_timeout(&mut self, call_key: CallKey, now: Duration) {
         if let Some(App::Ivr(app)) = self.calls.get_mut(&call_key).map(|c| &mut c.app) {
             app.run.handle_timeout(now);
         }
@@ -134,7 +134,7 @@ impl Engine {
     }
 
     /// The caller hung up: a take in progress is finished and saved, and the run files its message.
-    pub(super) fn stop_ivr(&mut self, info: &CallInfo, app: &mut IvrApp, now: Duration) {
+    pub(crate) fn stop_ivr(&mut self, info: &CallInfo, app: &mut IvrApp, now: Duration) {
         if app.recording {
             self.media(MediaCommand::StopRecording {
                 leg: info.leg,
@@ -210,7 +210,7 @@ impl Engine {
                 } => {
                     let opening =
                         (!info.message_opened).then(|| self.new_message(info, &draft, now));
-                    let waiting = super::acd_app::Waiting { queue, priority };
+                    let waiting = crate::engine::app::queue::Waiting { queue, priority };
                     self.enqueue_call(info.key, waiting, opening, now);
                     None
                 }
@@ -308,7 +308,7 @@ impl Engine {
 
     /// A take ended (key, silence, length, or stopped): tell the run, and file a message that was
     /// waiting for it.
-    pub(super) fn on_take_finished(
+    pub(crate) fn on_take_finished(
         &mut self,
         leg: LegId,
         name: String,
@@ -356,7 +356,7 @@ impl Engine {
         );
     }
 
-    pub(super) fn on_store_reply(&mut self, reply: StoreReply, now: Duration) {
+    pub(crate) fn on_store_reply(&mut self, reply: StoreReply, now: Duration) {
         let (call_key, input) = match reply {
             StoreReply::CaseFound { call, case } => (call, IvrInput::CaseFound(case)),
             StoreReply::MessageFound { call, status } => {
@@ -383,12 +383,12 @@ impl Engine {
         self.ivr_step(call_key, Some(input), now);
     }
 
-    pub(super) fn store(&mut self, command: StoreCommand) {
+    pub(crate) fn store(&mut self, command: StoreCommand) {
         self.outputs.push_back(Output::Store(command));
     }
 }
 
-pub(super) fn call_info(key: CallKey, call: &super::call::Call) -> CallInfo {
+pub(crate) fn call_info(key: CallKey, call: &crate::engine::call::Call) -> CallInfo {
     CallInfo {
         key,
         leg: call.leg,
@@ -400,7 +400,7 @@ pub(super) fn call_info(key: CallKey, call: &super::call::Call) -> CallInfo {
 }
 
 /// `YYYY/MM/DD` (UTC) for the recordings folder, from Unix milliseconds.
-pub(super) fn day_folder(unix_ms: i64) -> String {
+pub(crate) fn day_folder(unix_ms: i64) -> String {
     let days = unix_ms.div_euclid(86_400_000);
     // Civil-from-days (H. Hinnant's algorithm), proleptic Gregorian.
     let z = days + 719_468;

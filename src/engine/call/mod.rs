@@ -1,14 +1,16 @@
 //! One call as the engine keeps it: its dialog identifiers, its media leg, its application and its
 //! call detail record. The phases are explicit so every path ends the call exactly once.
 
+pub mod cdr;
+
 use crate::media::api::LegId;
 use crate::sip::msg::Request;
 use crate::sip::sdp::Negotiated;
 use crate::sip::transport::Peer;
 use crate::sip::txn::TxnKey;
 
-use super::apps::App;
-use super::cdr::CallRecord;
+use crate::engine::app::App;
+use crate::engine::call::cdr::CallRecord;
 
 /// Our own number for a call (Call-IDs are the peer's and may collide across peers).
 pub type CallKey = u64;

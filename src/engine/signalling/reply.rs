@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::{Engine, Output};
+use crate::engine::{Engine, Output};
 use crate::sip::msg::{response_to, Headers, Request, Response};
 use crate::sip::transport::Peer;
 use crate::sip::txn::TxnKey;
@@ -13,12 +13,12 @@ pub const SERVER: &str = "Pasokh/0.1";
 
 impl Engine {
     /// Our Contact URI.
-    pub(super) fn contact(&self) -> String {
+    pub(crate) fn contact(&self) -> String {
         format!("<sip:pasokh@{}>", self.config.sip_addr)
     }
 
     /// Answers a request with a final response carrying only the standard headers.
-    pub(super) fn reply(&mut self, req: &Request, key: &TxnKey, status: u16, now: Duration) {
+    pub(crate) fn reply(&mut self, req: &Request, key: &TxnKey, status: u16, now: Duration) {
         let tag = self.new_tag();
         let mut resp = response_to(req, status, Some(&tag));
         resp.headers.push("Server", SERVER);
@@ -28,7 +28,7 @@ impl Engine {
         self.send_response(key, &resp, now);
     }
 
-    pub(super) fn on_options(&mut self, req: &Request, key: &TxnKey, now: Duration) {
+    pub(crate) fn on_options(&mut self, req: &Request, key: &TxnKey, now: Duration) {
         let tag = self.new_tag();
         let mut resp = response_to(req, 200, Some(&tag));
         resp.headers.push("Contact", self.contact());
@@ -42,7 +42,7 @@ impl Engine {
     /// A message that does not parse: a request with enough headers to address a response gets a
     /// `400` (sent statelessly: there is no transaction for it); anything else is dropped. Both
     /// are counted.
-    pub(super) fn on_malformed(&mut self, bytes: &[u8], peer: Peer, why: &str) {
+    pub(crate) fn on_malformed(&mut self, bytes: &[u8], peer: Peer, why: &str) {
         self.counters.sip_malformed += 1;
         tracing::debug!(%why, from = %peer.addr, "malformed SIP message");
         let Some(headers) = lenient_request_headers(bytes) else {

@@ -8,11 +8,11 @@
 
 use std::time::Duration;
 
-use super::apps::Destination;
-use super::call::{Call, CallKey, Phase};
-use super::cdr::CallRecord;
-use super::store_io::StoreCommand;
-use super::{CallTimer, Engine};
+use crate::engine::app::Destination;
+use crate::engine::call::cdr::CallRecord;
+use crate::engine::call::{Call, CallKey, Phase};
+use crate::engine::store_io::StoreCommand;
+use crate::engine::{CallTimer, Engine};
 use crate::media::api::LegSetup;
 use crate::sip::header;
 use crate::sip::msg::{response_to, Method, Request};
@@ -22,7 +22,7 @@ use crate::sip::txn::TxnKey;
 
 impl Engine {
     /// A request that opened a new server transaction.
-    pub(super) fn route_request(&mut self, req: Request, key: TxnKey, peer: Peer, now: Duration) {
+    pub(crate) fn route_request(&mut self, req: Request, key: TxnKey, peer: Peer, now: Duration) {
         match req.method {
             Method::Invite if req.to_tag().is_some() => self.on_reinvite(req, key, now),
             Method::Invite => self.on_invite(req, key, peer, now),
@@ -110,7 +110,9 @@ impl Engine {
             dtmf: String::new(),
         };
         self.outputs
-            .push_back(super::Output::Store(StoreCommand::Call(record.clone())));
+            .push_back(crate::engine::Output::Store(StoreCommand::Call(
+                record.clone(),
+            )));
         let trying = response_to(&req, 100, None);
         self.send_response(&key, &trying, now);
         let session_id = self.rng_u64() >> 1;
@@ -171,8 +173,8 @@ impl Engine {
             "137" | "1888" => Some(Destination::Line(number.to_string())),
             "*43" => Some(Destination::Echo),
             "*98" => Some(Destination::Mailbox),
-            n if super::agents::feature_action(n).is_some() => {
-                super::agents::feature_action(n).map(Destination::Feature)
+            n if crate::engine::agents::feature_action(n).is_some() => {
+                crate::engine::agents::feature_action(n).map(Destination::Feature)
             }
             n if self.config.extra_lines.iter().any(|l| l == n) => {
                 Some(Destination::Line(n.to_string()))
@@ -184,12 +186,12 @@ impl Engine {
 }
 
 /// The media parameters of a call as negotiated.
-pub(super) fn leg_setup(call: &Call) -> LegSetup {
+pub(crate) fn leg_setup(call: &Call) -> LegSetup {
     negotiated_setup(call.leg, call.port, &call.negotiated)
 }
 
 /// The media parameters of any leg from its offer/answer.
-pub(super) fn negotiated_setup(leg: u64, port: u16, n: &crate::sip::sdp::Negotiated) -> LegSetup {
+pub(crate) fn negotiated_setup(leg: u64, port: u16, n: &crate::sip::sdp::Negotiated) -> LegSetup {
     LegSetup {
         leg,
         local_port: port,

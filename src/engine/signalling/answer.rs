@@ -5,10 +5,10 @@
 
 use std::time::Duration;
 
-use super::call::{CallKey, Disposition, HangupBy, Phase};
-use super::invite::leg_setup;
-use super::reply::{ALLOW, SERVER};
-use super::Engine;
+use crate::engine::call::{CallKey, Disposition, HangupBy, Phase};
+use crate::engine::signalling::invite::leg_setup;
+use crate::engine::signalling::reply::{ALLOW, SERVER};
+use crate::engine::Engine;
 use crate::media::api::MediaCommand;
 use crate::sip::msg::{response_to, Request};
 use crate::sip::sdp;
@@ -19,7 +19,7 @@ const RETRY_AFTER_S: &str = "5";
 
 impl Engine {
     /// Opens the call's media leg on its port; the 200 OK follows when it is `Opened`.
-    pub(super) fn answer_call(&mut self, call_key: CallKey, _now: Duration) {
+    pub(crate) fn answer_call(&mut self, call_key: CallKey, _now: Duration) {
         let Some(call) = self.calls.get_mut(&call_key) else {
             return;
         };
@@ -32,7 +32,7 @@ impl Engine {
     }
 
     /// The leg is open on the call's port: the 200 OK with our SDP answer.
-    pub(super) fn media_opened(&mut self, call_key: CallKey, now: Duration) {
+    pub(crate) fn media_opened(&mut self, call_key: CallKey, now: Duration) {
         let wall = self.wall_ms(now);
         let contact = self.contact();
         let media_ip = self.config.media_ip;
@@ -63,7 +63,7 @@ impl Engine {
     }
 
     /// Another process holds the call's port: set it aside and open the leg on another one.
-    pub(super) fn port_in_use(&mut self, call_key: CallKey, now: Duration) {
+    pub(crate) fn port_in_use(&mut self, call_key: CallKey, now: Duration) {
         let opening = self
             .calls
             .get(&call_key)
@@ -86,7 +86,7 @@ impl Engine {
 
     /// The leg could not be opened: before the 200 OK the caller is told 503; after it (a
     /// re-opened leg) the call ends.
-    pub(super) fn opening_failed(&mut self, call_key: CallKey, now: Duration) {
+    pub(crate) fn opening_failed(&mut self, call_key: CallKey, now: Duration) {
         let unanswered = self
             .calls
             .get(&call_key)
@@ -99,7 +99,7 @@ impl Engine {
     }
 
     /// 503 with Retry-After: the server (not the callee) cannot take the call now.
-    pub(super) fn reject_busy(&mut self, req: &Request, key: &TxnKey, now: Duration) {
+    pub(crate) fn reject_busy(&mut self, req: &Request, key: &TxnKey, now: Duration) {
         self.counters.calls_rejected += 1;
         let tag = self.new_tag();
         let mut resp = response_to(req, 503, Some(&tag));

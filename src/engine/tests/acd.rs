@@ -4,18 +4,18 @@
 
 use std::time::Duration;
 
-use super::tests::{in_dialog, invite, Harness, SDP};
-use super::tests_ivr::real_flows;
-use super::*;
+use super::ivr::real_flows;
+use super::{in_dialog, invite, Harness, SDP};
+use crate::engine::*;
 use crate::media::api::RecordSpec;
 use crate::sip::msg::{response_to, Message, Method};
 use crate::sip::registrar::UserCredentials;
 
-pub(super) fn acd_harness(agents: &[&str]) -> Harness {
+pub(crate) fn acd_harness(agents: &[&str]) -> Harness {
     acd_harness_with(agents, |_| {})
 }
 
-pub(super) fn acd_harness_with(agents: &[&str], adjust: impl FnOnce(&mut EngineConfig)) -> Harness {
+pub(crate) fn acd_harness_with(agents: &[&str], adjust: impl FnOnce(&mut EngineConfig)) -> Harness {
     let mut h = Harness::with(adjust);
     let engine = std::mem::replace(
         &mut h.engine,
@@ -41,7 +41,7 @@ pub(super) fn acd_harness_with(agents: &[&str], adjust: impl FnOnce(&mut EngineC
     h
 }
 
-pub(super) fn register_without_auth(h: &mut Harness, agent: &str) {
+pub(crate) fn register_without_auth(h: &mut Harness, agent: &str) {
     use crate::sip::registrar::{ContactParam, RegisterRequest};
     let agents = h.engine.agents.clone();
     let directory = |u: &str| agents.get(u).cloned();
@@ -109,7 +109,7 @@ fn media(h: &mut Harness, event: MediaEvent) {
 }
 
 /// A 1888 caller who pressed 0 and is now waiting for a call-taker.
-pub(super) fn caller_in_queue(h: &mut Harness) -> String {
+pub(crate) fn caller_in_queue(h: &mut Harness) -> String {
     let tag = caller_connecting(h);
     assert!(
         invites_to_agents(h).is_empty(),
@@ -159,7 +159,7 @@ fn open_message(h: &mut Harness, code: Option<&str>) {
 }
 
 /// INVITEs to agents, one per offer (UDP retransmissions of the same INVITE left out).
-pub(super) fn invites_to_agents(h: &Harness) -> Vec<Request> {
+pub(crate) fn invites_to_agents(h: &Harness) -> Vec<Request> {
     let mut seen = Vec::new();
     let mut offers = Vec::new();
     for r in h.requests.iter().filter(|r| r.method == Method::Invite) {
@@ -172,7 +172,7 @@ pub(super) fn invites_to_agents(h: &Harness) -> Vec<Request> {
     offers
 }
 
-pub(super) fn answer(h: &mut Harness, invite: &Request, status: u16) {
+pub(crate) fn answer(h: &mut Harness, invite: &Request, status: u16) {
     let mut resp = response_to(invite, status, Some("agenttag"));
     if status == 200 {
         resp.headers.push("Contact", "<sip:2001@127.0.0.1:15061>");
@@ -327,14 +327,14 @@ fn feature_codes_log_an_agent_in_and_out() {
     };
     h.engine.handle_input(Input::Agents(vec![entry]), h.now);
     assert_eq!(
-        super::agents::feature_action("*21"),
+        crate::engine::agents::feature_action("*21"),
         Some(live::AgentAction::Login)
     );
     assert_eq!(
-        super::agents::feature_action("*232"),
+        crate::engine::agents::feature_action("*232"),
         Some(live::AgentAction::Pause(2))
     );
-    assert_eq!(super::agents::feature_action("*237"), None);
+    assert_eq!(crate::engine::agents::feature_action("*237"), None);
     // A citizen dialling a feature code is refused.
     h.send(&invite("*21", "f1", "z9hG4bK-f1", SDP));
     assert_eq!(h.sent.last().map(|r| r.status), Some(403));

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use super::Engine;
+use crate::engine::Engine;
 use crate::media::api::LegId;
 use crate::sip::header;
 use crate::sip::msg::{Headers, Method, Request, Response};
@@ -21,14 +21,14 @@ pub struct CancelledOffer {
 
 impl Engine {
     /// Remembers a ringing offer the engine cancelled, until its INVITE gets a final response.
-    pub(super) fn remember_cancelled(&mut self, leg: LegId, peer: Peer, invite: Request) {
+    pub(crate) fn remember_cancelled(&mut self, leg: LegId, peer: Peer, invite: Request) {
         self.cancelled_offers
             .insert(leg, CancelledOffer { peer, invite });
     }
 
     /// A final response to the INVITE of a cancelled offer: a 2xx is ACKed and hung up at once;
     /// anything else (normally 487) just closes the matter. True when `leg` was such an offer.
-    pub(super) fn on_cancelled_offer_response(
+    pub(crate) fn on_cancelled_offer_response(
         &mut self,
         leg: LegId,
         resp: &Response,
@@ -48,7 +48,7 @@ impl Engine {
     }
 
     /// The offer's INVITE never got a final response (Timer B): nothing left to end.
-    pub(super) fn forget_cancelled(&mut self, leg: LegId) {
+    pub(crate) fn forget_cancelled(&mut self, leg: LegId) {
         self.cancelled_offers.remove(&leg);
     }
 
@@ -86,7 +86,7 @@ impl Engine {
         };
         // The ACK of a 2xx is its own transaction-less request (RFC 3261 §13.2.2.4).
         let ack = in_dialog(self, Method::Ack, 1);
-        self.outputs.push_back(super::Output::Transmit {
+        self.outputs.push_back(crate::engine::Output::Transmit {
             peer: offer.peer,
             bytes: ack.to_bytes(),
         });
