@@ -195,7 +195,7 @@ impl Engine {
             call: event.call.map(|c| c.0),
             call_ref: event
                 .call
-                .and_then(|c| self.calls.get(&c.0))
+                .and_then(|c| self.calls.get(CallKey(c.0)))
                 .map(|c| c.record.call_ref.clone()),
             agent: event.agent,
             kind: event.kind.as_str().to_string(),

@@ -124,19 +124,31 @@ pub enum Output {
     Store(StoreCommand),
 }
 
-/// Engine-level named timers, per call.
+/// Whose timer it is: the engine's own (the daily reset, agent pings, shutdown) or a call's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-enum CallTimer {
+pub(crate) enum TimerOwner {
+    Engine,
+    Call(CallKey),
+}
+
+/// Engine-level named timers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) enum CallTimer {
     Answer,
     Ivr,
-    /// Tehran midnight: the queues' "today" figures start again (keyed by call 0).
+    /// Tehran midnight: the queues' "today" figures start again.
     DailyReset,
-    /// Time to ping registered agents' softphones with OPTIONS (keyed by call 0).
+    /// Time to ping registered agents' softphones with OPTIONS.
     AgentPing,
-    /// The shutdown grace period is over (keyed by call 0).
+    /// The shutdown grace period is over.
     ShutdownDeadline,
     /// A closing call's prompt took too long: BYE now.
     ShutdownBye,
+}
+
+impl CallTimer {
+    /// The timers a call may have armed, all cancelled when it ends.
+    const OF_A_CALL: [CallTimer; 3] = [CallTimer::Answer, CallTimer::Ivr, CallTimer::ShutdownBye];
 }
 
 /// Milliseconds from `unix_ms` to the next midnight in Tehran (UTC+03:30, no DST since 2022).
@@ -153,20 +165,14 @@ pub struct Engine {
     txns: TxnLayer,
     registrar: Registrar,
     agents: HashMap<String, UserCredentials>,
-    calls: HashMap<CallKey, call::Call>,
-    /// (Call-ID, our tag) → call, for in-dialog requests.
-    dialogs: HashMap<(String, String), CallKey>,
-    /// (Call-ID, their tag) → call, to spot an INVITE that is not a retransmission but the same call.
-    by_remote: HashMap<(String, String), CallKey>,
-    /// INVITE server transaction → call, for CANCEL and Timer H.
-    by_invite: HashMap<TxnKey, CallKey>,
-    /// Client transactions (BYE…) → call.
-    by_client_txn: HashMap<TxnKey, CallKey>,
-    legs: HashMap<LegId, CallKey>,
+    calls: call::Calls,
+    /// Client transactions (INVITEs to agents) → the agent leg.
+    by_client_txn: HashMap<TxnKey, LegId>,
     ports: PortPool,
     admission: admission::Admission,
-    timers: TimerTable<CallKey, CallTimer>,
-    next_key: u64,
+    timers: TimerTable<TimerOwner, CallTimer>,
+    /// The last number given to a call or a media leg (a caller's leg shares its call's number).
+    last_id: u64,
     outputs: VecDeque<Output>,
     pub counters: Counters,
     flows: Option<std::sync::Arc<crate::ivr::FlowSet>>,
@@ -216,14 +222,10 @@ impl Engine {
             config,
             rng,
             agents: HashMap::new(),
-            calls: HashMap::new(),
-            dialogs: HashMap::new(),
-            by_remote: HashMap::new(),
-            by_invite: HashMap::new(),
+            calls: call::Calls::default(),
             by_client_txn: HashMap::new(),
-            legs: HashMap::new(),
             timers: TimerTable::new(),
-            next_key: 1,
+            last_id: 0,
             outputs: VecDeque::new(),
             counters: Counters::default(),
             flows: None,
@@ -245,16 +247,21 @@ impl Engine {
             draining: false,
         };
         engine.arm_daily_reset(Duration::ZERO);
-        engine
-            .timers
-            .set(0, CallTimer::AgentPing, agent_leg::ping::PING_EVERY);
+        engine.timers.set(
+            TimerOwner::Engine,
+            CallTimer::AgentPing,
+            agent_leg::ping::PING_EVERY,
+        );
         engine
     }
 
     fn arm_daily_reset(&mut self, now: Duration) {
         let wait = ms_to_tehran_midnight(self.wall_ms(now)).max(1);
-        self.timers
-            .set(0, CallTimer::DailyReset, now + Duration::from_millis(wait));
+        self.timers.set(
+            TimerOwner::Engine,
+            CallTimer::DailyReset,
+            now + Duration::from_millis(wait),
+        );
     }
 
     /// The IVR flows the lines run (without them, IVR lines answer and stay silent).
@@ -299,17 +306,20 @@ impl Engine {
         self.registrar.handle_timeout(as_ms(now));
         self.drain_registrar_events(now);
         self.acd_timeout(now);
-        while let Some((key, timer)) = self.timers.pop_due(now) {
-            match timer {
-                CallTimer::Answer => self.answer_call(key, now),
-                CallTimer::Ivr => self.ivr_timeout(key, now),
-                CallTimer::DailyReset => {
+        while let Some((owner, timer)) = self.timers.pop_due(now) {
+            match (owner, timer) {
+                (TimerOwner::Call(key), CallTimer::Answer) => self.answer_call(key, now),
+                (TimerOwner::Call(key), CallTimer::Ivr) => self.ivr_timeout(key, now),
+                (TimerOwner::Call(key), CallTimer::ShutdownBye) => {
+                    self.closing_prompt_done(key, now)
+                }
+                (_, CallTimer::DailyReset) => {
                     self.acd.reset_daily();
                     self.arm_daily_reset(now);
                 }
-                CallTimer::AgentPing => self.ping_agents(now),
-                CallTimer::ShutdownDeadline => self.close_remaining_calls(now),
-                CallTimer::ShutdownBye => self.closing_prompt_done(key, now),
+                (_, CallTimer::AgentPing) => self.ping_agents(now),
+                (_, CallTimer::ShutdownDeadline) => self.close_remaining_calls(now),
+                (TimerOwner::Engine, _) => {}
             }
         }
         self.drain_txn_events(now);
@@ -365,6 +375,12 @@ impl Engine {
     /// which the driver seeds from the operating system, so it is unique across restarts.
     fn new_call_ref(&mut self) -> String {
         format!("{:016x}", self.rng.gen::<u64>())
+    }
+
+    /// A number for a new call or media leg, unique while the engine runs.
+    fn new_id(&mut self) -> u64 {
+        self.last_id += 1;
+        self.last_id
     }
 
     fn new_tag(&mut self) -> String {

@@ -33,7 +33,11 @@ impl Engine {
             grace_s = grace.as_secs(),
             "shutting down: new calls get 503, calls in progress may finish"
         );
-        self.timers.set(0, CallTimer::ShutdownDeadline, now + grace);
+        self.timers.set(
+            crate::engine::TimerOwner::Engine,
+            CallTimer::ShutdownDeadline,
+            now + grace,
+        );
     }
 
     /// True once a shutdown was asked for.
@@ -49,8 +53,7 @@ impl Engine {
 
     /// The grace period is over: every call still up is closed.
     pub(super) fn close_remaining_calls(&mut self, now: Duration) {
-        let mut keys: Vec<CallKey> = self.calls.keys().copied().collect();
-        keys.sort_unstable();
+        let keys = self.calls.keys();
         if !keys.is_empty() {
             tracing::warn!(
                 calls = keys.len(),
@@ -63,7 +66,7 @@ impl Engine {
     }
 
     fn close_for_shutdown(&mut self, key: CallKey, now: Duration) {
-        let Some(phase) = self.calls.get(&key).map(|c| c.phase) else {
+        let Some(phase) = self.calls.get(key).map(|c| c.phase) else {
             return;
         };
         let bridged = self.bridged.contains_key(&key);
@@ -74,28 +77,35 @@ impl Engine {
         }
         // The application stops as if the caller had hung up: the IVR files its message (saving
         // a take in progress first), a queued caller leaves the queue.
-        if let Some(mut call) = self.calls.remove(&key) {
-            self.stop_app(&mut call, now);
+        if let Some(mut call) = self.calls.remove(key) {
+            self.stop_app(key, &mut call, now);
             call.app = App::Silent;
             call.closing = true;
             let leg = call.leg;
             self.calls.insert(key, call);
             self.acd_caller_gone(key, now);
-            self.timers.cancel(&key, CallTimer::Ivr);
+            self.timers
+                .cancel(&crate::engine::TimerOwner::Call(key), CallTimer::Ivr);
             self.media(MediaCommand::Play {
                 leg,
                 prompts: vec![SERVICE_STOPPING.to_string()],
                 barge_in: false,
             });
-            self.timers
-                .set(key, CallTimer::ShutdownBye, now + CLOSING_PROMPT_LIMIT);
+            self.timers.set(
+                crate::engine::TimerOwner::Call(key),
+                CallTimer::ShutdownBye,
+                now + CLOSING_PROMPT_LIMIT,
+            );
         }
     }
 
     /// The closing prompt finished (or ran too long): the BYE.
     pub(super) fn closing_prompt_done(&mut self, key: CallKey, now: Duration) {
-        if self.calls.get(&key).is_some_and(|c| c.closing) {
-            self.timers.cancel(&key, CallTimer::ShutdownBye);
+        if self.calls.get(key).is_some_and(|c| c.closing) {
+            self.timers.cancel(
+                &crate::engine::TimerOwner::Call(key),
+                CallTimer::ShutdownBye,
+            );
             self.end_call(key, Disposition::Shutdown, HangupBy::Engine, now);
         }
     }

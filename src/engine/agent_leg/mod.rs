@@ -82,15 +82,14 @@ impl Engine {
         let Some(port) = self.ports.take(&mut self.rng, now) else {
             return false;
         };
-        let (caller, tracking) = match self.calls.get(&call) {
+        let (caller, tracking) = match self.calls.get(call) {
             Some(c) => (c.record.from.clone(), c.tracking_code.clone()),
             None => {
                 self.ports.give_back(port);
                 return false;
             }
         };
-        let leg = self.next_key;
-        self.next_key += 1;
+        let leg = self.new_id();
         let local_tag = self.new_tag();
         let call_id = format!("{:016x}@pasokh", rand::Rng::gen::<u64>(&mut self.rng));
         let branch = self.new_branch();
@@ -349,7 +348,7 @@ impl Engine {
 
     /// A direct call answered: caller and agent hear each other (no queue involved).
     fn bridge_direct(&mut self, caller: CallKey, agent_leg: LegId) {
-        let Some(call) = self.calls.get(&caller) else {
+        let Some(call) = self.calls.get(caller) else {
             return;
         };
         let leg = call.leg;

@@ -26,8 +26,11 @@ pub struct Ping {
 impl Engine {
     /// Sends OPTIONS to every contact of every logged-in agent, and re-arms the ping.
     pub(crate) fn ping_agents(&mut self, now: Duration) {
-        self.timers
-            .set(0, crate::engine::CallTimer::AgentPing, now + PING_EVERY);
+        self.timers.set(
+            crate::engine::TimerOwner::Engine,
+            crate::engine::CallTimer::AgentPing,
+            now + PING_EVERY,
+        );
         let online: Vec<String> = self
             .acd
             .agent_states()

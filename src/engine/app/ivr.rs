@@ -51,7 +51,7 @@ impl Engine {
         let Some(flow) = self.flows.as_ref().and_then(|f| f.get(line)) else {
             return false;
         };
-        let Some(call) = self.calls.get(&call_key) else {
+        let Some(call) = self.calls.get(call_key) else {
             return false;
         };
         let (today, weekday, minute_of_day) = tehran_local(self.wall_ms(now) / 1000);
@@ -68,7 +68,7 @@ impl Engine {
             recording: false,
             takes: 0,
         };
-        if let Some(call) = self.calls.get_mut(&call_key) {
+        if let Some(call) = self.calls.get_mut(call_key) {
             call.app = App::Ivr(Box::new(app));
         }
         self.ivr_step(call_key, None, now);
@@ -101,7 +101,7 @@ impl Engine {
 
     /// One round of `ivr_step`; true when the call was hung up.
     fn ivr_step_once(&mut self, call_key: CallKey, input: Option<IvrInput>, now: Duration) -> bool {
-        let Some(call) = self.calls.get_mut(&call_key) else {
+        let Some(call) = self.calls.get_mut(call_key) else {
             return true;
         };
         let App::Ivr(mut app) = std::mem::replace(&mut call.app, App::Silent) else {
@@ -113,12 +113,18 @@ impl Engine {
         }
         let hang_up = self.drive(&info, &mut app, now);
         let timeout = app.run.poll_timeout();
-        if let Some(call) = self.calls.get_mut(&call_key) {
+        if let Some(call) = self.calls.get_mut(call_key) {
             call.app = App::Ivr(app);
         }
         match timeout {
-            Some(at) => self.timers.set(call_key, CallTimer::Ivr, at),
-            None => self.timers.cancel(&call_key, CallTimer::Ivr),
+            Some(at) => self.timers.set(
+                crate::engine::TimerOwner::Call(call_key),
+                CallTimer::Ivr,
+                at,
+            ),
+            None => self
+                .timers
+                .cancel(&crate::engine::TimerOwner::Call(call_key), CallTimer::Ivr),
         }
         if hang_up {
             self.end_call(call_key, Disposition::Completed, HangupBy::Engine, now);
@@ -127,7 +133,7 @@ impl Engine {
     }
 
     pub(crate) fn ivr_timeout(&mut self, call_key: CallKey, now: Duration) {
-        if let Some(App::Ivr(app)) = self.calls.get_mut(&call_key).map(|c| &mut c.app) {
+        if let Some(App::Ivr(app)) = self.calls.get_mut(call_key).map(|c| &mut c.app) {
             app.run.handle_timeout(now);
         }
         self.ivr_step(call_key, None, now);
@@ -145,7 +151,8 @@ impl Engine {
             app.run.handle_input(IvrInput::CallEnded, now);
         }
         self.drive(info, app, now);
-        self.timers.cancel(&info.key, CallTimer::Ivr);
+        self.timers
+            .cancel(&crate::engine::TimerOwner::Call(info.key), CallTimer::Ivr);
     }
 
     /// Carries out the run's requests until it has none. Returns whether it asked to hang up.
@@ -326,10 +333,10 @@ impl Engine {
                 message,
             });
         }
-        let Some(&call_key) = self.legs.get(&leg) else {
+        let Some(call_key) = self.calls.by_leg(leg) else {
             return;
         };
-        if let Some(call) = self.calls.get_mut(&call_key) {
+        if let Some(call) = self.calls.get_mut(call_key) {
             if let App::Ivr(app) = &mut call.app {
                 app.recording = false;
                 if let Some(take) = app.take.as_mut().filter(|t| t.name == name) {

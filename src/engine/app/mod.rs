@@ -59,7 +59,7 @@ impl Engine {
     }
 
     pub(crate) fn start_app(&mut self, call_key: CallKey, now: Duration) {
-        let Some(call) = self.calls.get(&call_key) else {
+        let Some(call) = self.calls.get(call_key) else {
             return;
         };
         let leg = call.leg;
@@ -113,9 +113,8 @@ impl Engine {
         }
     }
 
-    pub(crate) fn stop_app(&mut self, call: &mut Call, now: Duration) {
-        // A call's leg number is its call key.
-        let info = call_info(call.leg, call);
+    pub(crate) fn stop_app(&mut self, key: CallKey, call: &mut Call, now: Duration) {
+        let info = call_info(key, call);
         if let App::Ivr(app) = &mut call.app {
             self.stop_ivr(&info, app, now);
         }
@@ -152,7 +151,7 @@ impl Engine {
                 _ => {}
             };
         }
-        let Some(&call_key) = self.legs.get(&leg) else {
+        let Some(call_key) = self.calls.by_leg(leg) else {
             if let MediaEvent::Inactive { .. } = event {
                 self.agent_leg_inactive(leg, now);
             }
@@ -166,7 +165,7 @@ impl Engine {
                 self.end_call(call_key, Disposition::RtpTimeout, HangupBy::Engine, now)
             }
             MediaEvent::Digit { digit, .. } => {
-                if let Some(call) = self.calls.get_mut(&call_key) {
+                if let Some(call) = self.calls.get_mut(call_key) {
                     call.record.dtmf.push(digit);
                 }
                 if self.digit_for_queue(call_key) {
@@ -176,14 +175,14 @@ impl Engine {
                 }
             }
             MediaEvent::PlaybackFinished { .. } => {
-                if self.calls.get(&call_key).is_some_and(|c| c.closing) {
+                if self.calls.get(call_key).is_some_and(|c| c.closing) {
                     return self.closing_prompt_done(call_key, now);
                 }
                 if self.in_queue(call_key) {
                     return; // an announcement ended; the wait goes on
                 }
                 let feature = matches!(
-                    self.calls.get(&call_key).map(|c| &c.app),
+                    self.calls.get(call_key).map(|c| &c.app),
                     Some(App::Feature(_))
                 );
                 if feature {

@@ -45,7 +45,7 @@ impl Engine {
         opening: Option<NewMessage>,
         now: Duration,
     ) {
-        let Some(c) = self.calls.get_mut(&call) else {
+        let Some(c) = self.calls.get_mut(call) else {
             return;
         };
         let leg = c.leg;
@@ -86,7 +86,7 @@ impl Engine {
         let Some(waiting) = self.opening.remove(&call) else {
             return;
         };
-        if let Some(c) = self.calls.get_mut(&call) {
+        if let Some(c) = self.calls.get_mut(call) {
             c.tracking_code = tracking_code;
         }
         // Still waiting (not gone, not left by the exit key while the store answered).
@@ -96,11 +96,11 @@ impl Engine {
     }
 
     fn call_arrives(&mut self, call: CallKey, waiting: Waiting, now: Duration) {
-        let Some(c) = self.calls.get(&call) else {
+        let Some(c) = self.calls.get(call) else {
             return;
         };
         let arrived = AcdInput::CallArrived {
-            call: acd::CallKey(call),
+            call: acd::CallKey(call.0),
             queue: waiting.queue,
             priority: waiting.priority,
             caller: c.record.from.clone(),
@@ -122,21 +122,21 @@ impl Engine {
         while let Some(output) = self.acd.poll_output() {
             match output {
                 AcdOutput::Offer { call, agent } => {
-                    if !self.offer_to_agent(call.0, &agent, now) {
+                    if !self.offer_to_agent(CallKey(call.0), &agent, now) {
                         self.acd
                             .handle_input(AcdInput::OfferFailed { call, agent }, now);
                     }
                 }
                 AcdOutput::CancelOffer { call, agent, .. } => {
-                    self.cancel_offer(call.0, &agent, now)
+                    self.cancel_offer(CallKey(call.0), &agent, now)
                 }
-                AcdOutput::Connected { call, agent } => self.connect(call.0, &agent, now),
-                AcdOutput::Overflow { call, reason } => self.overflow(call.0, reason, now),
+                AcdOutput::Connected { call, agent } => self.connect(CallKey(call.0), &agent, now),
+                AcdOutput::Overflow { call, reason } => self.overflow(CallKey(call.0), reason, now),
                 AcdOutput::Announce {
                     call,
                     position,
                     estimated_wait,
-                } => self.announce(call.0, position, estimated_wait),
+                } => self.announce(CallKey(call.0), position, estimated_wait),
                 AcdOutput::AgentStateChanged { agent, .. } => self.agent_state_changed(&agent),
                 AcdOutput::QueueLog(event) => self.queue_log(event),
                 AcdOutput::Refused {
@@ -173,7 +173,7 @@ impl Engine {
         };
         self.queued.remove(&call);
         self.bridged.insert(call, agent_leg);
-        if let Some(c) = self.calls.get(&call) {
+        if let Some(c) = self.calls.get(call) {
             let leg = c.leg;
             if let Some(tracking_code) = c.tracking_code.clone() {
                 let at_ms = self.wall_ms(now);
@@ -206,9 +206,9 @@ impl Engine {
     fn record_conversation_if_asked(&mut self, call: CallKey, leg: u64, now: Duration) {
         let record = self
             .acd
-            .queue_of_call(acd::CallKey(call))
+            .queue_of_call(acd::CallKey(call.0))
             .is_some_and(|q| q.record);
-        let Some(c) = self.calls.get(&call).filter(|_| record) else {
+        let Some(c) = self.calls.get(call).filter(|_| record) else {
             return;
         };
         let call_ref = c.record.call_ref.clone();
@@ -255,7 +255,7 @@ impl Engine {
 
     fn leave_queue(&mut self, call: CallKey) {
         self.queued.remove(&call);
-        if let Some(c) = self.calls.get(&call) {
+        if let Some(c) = self.calls.get(call) {
             let leg = c.leg;
             self.media(MediaCommand::StopPlayback { leg });
             self.media(MediaCommand::SetIdle {
@@ -266,7 +266,7 @@ impl Engine {
     }
 
     fn announce(&mut self, call: CallKey, position: u32, wait: Duration) {
-        let Some(c) = self.calls.get(&call) else {
+        let Some(c) = self.calls.get(call) else {
             return;
         };
         let mut prompts = vec![QUEUE_YOUR_POSITION.to_string()];
@@ -293,7 +293,7 @@ impl Engine {
         self.leave_queue(call);
         // A call whose message is still being opened has not reached the ACD yet.
         if self.opening.remove(&call).is_none() {
-            self.acd_input(AcdInput::CallExited(acd::CallKey(call)), now);
+            self.acd_input(AcdInput::CallExited(acd::CallKey(call.0)), now);
         }
         self.ivr_step(call, Some(IvrInput::QueueResult(QueueOutcome::Exit)), now);
     }
@@ -315,13 +315,13 @@ impl Engine {
             return;
         }
         if self.queued.remove(&call) && self.opening.remove(&call).is_none() {
-            self.acd_input(AcdInput::CallAbandoned(acd::CallKey(call)), now);
+            self.acd_input(AcdInput::CallAbandoned(acd::CallKey(call.0)), now);
         }
         if let Some(leg) = self.bridged.remove(&call) {
             self.drop_agent_leg(leg, true, now);
             self.acd_input(
                 AcdInput::CallEnded {
-                    call: acd::CallKey(call),
+                    call: acd::CallKey(call.0),
                 },
                 now,
             );
@@ -341,7 +341,7 @@ impl Engine {
         self.bridged.remove(&call);
         self.acd_input(
             AcdInput::CallEnded {
-                call: acd::CallKey(call),
+                call: acd::CallKey(call.0),
             },
             now,
         );
@@ -349,12 +349,12 @@ impl Engine {
 
     pub(crate) fn acd_offer_accepted(&mut self, call: CallKey, agent: &str, now: Duration) {
         let input = AcdInput::OfferAccepted {
-            call: acd::CallKey(call),
+            call: acd::CallKey(call.0),
             agent: agent.to_string(),
         };
         self.acd_input(input, now);
         // An answer the ACD did not confirm (it crossed a cancel) was dropped via CancelOffer.
-        if !self.bridged.contains_key(&call) && !self.calls.contains_key(&call) {
+        if !self.bridged.contains_key(&call) && !self.calls.contains(call) {
             for leg in self.legs_of(call, agent) {
                 self.drop_agent_leg(leg, true, now);
             }
@@ -368,7 +368,7 @@ impl Engine {
         status: u16,
         now: Duration,
     ) {
-        let (call, agent) = (acd::CallKey(call), agent.to_string());
+        let (call, agent) = (acd::CallKey(call.0), agent.to_string());
         let input = match status {
             486 | 600 | 603 => AcdInput::OfferRejected { call, agent },
             _ => AcdInput::OfferFailed { call, agent },

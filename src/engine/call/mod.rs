@@ -2,6 +2,9 @@
 //! call detail record. The phases are explicit so every path ends the call exactly once.
 
 pub mod cdr;
+mod table;
+
+pub use table::Calls;
 
 use crate::media::api::LegId;
 use crate::sip::msg::Request;
@@ -12,8 +15,16 @@ use crate::sip::txn::TxnKey;
 use crate::engine::app::App;
 use crate::engine::call::cdr::CallRecord;
 
-/// Our own number for a call (Call-IDs are the peer's and may collide across peers).
-pub type CallKey = u64;
+/// Our own number for a call (Call-IDs are the peer's and may collide across peers). A type of
+/// its own, so a media leg's number can never be passed where a call is meant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CallKey(pub u64);
+
+impl std::fmt::Display for CallKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {

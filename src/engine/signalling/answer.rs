@@ -20,7 +20,7 @@ const RETRY_AFTER_S: &str = "5";
 impl Engine {
     /// Opens the call's media leg on its port; the 200 OK follows when it is `Opened`.
     pub(crate) fn answer_call(&mut self, call_key: CallKey, _now: Duration) {
-        let Some(call) = self.calls.get_mut(&call_key) else {
+        let Some(call) = self.calls.get_mut(call_key) else {
             return;
         };
         if call.phase != Phase::Ringing {
@@ -36,7 +36,7 @@ impl Engine {
         let wall = self.wall_ms(now);
         let contact = self.contact();
         let media_ip = self.config.media_ip;
-        let Some(call) = self.calls.get_mut(&call_key) else {
+        let Some(call) = self.calls.get_mut(call_key) else {
             return;
         };
         if call.phase != Phase::Opening {
@@ -66,7 +66,7 @@ impl Engine {
     pub(crate) fn port_in_use(&mut self, call_key: CallKey, now: Duration) {
         let opening = self
             .calls
-            .get(&call_key)
+            .get(call_key)
             .filter(|c| c.phase == Phase::Opening)
             .map(|c| c.port);
         let Some(taken) = opening else {
@@ -76,7 +76,7 @@ impl Engine {
         let Some(port) = self.ports.take(&mut self.rng, now) else {
             return self.opening_failed(call_key, now);
         };
-        let Some(call) = self.calls.get_mut(&call_key) else {
+        let Some(call) = self.calls.get_mut(call_key) else {
             return self.ports.give_back(port);
         };
         call.port = port;
@@ -89,7 +89,7 @@ impl Engine {
     pub(crate) fn opening_failed(&mut self, call_key: CallKey, now: Duration) {
         let unanswered = self
             .calls
-            .get(&call_key)
+            .get(call_key)
             .filter(|c| c.phase == Phase::Opening)
             .map(|c| (c.invite.clone(), c.invite_key.clone()));
         if let Some((invite, key)) = unanswered {

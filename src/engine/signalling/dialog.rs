@@ -23,8 +23,7 @@ impl Engine {
     }
 
     fn dialog_of(&self, req: &Request) -> Option<CallKey> {
-        let key = (req.call_id()?.to_string(), req.to_tag()?.to_string());
-        self.dialogs.get(&key).copied()
+        self.calls.by_dialog(req.call_id()?, req.to_tag()?)
     }
 
     /// The ACK of a 2xx: confirms the call (starting its application) or a re-INVITE.
@@ -32,7 +31,7 @@ impl Engine {
         let Some(call_key) = self.dialog_of(req) else {
             return; // a stray ACK: nothing to confirm, nothing to answer
         };
-        let Some(call) = self.calls.get_mut(&call_key) else {
+        let Some(call) = self.calls.get_mut(call_key) else {
             return;
         };
         if let Some(key) = call.reinvite_key.take() {
@@ -75,10 +74,10 @@ impl Engine {
         if !self.txns.awaiting_final(&invite_key) {
             return;
         }
-        let Some(&call_key) = self.by_invite.get(&invite_key) else {
+        let Some(call_key) = self.calls.by_invite(&invite_key) else {
             return;
         };
-        if let Some(call) = self.calls.get(&call_key) {
+        if let Some(call) = self.calls.get(call_key) {
             let terminated = response_to(&call.invite, 487, Some(&call.local_tag));
             self.send_response(&invite_key, &terminated, now);
         }
@@ -95,7 +94,7 @@ impl Engine {
         let offer = sdp::parse(&body);
         let media_ip = self.config.media_ip;
         let contact = self.contact();
-        let Some(call) = self.calls.get_mut(&call_key) else {
+        let Some(call) = self.calls.get_mut(call_key) else {
             return;
         };
         let negotiated = match offer.and_then(|o| sdp::negotiate(&o, &[call.negotiated.codec])) {
@@ -134,12 +133,12 @@ impl Engine {
 
     /// Timer H: our 2xx was never acknowledged. The dialog is ended with a BYE (§13.3.1.4).
     pub(crate) fn on_ack_timeout(&mut self, key: TxnKey, now: Duration) {
-        let Some(&call_key) = self.by_invite.get(&key) else {
+        let Some(call_key) = self.calls.by_invite(&key) else {
             return;
         };
         let unconfirmed = self
             .calls
-            .get(&call_key)
+            .get(call_key)
             .is_some_and(|c| c.phase == Phase::AwaitingAck);
         if unconfirmed {
             self.end_call(call_key, Disposition::NoAck, HangupBy::Engine, now);
@@ -193,23 +192,19 @@ impl Engine {
         by: HangupBy,
         now: Duration,
     ) {
-        let Some(mut call) = self.calls.remove(&call_key) else {
+        let Some(mut call) = self.calls.remove(call_key) else {
             return;
         };
         let answered = matches!(call.phase, Phase::AwaitingAck | Phase::Confirmed);
         if by == HangupBy::Engine && answered {
             self.send_bye(&mut call, now);
         }
-        self.timers
-            .cancel(&call_key, crate::engine::CallTimer::Answer);
+        self.timers.cancel_all(
+            &crate::engine::TimerOwner::Call(call_key),
+            &crate::engine::CallTimer::OF_A_CALL,
+        );
         self.acd_caller_gone(call_key, now);
-        self.dialogs
-            .remove(&(call.call_id.clone(), call.local_tag.clone()));
-        self.by_remote
-            .remove(&(call.call_id.clone(), call.remote_tag.clone()));
-        self.by_invite.remove(&call.invite_key);
-        self.legs.remove(&call.leg);
-        self.stop_app(&mut call, now);
+        self.stop_app(call_key, &mut call, now);
         if call.phase != Phase::Ringing {
             self.media(MediaCommand::Close { leg: call.leg });
         }

@@ -49,10 +49,7 @@ impl Engine {
         }
         let call_id = req.call_id().unwrap_or_default().to_string();
         let from_tag = req.from_tag().unwrap_or_default().to_string();
-        if self
-            .by_remote
-            .contains_key(&(call_id.clone(), from_tag.clone()))
-        {
+        if self.calls.has_remote(&call_id, &from_tag) {
             return self.reject(&req, &key, 482, now); // same call, new branch: a merged request
         }
         if req.headers.get("Max-Forwards").map(str::trim) == Some("0") {
@@ -93,8 +90,9 @@ impl Engine {
         let Some(port) = self.ports.take(&mut self.rng, now) else {
             return self.reject_busy(&req, &key, now);
         };
-        let call_key = self.next_key;
-        self.next_key += 1;
+        // The caller's media leg shares the call's number (but not its type).
+        let id = self.new_id();
+        let call_key = CallKey(id);
         let local_tag = self.new_tag();
         let call_ref = self.new_call_ref();
         let record = CallRecord {
@@ -126,7 +124,7 @@ impl Engine {
             remote_tag: from_tag.clone(),
             local_cseq: 1,
             phase: Phase::Ringing,
-            leg: call_key,
+            leg: id,
             port,
             negotiated,
             session_id,
@@ -138,22 +136,21 @@ impl Engine {
             closing: false,
         };
         self.calls.insert(call_key, call);
-        self.dialogs.insert((call_id.clone(), local_tag), call_key);
-        self.by_remote.insert((call_id, from_tag), call_key);
-        self.by_invite.insert(key, call_key);
-        self.legs.insert(call_key, call_key);
         self.admission.started(source);
         if self.config.answer_delay.is_zero() {
             self.answer_call(call_key, now);
         } else {
             self.send_ringing(call_key, now);
-            self.timers
-                .set(call_key, CallTimer::Answer, now + self.config.answer_delay);
+            self.timers.set(
+                crate::engine::TimerOwner::Call(call_key),
+                CallTimer::Answer,
+                now + self.config.answer_delay,
+            );
         }
     }
 
     fn send_ringing(&mut self, call_key: CallKey, now: Duration) {
-        let Some(call) = self.calls.get(&call_key) else {
+        let Some(call) = self.calls.get(call_key) else {
             return;
         };
         let mut ringing = response_to(&call.invite, 180, Some(&call.local_tag));

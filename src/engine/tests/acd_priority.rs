@@ -47,13 +47,15 @@ fn keys(h: &mut Harness, leg: LegId, digits: &str) {
 
 /// The store opens the call's message (the call then enters the queue for real).
 fn message_opened(h: &mut Harness, leg: LegId, code: &str) {
+    // A caller's leg has its call's number.
+    let call_key = call::CallKey(leg);
     let opening = h.store.iter().any(|c| {
         matches!(c, StoreCommand::FileMessage { call, message }
-            if *call == leg && message.stage == FilingStage::Open)
+            if *call == call_key && message.stage == FilingStage::Open)
     });
     assert!(opening, "call {leg}'s message is opened: {:?}", h.store);
     let reply = StoreReply::Opened {
-        call: leg,
+        call: call_key,
         tracking_code: Some(code.to_string()),
     };
     h.engine.handle_input(Input::Store(reply), h.now);

@@ -87,7 +87,7 @@ impl Engine {
         now: Duration,
     ) -> Option<IvrInput> {
         if self.follow_up.limited(&info.caller, now) {
-            tracing::info!(call = info.key, "follow-up refused: too many wrong codes");
+            tracing::info!(call = info.key.0, "follow-up refused: too many wrong codes");
             return Some(IvrInput::LookupRefused);
         }
         self.store(StoreCommand::LookupMessage {
@@ -106,7 +106,7 @@ impl Engine {
     ) -> IvrInput {
         let caller = self
             .calls
-            .get(&call)
+            .get(call)
             .map(|c| c.record.from.clone())
             .unwrap_or_default();
         match status {
