@@ -166,8 +166,6 @@ pub struct Engine {
     registrar: Registrar,
     agents: HashMap<String, UserCredentials>,
     calls: call::Calls,
-    /// Client transactions (INVITEs to agents) → the agent leg.
-    by_client_txn: HashMap<TxnKey, LegId>,
     ports: PortPool,
     admission: admission::Admission,
     timers: TimerTable<TimerOwner, CallTimer>,
@@ -181,9 +179,7 @@ pub struct Engine {
     /// Queued calls whose message is being opened, with their queue: offered once it is.
     opening: HashMap<CallKey, app::queue::Waiting>,
     acd: crate::acd::Acd,
-    agent_legs: HashMap<LegId, agent_leg::AgentLeg>,
-    /// (Call-ID, our tag) of agent legs → leg.
-    agent_dialogs: HashMap<(String, String), LegId>,
+    agent_legs: agent_leg::AgentLegs,
     /// Callers who dialled an agent's number directly (no queue).
     direct: std::collections::HashSet<CallKey>,
     /// OPTIONS pings in flight → the agent and the contact pinged.
@@ -197,9 +193,6 @@ pub struct Engine {
     /// Calls whose IVR is being driven, and inputs that arrived meanwhile.
     driving: std::collections::HashSet<CallKey>,
     deferred: Vec<(CallKey, crate::ivr::IvrInput)>,
-    /// Offers cancelled while ringing, until their INVITE's final response (a late 2xx is
-    /// ACKed and hung up).
-    cancelled_offers: HashMap<LegId, agent_leg::late::CancelledOffer>,
     /// Agent requests the ACD refused so far (a feature code hears whether its request took).
     agent_refusals: u64,
     /// A shutdown was asked for: new calls are refused.
@@ -223,7 +216,6 @@ impl Engine {
             rng,
             agents: HashMap::new(),
             calls: call::Calls::default(),
-            by_client_txn: HashMap::new(),
             timers: TimerTable::new(),
             last_id: 0,
             outputs: VecDeque::new(),
@@ -232,8 +224,7 @@ impl Engine {
             pending_files: HashMap::new(),
             opening: HashMap::new(),
             acd: crate::acd::Acd::new(queues, Vec::new()),
-            agent_legs: HashMap::new(),
-            agent_dialogs: HashMap::new(),
+            agent_legs: agent_leg::AgentLegs::default(),
             pings: HashMap::new(),
             direct: Default::default(),
             bridged: HashMap::new(),
@@ -243,7 +234,6 @@ impl Engine {
             deferred: Vec::new(),
             agent_refusals: 0,
             follow_up: Default::default(),
-            cancelled_offers: HashMap::new(),
             draining: false,
         };
         engine.arm_daily_reset(Duration::ZERO);

@@ -22,8 +22,8 @@ pub struct CancelledOffer {
 impl Engine {
     /// Remembers a ringing offer the engine cancelled, until its INVITE gets a final response.
     pub(crate) fn remember_cancelled(&mut self, leg: LegId, peer: Peer, invite: Request) {
-        self.cancelled_offers
-            .insert(leg, CancelledOffer { peer, invite });
+        self.agent_legs
+            .remember_cancelled(leg, CancelledOffer { peer, invite });
     }
 
     /// A final response to the INVITE of a cancelled offer: a 2xx is ACKed and hung up at once;
@@ -35,9 +35,9 @@ impl Engine {
         now: Duration,
     ) -> bool {
         if resp.status < 200 {
-            return self.cancelled_offers.contains_key(&leg);
+            return self.agent_legs.is_cancelled(leg);
         }
-        let Some(offer) = self.cancelled_offers.remove(&leg) else {
+        let Some(offer) = self.agent_legs.take_cancelled(leg) else {
             return false;
         };
         if resp.status < 300 {
@@ -49,7 +49,7 @@ impl Engine {
 
     /// The offer's INVITE never got a final response (Timer B): nothing left to end.
     pub(crate) fn forget_cancelled(&mut self, leg: LegId) {
-        self.cancelled_offers.remove(&leg);
+        self.agent_legs.take_cancelled(leg);
     }
 
     fn end_late_answer(&mut self, offer: &CancelledOffer, resp: &Response, now: Duration) {

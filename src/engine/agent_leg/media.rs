@@ -30,7 +30,7 @@ impl Engine {
     /// Whether `leg` is an agent leg still waiting for its port (its media events are its own).
     pub(crate) fn is_opening_agent_leg(&self, leg: LegId) -> bool {
         self.agent_legs
-            .get(&leg)
+            .get(leg)
             .is_some_and(|l| l.state == AgentLegState::Opening)
     }
 
@@ -38,20 +38,14 @@ impl Engine {
     pub(crate) fn agent_leg_opened(&mut self, leg: LegId, now: Duration) {
         let Some(agent_leg) = self
             .agent_legs
-            .get(&leg)
+            .get(leg)
             .filter(|l| l.state == AgentLegState::Opening)
         else {
             return;
         };
         let (invite, peer) = (agent_leg.invite.clone(), agent_leg.peer);
         match self.txns.send_request(invite, peer, now) {
-            Some(key) => {
-                self.by_client_txn.insert(key.clone(), leg);
-                if let Some(agent_leg) = self.agent_legs.get_mut(&leg) {
-                    agent_leg.invite_key = key;
-                    agent_leg.state = AgentLegState::Ringing;
-                }
-            }
+            Some(key) => self.agent_legs.sent(leg, key),
             None => self.agent_offer_impossible(leg, now),
         }
     }
@@ -60,7 +54,7 @@ impl Engine {
     pub(crate) fn agent_leg_port_in_use(&mut self, leg: LegId, now: Duration) {
         let Some(taken) = self
             .agent_legs
-            .get(&leg)
+            .get(leg)
             .filter(|l| l.state == AgentLegState::Opening)
             .map(|l| l.port)
         else {
@@ -71,7 +65,7 @@ impl Engine {
             return self.agent_offer_impossible(leg, now);
         };
         let media_ip = self.config.media_ip;
-        let Some(agent_leg) = self.agent_legs.get_mut(&leg) else {
+        let Some(agent_leg) = self.agent_legs.get_mut(leg) else {
             return self.ports.give_back(port);
         };
         agent_leg.port = port;
@@ -84,7 +78,7 @@ impl Engine {
     pub(crate) fn agent_offer_impossible(&mut self, leg: LegId, now: Duration) {
         let Some((caller, agent)) = self
             .agent_legs
-            .get(&leg)
+            .get(leg)
             .map(|l| (l.caller, l.agent.clone()))
         else {
             return;

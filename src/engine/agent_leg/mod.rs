@@ -6,6 +6,9 @@
 pub(crate) mod late;
 pub(crate) mod media;
 pub(crate) mod ping;
+mod table;
+
+pub use table::AgentLegs;
 
 use std::time::Duration;
 
@@ -132,26 +135,22 @@ impl Engine {
         self.media(MediaCommand::Open(
             crate::engine::agent_leg::media::offer_setup(leg, port),
         ));
-        self.agent_legs.insert(
+        self.agent_legs.insert(AgentLeg {
+            caller: call,
+            agent: agent.to_string(),
             leg,
-            AgentLeg {
-                caller: call,
-                agent: agent.to_string(),
-                leg,
-                port,
-                peer,
-                invite,
-                invite_key: key,
-                call_id: call_id.clone(),
-                local_tag: local_tag.clone(),
-                remote_tag: None,
-                remote_target: binding.uri,
-                state: AgentLegState::Opening,
-                cseq: 1,
-                ack: None,
-            },
-        );
-        self.agent_dialogs.insert((call_id, local_tag), leg);
+            port,
+            peer,
+            invite,
+            invite_key: key,
+            call_id: call_id.clone(),
+            local_tag: local_tag.clone(),
+            remote_tag: None,
+            remote_target: binding.uri,
+            state: AgentLegState::Opening,
+            cseq: 1,
+            ack: None,
+        });
         true
     }
 
@@ -178,7 +177,7 @@ impl Engine {
 
     /// A response to the agent leg's INVITE (or a retransmitted 2xx).
     pub(crate) fn on_agent_invite_response(&mut self, leg: LegId, resp: Response, now: Duration) {
-        let Some(agent_leg) = self.agent_legs.get_mut(&leg) else {
+        let Some(agent_leg) = self.agent_legs.get_mut(leg) else {
             return;
         };
         if resp.status < 200 {
@@ -212,7 +211,7 @@ impl Engine {
             &[Codec::Pcmu, Codec::Pcma],
         );
         self.ack_agent_2xx(leg, &resp);
-        let (caller, agent) = match self.agent_legs.get(&leg) {
+        let (caller, agent) = match self.agent_legs.get(leg) {
             Some(l) => (l.caller, l.agent.clone()),
             None => return,
         };
@@ -241,7 +240,7 @@ impl Engine {
     fn ack_agent_2xx(&mut self, leg: LegId, resp: &Response) {
         let branch = self.new_branch();
         let sip_addr = self.config.sip_addr;
-        let Some(agent_leg) = self.agent_legs.get_mut(&leg) else {
+        let Some(agent_leg) = self.agent_legs.get_mut(leg) else {
             return;
         };
         let mut headers = Headers::new();
@@ -272,7 +271,7 @@ impl Engine {
 
     /// The agent answered: the leg, open since the offer, now knows where to send and how.
     fn open_agent_media(&mut self, leg: LegId, negotiated: &Negotiated) {
-        if let Some(agent_leg) = self.agent_legs.get(&leg) {
+        if let Some(agent_leg) = self.agent_legs.get(leg) {
             let setup = negotiated_setup(leg, agent_leg.port, negotiated);
             self.media(MediaCommand::Update(setup));
         }
@@ -281,14 +280,9 @@ impl Engine {
     /// Ends an agent leg: CANCEL while it rings, BYE once answered (when `hang_up`), and frees
     /// its port and media. Harmless for a leg already gone.
     pub(crate) fn drop_agent_leg(&mut self, leg: LegId, hang_up: bool, now: Duration) {
-        let Some(agent_leg) = self.agent_legs.remove(&leg) else {
+        let Some(agent_leg) = self.agent_legs.remove(leg) else {
             return;
         };
-        if agent_leg.state == AgentLegState::Answered {
-            self.by_client_txn.remove(&agent_leg.invite_key);
-        }
-        self.agent_dialogs
-            .remove(&(agent_leg.call_id.clone(), agent_leg.local_tag.clone()));
         if self.bridged.get(&agent_leg.caller) == Some(&leg) {
             self.bridged.remove(&agent_leg.caller);
         }
@@ -365,7 +359,7 @@ impl Engine {
 
     /// BYE from an agent's phone: the agent hung up the conversation.
     pub(crate) fn on_agent_bye(&mut self, leg: LegId, now: Duration) {
-        let Some(agent_leg) = self.agent_legs.get(&leg) else {
+        let Some(agent_leg) = self.agent_legs.get(leg) else {
             return;
         };
         let caller = agent_leg.caller;

@@ -199,7 +199,7 @@ impl Engine {
     /// crashed without a BYE) ends the whole call, as the caller's silence does: nobody sits
     /// bridged to a dead line, and the agent goes to wrap-up rather than staying on-call.
     fn agent_leg_inactive(&mut self, leg: LegId, now: Duration) {
-        let Some(caller) = self.agent_legs.get(&leg).map(|a| a.caller) else {
+        let Some(caller) = self.agent_legs.get(leg).map(|a| a.caller) else {
             return;
         };
         tracing::info!(

@@ -153,11 +153,7 @@ impl Engine {
 
     /// The legs ringing or connected for `call` at `agent`'s phones (one per contact).
     pub(crate) fn legs_of(&self, call: CallKey, agent: &str) -> Vec<u64> {
-        self.agent_legs
-            .values()
-            .filter(|l| l.caller == call && l.agent == agent)
-            .map(|l| l.leg)
-            .collect()
+        self.agent_legs.of_offer(call, agent)
     }
 
     fn cancel_offer(&mut self, call: CallKey, agent: &str, now: Duration) {
@@ -302,12 +298,7 @@ impl Engine {
     pub(crate) fn acd_caller_gone(&mut self, call: CallKey, now: Duration) {
         if self.direct.remove(&call) {
             // A direct call: no queue to tell; just hang up the agent's leg.
-            let legs: Vec<u64> = self
-                .agent_legs
-                .values()
-                .filter(|l| l.caller == call)
-                .map(|l| l.leg)
-                .collect();
+            let legs = self.agent_legs.of_caller(call);
             self.bridged.remove(&call);
             for leg in legs {
                 self.drop_agent_leg(leg, true, now);
@@ -326,12 +317,7 @@ impl Engine {
                 now,
             );
         }
-        let ringing: Vec<u64> = self
-            .agent_legs
-            .values()
-            .filter(|l| l.caller == call)
-            .map(|l| l.leg)
-            .collect();
+        let ringing = self.agent_legs.of_caller(call);
         for leg in ringing {
             self.drop_agent_leg(leg, true, now);
         }

@@ -18,8 +18,7 @@ use crate::sip::txn::TxnKey;
 impl Engine {
     /// An agent leg's dialog: the agent's requests carry our From tag as their To tag.
     fn agent_dialog_of(&self, req: &Request) -> Option<u64> {
-        let key = (req.call_id()?.to_string(), req.to_tag()?.to_string());
-        self.agent_dialogs.get(&key).copied()
+        self.agent_legs.by_dialog(req.call_id()?, req.to_tag()?)
     }
 
     fn dialog_of(&self, req: &Request) -> Option<CallKey> {
@@ -153,14 +152,14 @@ impl Engine {
             }
             return;
         }
-        if let Some(&leg) = self.by_client_txn.get(&key) {
-            if resp.status >= 300 || !self.agent_legs.contains_key(&leg) {
-                self.by_client_txn.remove(&key);
+        if let Some(leg) = self.agent_legs.by_invite(&key) {
+            // The transaction is over at a final failure, or once the leg is gone (its CANCEL
+            // crossed by this answer); a provisional answer to a cancelled offer waits on.
+            let over = resp.status >= 300 || !self.agent_legs.contains(leg);
+            if over && !(resp.status < 200 && self.agent_legs.is_cancelled(leg)) {
+                self.agent_legs.invite_done(&key);
             }
             if self.on_cancelled_offer_response(leg, &resp, now) {
-                if resp.status < 200 {
-                    self.by_client_txn.insert(key, leg); // wait for the final response
-                }
                 return;
             }
             self.on_agent_invite_response(leg, resp, now);
@@ -172,11 +171,11 @@ impl Engine {
         if self.ping_timed_out(&key, now) {
             return;
         }
-        let Some(leg) = self.by_client_txn.remove(&key) else {
+        let Some(leg) = self.agent_legs.invite_done(&key) else {
             return;
         };
         self.forget_cancelled(leg);
-        if let Some(agent_leg) = self.agent_legs.get(&leg) {
+        if let Some(agent_leg) = self.agent_legs.get(leg) {
             let (caller, agent) = (agent_leg.caller, agent_leg.agent.clone());
             self.drop_agent_leg(leg, false, now);
             self.acd_offer_refused(caller, &agent, 408, now);
