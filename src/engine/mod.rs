@@ -176,20 +176,12 @@ pub struct Engine {
     flows: Option<std::sync::Arc<crate::ivr::FlowSet>>,
     /// Messages waiting for a recording that is still being saved (the caller hung up mid-take).
     pending_files: HashMap<LegId, (CallKey, NewMessage)>,
-    /// Queued calls whose message is being opened, with their queue: offered once it is.
-    opening: HashMap<CallKey, app::queue::Waiting>,
     acd: crate::acd::Acd,
     agent_legs: agent_leg::AgentLegs,
-    /// Callers who dialled an agent's number directly (no queue).
-    direct: std::collections::HashSet<CallKey>,
     /// OPTIONS pings in flight → the agent and the contact pinged.
     pings: HashMap<TxnKey, agent_leg::ping::Ping>,
-    /// Caller → the agent leg it is bridged to.
-    bridged: HashMap<CallKey, LegId>,
     /// Caller legs recording a conversation → the call's Call-ID (its message's key).
     call_recordings: HashMap<LegId, String>,
-    /// Callers waiting in a queue.
-    queued: std::collections::HashSet<CallKey>,
     /// Calls whose IVR is being driven, and inputs that arrived meanwhile.
     driving: std::collections::HashSet<CallKey>,
     deferred: Vec<(CallKey, crate::ivr::IvrInput)>,
@@ -222,14 +214,10 @@ impl Engine {
             counters: Counters::default(),
             flows: None,
             pending_files: HashMap::new(),
-            opening: HashMap::new(),
             acd: crate::acd::Acd::new(queues, Vec::new()),
             agent_legs: agent_leg::AgentLegs::default(),
             pings: HashMap::new(),
-            direct: Default::default(),
-            bridged: HashMap::new(),
             call_recordings: HashMap::new(),
-            queued: Default::default(),
             driving: Default::default(),
             deferred: Vec::new(),
             agent_refusals: 0,

@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use super::app::App;
-use super::call::{CallKey, Disposition, HangupBy, Phase};
+use super::call::{AgentSide, CallKey, Disposition, HangupBy, Phase};
 use super::{CallTimer, Engine};
 use crate::media::api::MediaCommand;
 
@@ -69,7 +69,10 @@ impl Engine {
         let Some(phase) = self.calls.get(key).map(|c| c.phase) else {
             return;
         };
-        let bridged = self.bridged.contains_key(&key);
+        let bridged = self
+            .calls
+            .get(key)
+            .is_some_and(|c| matches!(c.agent_side, AgentSide::Bridged(_)));
         if phase != Phase::Confirmed || bridged {
             // Not answered yet: nothing to play. Bridged to a call-taker: the two are talking,
             // and the BYE to both is the clearest end.
@@ -79,11 +82,12 @@ impl Engine {
         // a take in progress first), a queued caller leaves the queue.
         if let Some(mut call) = self.calls.remove(key) {
             self.stop_app(key, &mut call, now);
-            call.app = App::Silent;
-            call.closing = true;
+            let direct = matches!(call.app, App::Direct(_));
+            let side = std::mem::take(&mut call.agent_side);
+            call.app = App::Closing;
             let leg = call.leg;
             self.calls.insert(key, call);
-            self.acd_caller_gone(key, now);
+            self.acd_caller_gone(key, side, direct, now);
             self.timers
                 .cancel(&crate::engine::TimerOwner::Call(key), CallTimer::Ivr);
             self.media(MediaCommand::Play {
@@ -101,7 +105,11 @@ impl Engine {
 
     /// The closing prompt finished (or ran too long): the BYE.
     pub(super) fn closing_prompt_done(&mut self, key: CallKey, now: Duration) {
-        if self.calls.get(key).is_some_and(|c| c.closing) {
+        if self
+            .calls
+            .get(key)
+            .is_some_and(|c| matches!(c.app, App::Closing))
+        {
             self.timers.cancel(
                 &crate::engine::TimerOwner::Call(key),
                 CallTimer::ShutdownBye,

@@ -12,7 +12,7 @@ pub use table::AgentLegs;
 
 use std::time::Duration;
 
-use crate::engine::call::CallKey;
+use crate::engine::call::{AgentSide, CallKey};
 use crate::engine::signalling::invite::negotiated_setup;
 use crate::engine::signalling::reply::SERVER;
 use crate::engine::{Engine, Output};
@@ -86,7 +86,10 @@ impl Engine {
             return false;
         };
         let (caller, tracking) = match self.calls.get(call) {
-            Some(c) => (c.record.from.clone(), c.tracking_code.clone()),
+            Some(c) => (
+                c.record.from.clone(),
+                c.message.tracking_code().map(str::to_string),
+            ),
             None => {
                 self.ports.give_back(port);
                 return false;
@@ -154,6 +157,13 @@ impl Engine {
         true
     }
 
+    /// Whether `caller` dialled an agent's number (no queue involved).
+    pub(crate) fn is_direct(&self, caller: CallKey) -> bool {
+        self.calls
+            .get(caller)
+            .is_some_and(|c| matches!(c.app, crate::engine::app::App::Direct(_)))
+    }
+
     /// None of the agent's phones took the offer (`status`: their answer, or ours when none could
     /// be sent): a direct caller is told by a hang-up, a queued one goes to the ACD's next agent.
     pub(crate) fn offer_not_taken(
@@ -163,7 +173,7 @@ impl Engine {
         status: u16,
         now: Duration,
     ) {
-        if self.direct.remove(&caller) {
+        if self.is_direct(caller) {
             self.end_call(
                 caller,
                 crate::engine::Disposition::Completed,
@@ -222,7 +232,7 @@ impl Engine {
             }
         }
         match answer {
-            Ok(negotiated) if self.direct.contains(&caller) => {
+            Ok(negotiated) if self.is_direct(caller) => {
                 self.open_agent_media(leg, &negotiated);
                 self.bridge_direct(caller, leg);
             }
@@ -283,8 +293,10 @@ impl Engine {
         let Some(agent_leg) = self.agent_legs.remove(leg) else {
             return;
         };
-        if self.bridged.get(&agent_leg.caller) == Some(&leg) {
-            self.bridged.remove(&agent_leg.caller);
+        if let Some(call) = self.calls.get_mut(agent_leg.caller) {
+            if call.agent_side == AgentSide::Bridged(leg) {
+                call.agent_side = AgentSide::None;
+            }
         }
         match agent_leg.state {
             AgentLegState::Opening => {}
@@ -342,11 +354,11 @@ impl Engine {
 
     /// A direct call answered: caller and agent hear each other (no queue involved).
     fn bridge_direct(&mut self, caller: CallKey, agent_leg: LegId) {
-        let Some(call) = self.calls.get(caller) else {
+        let Some(call) = self.calls.get_mut(caller) else {
             return;
         };
         let leg = call.leg;
-        self.bridged.insert(caller, agent_leg);
+        call.agent_side = AgentSide::Bridged(agent_leg);
         self.media(MediaCommand::SetIdle {
             leg,
             idle: crate::media::api::Idle::Silence,
@@ -364,7 +376,7 @@ impl Engine {
         };
         let caller = agent_leg.caller;
         self.drop_agent_leg(leg, false, now);
-        if !self.direct.remove(&caller) {
+        if !self.is_direct(caller) {
             self.acd_call_ended(caller, now);
         }
         self.end_call(

@@ -42,7 +42,8 @@ pub(crate) struct CallInfo {
     pub call_ref: String,
     pub call_id: String,
     pub caller: String,
-    pub message_opened: bool,
+    /// How the flow's filing relates to the call's message (whole, or completing the opened one).
+    pub filing_stage: FilingStage,
 }
 
 impl Engine {
@@ -215,8 +216,8 @@ impl Engine {
                     priority,
                     draft,
                 } => {
-                    let opening =
-                        (!info.message_opened).then(|| self.new_message(info, &draft, now));
+                    let opening = (info.filing_stage == FilingStage::Whole)
+                        .then(|| self.new_message(info, &draft, now));
                     let waiting = crate::engine::app::queue::Waiting { queue, priority };
                     self.enqueue_call(info.key, waiting, opening, now);
                     None
@@ -286,11 +287,7 @@ impl Engine {
             caller: info.caller.clone(),
             recording: draft.recording_id.clone(),
             created_at: self.wall_ms(now),
-            stage: if info.message_opened {
-                FilingStage::Complete
-            } else {
-                FilingStage::Whole
-            },
+            stage: info.filing_stage,
         }
     }
 
@@ -402,7 +399,7 @@ pub(crate) fn call_info(key: CallKey, call: &crate::engine::call::Call) -> CallI
         call_ref: call.record.call_ref.clone(),
         call_id: call.call_id.clone(),
         caller: call.record.from.clone(),
-        message_opened: call.message_opened,
+        filing_stage: call.message.filing_stage(),
     }
 }
 

@@ -41,6 +41,8 @@ pub enum App {
     Feature(AgentAction),
     /// A call to an agent's number: the engine calls the agent's softphone and bridges on answer.
     Direct(String),
+    /// The engine is stopping and this call hears the closing prompt; its end is the BYE.
+    Closing,
 }
 
 impl Engine {
@@ -103,13 +105,11 @@ impl Engine {
                     leg,
                     idle: Idle::Music,
                 });
-                if self.offer_to_agent(call_key, &agent, now) {
-                    self.direct.insert(call_key);
-                } else {
+                if !self.offer_to_agent(call_key, &agent, now) {
                     self.end_call(call_key, Disposition::Completed, HangupBy::Engine, now);
                 }
             }
-            App::Silent | App::Ivr(_) => {}
+            App::Silent | App::Ivr(_) | App::Closing => {}
         }
     }
 
@@ -175,7 +175,11 @@ impl Engine {
                 }
             }
             MediaEvent::PlaybackFinished { .. } => {
-                if self.calls.get(call_key).is_some_and(|c| c.closing) {
+                if self
+                    .calls
+                    .get(call_key)
+                    .is_some_and(|c| matches!(c.app, App::Closing))
+                {
                     return self.closing_prompt_done(call_key, now);
                 }
                 if self.in_queue(call_key) {

@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use crate::acd::{self, AcdInput, AcdOutput, OverflowReason};
-use crate::engine::call::CallKey;
+use crate::engine::call::{AgentSide, CallKey, CallMessage};
 use crate::engine::Engine;
 use crate::ivr::words::{duration_prompts, number_prompts};
 use crate::ivr::{IvrInput, QueueOutcome};
@@ -50,11 +50,16 @@ impl Engine {
         };
         let leg = c.leg;
         let opening = opening.map(|mut message| {
-            c.message_opened = true;
+            c.message = CallMessage::Opened {
+                tracking_code: None,
+            };
             message.stage = FilingStage::Open;
             message
         });
-        self.queued.insert(call);
+        let still_opening = matches!(c.agent_side, AgentSide::Opening(_));
+        if !still_opening {
+            c.agent_side = AgentSide::Queued;
+        }
         self.media(MediaCommand::SetIdle {
             leg,
             idle: Idle::Music,
@@ -67,10 +72,12 @@ impl Engine {
         match opening {
             Some(message) => {
                 self.store(StoreCommand::FileMessage { call, message });
-                self.opening.insert(call, waiting);
+                if let Some(c) = self.calls.get_mut(call) {
+                    c.agent_side = AgentSide::Opening(waiting);
+                }
             }
             // Its message is still being opened: it arrives when the store answers.
-            None if self.opening.contains_key(&call) => {}
+            None if still_opening => {}
             None => self.call_arrives(call, waiting, now),
         }
     }
@@ -83,16 +90,20 @@ impl Engine {
         tracking_code: Option<String>,
         now: Duration,
     ) {
-        let Some(waiting) = self.opening.remove(&call) else {
+        // Still waiting (not gone, not left by the exit key while the store answered).
+        let Some(c) = self
+            .calls
+            .get_mut(call)
+            .filter(|c| matches!(c.agent_side, AgentSide::Opening(_)))
+        else {
             return;
         };
-        if let Some(c) = self.calls.get_mut(call) {
-            c.tracking_code = tracking_code;
-        }
-        // Still waiting (not gone, not left by the exit key while the store answered).
-        if self.queued.contains(&call) {
-            self.call_arrives(call, waiting, now);
-        }
+        let AgentSide::Opening(waiting) = std::mem::replace(&mut c.agent_side, AgentSide::Queued)
+        else {
+            return;
+        };
+        c.message = CallMessage::Opened { tracking_code };
+        self.call_arrives(call, waiting, now);
     }
 
     fn call_arrives(&mut self, call: CallKey, waiting: Waiting, now: Duration) {
@@ -167,11 +178,10 @@ impl Engine {
         let Some(agent_leg) = self.legs_of(call, agent).into_iter().next() else {
             return;
         };
-        self.queued.remove(&call);
-        self.bridged.insert(call, agent_leg);
-        if let Some(c) = self.calls.get(call) {
+        if let Some(c) = self.calls.get_mut(call) {
+            c.agent_side = AgentSide::Bridged(agent_leg);
             let leg = c.leg;
-            if let Some(tracking_code) = c.tracking_code.clone() {
+            if let Some(tracking_code) = c.message.tracking_code().map(str::to_string) {
                 let at_ms = self.wall_ms(now);
                 self.store(StoreCommand::AgentConnected {
                     tracking_code,
@@ -249,16 +259,19 @@ impl Engine {
         self.ivr_step(call, Some(IvrInput::QueueResult(outcome)), now);
     }
 
-    fn leave_queue(&mut self, call: CallKey) {
-        self.queued.remove(&call);
-        if let Some(c) = self.calls.get(call) {
-            let leg = c.leg;
-            self.media(MediaCommand::StopPlayback { leg });
-            self.media(MediaCommand::SetIdle {
-                leg,
-                idle: Idle::Silence,
-            });
-        }
+    /// The caller stops waiting; returns where it stood.
+    fn leave_queue(&mut self, call: CallKey) -> AgentSide {
+        let Some(c) = self.calls.get_mut(call) else {
+            return AgentSide::None;
+        };
+        let was = std::mem::take(&mut c.agent_side);
+        let leg = c.leg;
+        self.media(MediaCommand::StopPlayback { leg });
+        self.media(MediaCommand::SetIdle {
+            leg,
+            idle: Idle::Silence,
+        });
+        was
     }
 
     fn announce(&mut self, call: CallKey, position: u32, wait: Duration) {
@@ -286,29 +299,33 @@ impl Engine {
         if digit != EXIT_KEY {
             return;
         }
-        self.leave_queue(call);
         // A call whose message is still being opened has not reached the ACD yet.
-        if self.opening.remove(&call).is_none() {
+        if !matches!(self.leave_queue(call), AgentSide::Opening(_)) {
             self.acd_input(AcdInput::CallExited(acd::CallKey(call.0)), now);
         }
         self.ivr_step(call, Some(IvrInput::QueueResult(QueueOutcome::Exit)), now);
     }
 
-    /// The caller hung up: abandon while waiting, or end the conversation with the agent.
-    pub(crate) fn acd_caller_gone(&mut self, call: CallKey, now: Duration) {
-        if self.direct.remove(&call) {
-            // A direct call: no queue to tell; just hang up the agent's leg.
-            let legs = self.agent_legs.of_caller(call);
-            self.bridged.remove(&call);
-            for leg in legs {
+    /// The caller is gone (hung up, or closed by a shutdown), and stood `side` with the
+    /// call-takers: abandon while waiting, or end the conversation with the agent, and stop
+    /// every phone still ringing for it. A direct call has no queue to tell.
+    pub(crate) fn acd_caller_gone(
+        &mut self,
+        call: CallKey,
+        side: AgentSide,
+        direct: bool,
+        now: Duration,
+    ) {
+        if direct {
+            for leg in self.agent_legs.of_caller(call) {
                 self.drop_agent_leg(leg, true, now);
             }
             return;
         }
-        if self.queued.remove(&call) && self.opening.remove(&call).is_none() {
+        if side == AgentSide::Queued {
             self.acd_input(AcdInput::CallAbandoned(acd::CallKey(call.0)), now);
         }
-        if let Some(leg) = self.bridged.remove(&call) {
+        if let AgentSide::Bridged(leg) = side {
             self.drop_agent_leg(leg, true, now);
             self.acd_input(
                 AcdInput::CallEnded {
@@ -324,7 +341,9 @@ impl Engine {
     }
 
     pub(crate) fn acd_call_ended(&mut self, call: CallKey, now: Duration) {
-        self.bridged.remove(&call);
+        if let Some(c) = self.calls.get_mut(call) {
+            c.agent_side = AgentSide::None;
+        }
         self.acd_input(
             AcdInput::CallEnded {
                 call: acd::CallKey(call.0),
@@ -340,7 +359,7 @@ impl Engine {
         };
         self.acd_input(input, now);
         // An answer the ACD did not confirm (it crossed a cancel) was dropped via CancelOffer.
-        if !self.bridged.contains_key(&call) && !self.calls.contains(call) {
+        if !self.calls.contains(call) {
             for leg in self.legs_of(call, agent) {
                 self.drop_agent_leg(leg, true, now);
             }
@@ -364,6 +383,8 @@ impl Engine {
 
     /// Is this call in the ACD's hands (waiting or talking)?
     pub(crate) fn in_queue(&self, call: CallKey) -> bool {
-        self.queued.contains(&call)
+        self.calls
+            .get(call)
+            .is_some_and(|c| c.agent_side.is_waiting())
     }
 }

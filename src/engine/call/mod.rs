@@ -12,8 +12,10 @@ use crate::sip::sdp::Negotiated;
 use crate::sip::transport::Peer;
 use crate::sip::txn::TxnKey;
 
+use crate::engine::app::queue::Waiting;
 use crate::engine::app::App;
 use crate::engine::call::cdr::CallRecord;
+use crate::engine::store_io::FilingStage;
 
 /// Our own number for a call (Call-IDs are the peer's and may collide across peers). A type of
 /// its own, so a media leg's number can never be passed where a call is meant.
@@ -97,11 +99,64 @@ pub struct Call {
     pub session_id: u64,
     pub sdp_version: u64,
     pub app: App,
+    /// Where the caller stands with the call-takers.
+    pub agent_side: AgentSide,
+    /// The call's one message, as far as it has been filed.
+    pub message: CallMessage,
     pub record: CallRecord,
-    /// The tracking code of the message this call filed, once durable (shown to agents).
-    pub tracking_code: Option<String>,
-    /// The call's message was opened when it entered an agent queue: later filings complete it.
-    pub message_opened: bool,
-    /// The engine is stopping and this call hears the closing prompt; its end is the BYE.
-    pub closing: bool,
+}
+
+/// Where a caller stands with the call-takers. A call dialled to an agent's number directly
+/// (`App::Direct`) is `None` while the agent's phone rings and `Bridged` once it answers.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum AgentSide {
+    #[default]
+    None,
+    /// Sent to a queue; its message is being opened, and the call reaches the ACD once the
+    /// store has answered, so the tracking code rings on the agent's phone.
+    Opening(Waiting),
+    /// Waiting in the ACD's queue (its keys belong to the queue, not the IVR).
+    Queued,
+    /// Talking to a call-taker on this agent leg.
+    Bridged(LegId),
+}
+
+impl AgentSide {
+    /// Waiting for a call-taker, in the ACD or about to be.
+    pub fn is_waiting(&self) -> bool {
+        matches!(self, AgentSide::Opening(_) | AgentSide::Queued)
+    }
+}
+
+/// The call's one message. It decides how the next filing relates to what was filed before
+/// (`FilingStage`): nothing else does.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum CallMessage {
+    /// Nothing filed yet.
+    #[default]
+    NotOpened,
+    /// Opened when the call entered a queue; the tracking code once the store gave it (shown to
+    /// the agent; `None` until then, or if the opening could not be saved).
+    Opened { tracking_code: Option<String> },
+}
+
+impl CallMessage {
+    /// How the flow's filing relates to this message: whole, or the completion of the opened one.
+    pub fn filing_stage(&self) -> FilingStage {
+        match self {
+            CallMessage::NotOpened => FilingStage::Whole,
+            CallMessage::Opened { .. } => FilingStage::Complete,
+        }
+    }
+
+    pub fn is_opened(&self) -> bool {
+        matches!(self, CallMessage::Opened { .. })
+    }
+
+    pub fn tracking_code(&self) -> Option<&str> {
+        match self {
+            CallMessage::Opened { tracking_code } => tracking_code.as_deref(),
+            CallMessage::NotOpened => None,
+        }
+    }
 }

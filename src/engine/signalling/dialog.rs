@@ -202,7 +202,9 @@ impl Engine {
             &crate::engine::TimerOwner::Call(call_key),
             &crate::engine::CallTimer::OF_A_CALL,
         );
-        self.acd_caller_gone(call_key, now);
+        let direct = matches!(call.app, crate::engine::app::App::Direct(_));
+        let side = std::mem::take(&mut call.agent_side);
+        self.acd_caller_gone(call_key, side, direct, now);
         self.stop_app(call_key, &mut call, now);
         if call.phase != Phase::Ringing {
             self.media(MediaCommand::Close { leg: call.leg });

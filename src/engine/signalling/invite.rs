@@ -130,10 +130,9 @@ impl Engine {
             session_id,
             sdp_version: 1,
             app,
+            agent_side: Default::default(),
+            message: Default::default(),
             record,
-            tracking_code: None,
-            message_opened: false,
-            closing: false,
         };
         self.calls.insert(call_key, call);
         self.admission.started(source);
