@@ -149,10 +149,6 @@ impl CallMessage {
         }
     }
 
-    pub fn is_opened(&self) -> bool {
-        matches!(self, CallMessage::Opened { .. })
-    }
-
     pub fn tracking_code(&self) -> Option<&str> {
         match self {
             CallMessage::Opened { tracking_code } => tracking_code.as_deref(),
