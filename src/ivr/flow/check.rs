@@ -7,13 +7,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::case::{stage_names, stage_prompt, status_prompt, verdict_prompt, CaseKind};
-use super::case::{MESSAGE_STATUSES, VERDICTS};
-use super::flow::{Flow, NodeKind, SayAs, Segment};
-use super::flow_error::{FlowError, FlowErrorKind, SourceMap};
-use super::flow_graph::BUILTIN_VARS;
-use super::jalali::JalaliDate;
-use super::words;
+use super::error::{FlowError, FlowErrorKind, SourceMap};
+use super::graph::BUILTIN_VARS;
+use super::{Flow, NodeKind, SayAs, Segment};
+use crate::ivr::case::{stage_names, stage_prompt, status_prompt, verdict_prompt, CaseKind};
+use crate::ivr::case::{MESSAGE_STATUSES, VERDICTS};
+use crate::ivr::jalali::JalaliDate;
+use crate::ivr::words;
 
 pub(crate) struct CheckEnv<'a> {
     pub src: &'a SourceMap<'a>,

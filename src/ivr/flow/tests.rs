@@ -1,8 +1,8 @@
 //! Load-time validation: each kind of mistake is reported with the file, the line and the node.
 
-use super::flow::{Flow, NodeKind, Validation};
-use super::flow_error::{FlowError, FlowErrorKind};
-use super::flow_load::{load_flow, load_flows};
+use super::error::{FlowError, FlowErrorKind};
+use super::load::{load_flow, load_flows};
+use super::{Flow, NodeKind, Validation};
 
 const FILE: &str = "t.yaml";
 

@@ -5,15 +5,27 @@
 //! treat a missing node as impossible. Defaults (timeouts, retry prompts) are filled in here,
 //! once, so the interpreter never has to know what the author left out.
 //!
-//! [`load_flows`]: super::flow_load::load_flows
+//! [`load_flows`]: load::load_flows
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::case::CaseKind;
-use super::flow_hours::Hours;
-use super::run_io::MessageKind;
+use super::run::io::MessageKind;
+use hours::Hours;
+
+mod check;
+pub mod error;
+pub(super) mod fields;
+pub mod graph;
+pub mod hours;
+pub mod load;
+mod nodes;
+pub(super) mod nodes_io;
+
+#[cfg(test)]
+mod tests;
 
 /// All loaded trees, by line.
 #[derive(Debug, Clone, Default)]

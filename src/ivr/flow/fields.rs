@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use serde_yaml::{Mapping, Value};
 
-use super::flow::Retry;
-use super::flow_error::FlowErrorKind;
+use super::error::FlowErrorKind;
+use super::Retry;
 
 pub(crate) const DEFAULT_NO_INPUT_PROMPT: &str = "ivr/no_input";
 pub(crate) const DEFAULT_INVALID_PROMPT: &str = "ivr/invalid_key";
@@ -257,8 +257,8 @@ pub(crate) fn read_assignments(value: &Value) -> Result<Vec<(String, String)>, (
 
 /// Variables the engine reads back (kind, district, case kind) must hold values it understands.
 fn check_assignment(var: &str, value: &str) -> Result<(), String> {
-    use super::case::CaseKind;
-    use super::run_io::MessageKind;
+    use crate::ivr::case::CaseKind;
+    use crate::ivr::run::io::MessageKind;
     let ok = match var {
         "kind" => MessageKind::parse(value).is_some(),
         "case_kind" => CaseKind::parse(value).is_some(),

@@ -308,5 +308,4 @@ pub fn tehran_local(unix_seconds: i64) -> (JalaliDate, Weekday, u32) {
 }
 
 #[cfg(test)]
-#[path = "jalali_tests.rs"]
 mod tests;

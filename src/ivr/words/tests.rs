@@ -4,7 +4,7 @@
 use super::*;
 use std::collections::{BTreeSet, HashMap};
 
-const MANIFEST: &str = include_str!("../../prompts/fa/numbers.tsv");
+const MANIFEST: &str = include_str!("../../../prompts/fa/numbers.tsv");
 
 /// 1..=19 as a Persian schoolbook writes them.
 #[rustfmt::skip]

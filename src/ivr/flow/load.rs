@@ -11,12 +11,12 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_yaml::{Mapping, Value};
 
-use super::flow::{Flow, FlowSet, Node};
-use super::flow_check::check_flow;
-use super::flow_error::{FlowError, FlowErrorKind, SourceMap};
-use super::flow_fields::{is_name, scalar};
-use super::flow_hours::Hours;
-use super::flow_nodes::read_node;
+use super::check::check_flow;
+use super::error::{FlowError, FlowErrorKind, SourceMap};
+use super::fields::{is_name, scalar};
+use super::hours::Hours;
+use super::nodes::read_node;
+use super::{Flow, FlowSet, Node};
 
 /// The top level of a flow file.
 #[derive(Deserialize)]
@@ -99,7 +99,7 @@ pub fn load_flow(
         hours,
         nodes,
     };
-    let env = super::flow_check::CheckEnv {
+    let env = super::check::CheckEnv {
         src: &src,
         names: &names,
         prompt_exists,

@@ -3,10 +3,10 @@
 
 use serde_yaml::Value;
 
-use super::case::CaseKind;
-use super::flow::*;
-use super::flow_fields::*;
-use super::run_io::MessageKind;
+use super::fields::*;
+use super::*;
+use crate::ivr::case::CaseKind;
+use crate::ivr::run::io::MessageKind;
 
 /// Shortest take worth keeping; anything shorter is treated as "nothing was said".
 pub(crate) const MIN_TAKE_MS: u64 = 1_500;

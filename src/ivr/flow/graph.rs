@@ -1,7 +1,7 @@
 //! What each node type refers to: the nodes it can go to, the prompts it plays, the variables
 //! it reads and writes. The loader checks these; the coverage test walks them.
 
-use super::flow::*;
+use super::*;
 
 /// Variables a successful case lookup sets (absent values are left unset).
 pub const CASE_VARS: [&str; 12] = [

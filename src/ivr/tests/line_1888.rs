@@ -1,7 +1,7 @@
 //! Golden scenarios of the 1888 tree's own nodes: leaving a message (to a call-taker, in and
 //! out of hours, as a voice message), the call-taker key, and the recording review.
 
-use super::run_golden_cases::{on, Scenario};
+use super::scenarios::{on, Scenario};
 
 pub(super) fn scenarios_1888() -> Vec<Scenario> {
     let mut s = vec![

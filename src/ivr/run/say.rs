@@ -4,13 +4,15 @@
 //! Article 100 case with no verdict yet, a stage the phrase list does not know), the caller
 //! hears nothing of that part rather than a lead-in followed by silence.
 
-use super::case::{stage_prompt, status_prompt, verdict_prompt, CaseInfo, CaseKind, MessageStatus};
-use super::flow::{SayAs, Segment};
-use super::flow_graph::CASE_VARS;
-use super::jalali::JalaliDate;
-use super::run::IvrRun;
-use super::run_io::recording_prompt;
-use super::words;
+use super::io::recording_prompt;
+use super::IvrRun;
+use crate::ivr::case::{
+    stage_prompt, status_prompt, verdict_prompt, CaseInfo, CaseKind, MessageStatus,
+};
+use crate::ivr::flow::graph::CASE_VARS;
+use crate::ivr::flow::{SayAs, Segment};
+use crate::ivr::jalali::JalaliDate;
+use crate::ivr::words;
 
 /// Case variables that are the caller's question rather than the answer: kept across lookups.
 const CASE_QUESTION_VARS: [&str; 2] = ["case_kind", "case_number"];

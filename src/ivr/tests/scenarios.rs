@@ -1,7 +1,7 @@
 //! The golden scenarios: one per path through the real trees, with the transcript lines each
 //! must show in order, lines it must not show, and the kind of message it files.
 
-use super::tracking::make_tracking_code;
+use crate::ivr::tracking::make_tracking_code;
 
 pub(super) struct Scenario {
     pub name: String,
@@ -73,10 +73,10 @@ pub(super) fn bad_code(serial: u64) -> String {
 }
 
 pub(super) fn scenarios() -> Vec<Scenario> {
-    let mut all = super::run_golden_1888::scenarios_1888();
+    let mut all = super::line_1888::scenarios_1888();
     all.extend(scenarios_137());
-    all.extend(super::run_golden_shared::scenarios_follow_up());
-    all.extend(super::run_golden_shared::scenarios_cases());
+    all.extend(super::shared_nodes::scenarios_follow_up());
+    all.extend(super::shared_nodes::scenarios_cases());
     all.push(on(
         "bench",
         "bench: one prompt, then hang up",

@@ -6,12 +6,12 @@
 
 use serde_yaml::Value;
 
-use super::flow::*;
-use super::flow_error::FlowErrorKind;
-use super::flow_fields::{bad, read_assignments, scalar, Fields, Problem};
-use super::flow_nodes_io::{
+use super::error::FlowErrorKind;
+use super::fields::{bad, read_assignments, scalar, Fields, Problem};
+use super::nodes_io::{
     message_kind, read_file, read_lookup, read_lookup_message, read_queue, read_record, read_say,
 };
+use super::*;
 
 const RETRY: [&str; 5] = [
     "retries",

@@ -5,10 +5,10 @@
 //! call-taker) or ends the call politely. `*` always repeats a menu or restarts a number and
 //! never counts as a mistake.
 
-use super::flow::{CollectNode, MenuNode, NodeKind, Retry, Validation};
-use super::run::{AfterPlay, IvrRun, State};
-use super::run_io::{IvrTimer, TrailStep};
-use super::tracking::check_tracking_code;
+use super::io::{IvrTimer, TrailStep};
+use super::{AfterPlay, IvrRun, State};
+use crate::ivr::flow::{CollectNode, MenuNode, NodeKind, Retry, Validation};
+use crate::ivr::tracking::check_tracking_code;
 
 /// What went wrong on an attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -17,7 +17,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::flow::Flow;
-use super::run_io::*;
+use io::*;
+
+pub mod io;
+mod keys;
+mod nodes;
+mod record;
+mod say;
+
+#[cfg(test)]
+mod tests;
 
 /// Consecutive node changes without a wait before the run gives up on a runaway flow.
 pub(super) const MAX_HOPS: u32 = 64;

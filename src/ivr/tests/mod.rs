@@ -5,24 +5,28 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::case::{CaseInfo, CaseKind, MessageStatus};
+use super::flow::load::load_flows;
 use super::flow::{FlowSet, NodeKind};
-use super::flow_load::load_flows;
 use super::jalali::JalaliDate;
-use super::run_golden_cases::{scenarios, Scenario};
-use super::run_io::CallContext;
+use super::run::io::CallContext;
 use super::simulate::{simulate_with, World};
 use super::tracking::make_tracking_code;
+use scenarios::{scenarios, Scenario};
+
+mod line_1888;
+mod scenarios;
+mod shared_nodes;
 
 const FLOW_FILES: [(&str, &str); 3] = [
-    ("137.yaml", include_str!("../../ivr-flows/137.yaml")),
-    ("1888.yaml", include_str!("../../ivr-flows/1888.yaml")),
-    ("bench.yaml", include_str!("../../ivr-flows/bench.yaml")),
+    ("137.yaml", include_str!("../../../ivr-flows/137.yaml")),
+    ("1888.yaml", include_str!("../../../ivr-flows/1888.yaml")),
+    ("bench.yaml", include_str!("../../../ivr-flows/bench.yaml")),
 ];
 
-pub(super) const IVR_MANIFEST: &str = include_str!("../../prompts/fa/ivr.tsv");
+pub(super) const IVR_MANIFEST: &str = include_str!("../../../prompts/fa/ivr.tsv");
 const OTHER_MANIFESTS: [&str; 2] = [
-    include_str!("../../prompts/fa/numbers.tsv"),
-    include_str!("../../prompts/fa/common.tsv"),
+    include_str!("../../../prompts/fa/numbers.tsv"),
+    include_str!("../../../prompts/fa/common.tsv"),
 ];
 
 /// `id → text` of a prompt manifest.
@@ -156,11 +160,7 @@ pub(super) fn message_fixture(code: &str) -> Option<MessageStatus> {
 }
 
 /// Runs a scenario's keys on its line, hanging up after `hang_up_after` steps if given.
-pub(super) fn transcript(
-    flows: &FlowSet,
-    s: &Scenario,
-    hang_up_after: Option<usize>,
-) -> Vec<String> {
+fn transcript(flows: &FlowSet, s: &Scenario, hang_up_after: Option<usize>) -> Vec<String> {
     let texts = prompt_texts();
     let prompt_text = |id: &str| texts.get(id).cloned();
     let world = World {
@@ -332,7 +332,7 @@ fn every_ivr_phrase_is_used_and_every_case_phrase_is_recorded() {
     let flows = real_flows();
     let mut used: BTreeSet<String> = super::case::all_case_prompts().into_iter().collect();
     // The language's own defaults, for flows that do not name their own.
-    used.extend(super::flow_fields::DEFAULT_PROMPTS.map(String::from));
+    used.extend(super::DEFAULT_PROMPTS.map(String::from));
     for line in flows.lines() {
         let Some(flow) = flows.get(line) else {
             continue;

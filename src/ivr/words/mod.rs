@@ -328,5 +328,4 @@ pub fn to_latin_digits(s: &str) -> String {
 }
 
 #[cfg(test)]
-#[path = "words_tests.rs"]
 mod tests;

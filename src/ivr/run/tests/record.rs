@@ -1,10 +1,10 @@
 //! The interpreter's voice messages and filing on a virtual clock: review keys, empty takes, a
 //! silent recorder or engine, failures, and hang-ups at each stage of a take.
 
-use super::run::IvrRun;
-use super::run_io::*;
-use super::run_tests::{filed, keys, outputs, play, secs, small_flow, start, step};
-use super::tracking::make_tracking_code;
+use super::{filed, keys, outputs, play, secs, small_flow, start, step};
+use crate::ivr::run::io::*;
+use crate::ivr::run::IvrRun;
+use crate::ivr::tracking::make_tracking_code;
 
 /// Record a complaint, file it, read the code twice, say goodbye.
 const MESSAGE_FLOW: &str = r#"line: "t"
@@ -91,7 +91,7 @@ fn the_tracking_code_is_read_twice_only_after_the_message_is_durable() {
         },
         27,
     );
-    let digits: Vec<String> = super::words::digits_prompts(&code);
+    let digits: Vec<String> = crate::ivr::words::digits_prompts(&code);
     let mut expected = vec!["p/saved".to_owned()];
     expected.extend(digits.iter().cloned());
     expected.push("p/again".into());

@@ -6,10 +6,10 @@
 
 use std::sync::Arc;
 
-use super::case::{CaseInfo, MessageStatus};
-use super::flow::{Flow, KindSource, NodeKind};
-use super::run::{AfterPlay, IvrRun, State, ENGINE_REPLY_TIMEOUT, MAX_HOPS};
-use super::run_io::{IvrOutput, IvrTimer, MessageKind, QueueOutcome, TrailStep};
+use super::io::{IvrOutput, IvrTimer, MessageKind, QueueOutcome, TrailStep};
+use super::{AfterPlay, IvrRun, State, ENGINE_REPLY_TIMEOUT, MAX_HOPS};
+use crate::ivr::case::{CaseInfo, MessageStatus};
+use crate::ivr::flow::{Flow, KindSource, NodeKind};
 
 impl IvrRun {
     /// Goes to node `target`, optionally handing it a digit typed during the previous prompt.
@@ -139,7 +139,9 @@ impl IvrRun {
     fn lookup_case(&mut self, kind: &KindSource, number_var: &str, not_found: &str) {
         let kind = match kind {
             KindSource::Fixed(kind) => Some(*kind),
-            KindSource::Var(var) => self.variable(var).and_then(super::case::CaseKind::parse),
+            KindSource::Var(var) => self
+                .variable(var)
+                .and_then(crate::ivr::case::CaseKind::parse),
         };
         let number = self.variable(number_var).map(str::to_owned);
         self.clear_case_vars();
@@ -156,7 +158,7 @@ impl IvrRun {
         let Some(code) = self.variable(code_var).map(str::to_owned) else {
             return self.go(not_found, None);
         };
-        for var in super::flow_graph::MESSAGE_VARS {
+        for var in crate::ivr::flow::graph::MESSAGE_VARS {
             self.vars.remove(var);
         }
         self.looked_up_message = true;

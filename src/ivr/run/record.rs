@@ -8,11 +8,11 @@
 
 use std::time::Duration;
 
-use super::flow::{NodeKind, RecordNode};
-use super::flow_nodes_io::MIN_TAKE_MS;
-use super::run::{AfterPlay, IvrRun, State, Take, ENGINE_REPLY_TIMEOUT};
-use super::run_io::{IvrOutput, IvrTimer, RecordEnd};
-use super::run_keys::{reprompt, Miss};
+use super::io::{IvrOutput, IvrTimer, RecordEnd};
+use super::keys::{reprompt, Miss};
+use super::{AfterPlay, IvrRun, State, Take, ENGINE_REPLY_TIMEOUT};
+use crate::ivr::flow::nodes_io::MIN_TAKE_MS;
+use crate::ivr::flow::{NodeKind, RecordNode};
 
 /// Extra time the recorder gets past its own limit before the run stops it.
 const RECORDER_GRACE: Duration = Duration::from_secs(5);

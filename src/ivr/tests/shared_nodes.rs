@@ -1,7 +1,7 @@
 //! Golden scenarios of the nodes both trees share (key 2, follow-up; key 4, cases), run on
 //! each tree.
 
-use super::run_golden_cases::{bad_code, both, code, Scenario};
+use super::scenarios::{bad_code, both, code, Scenario};
 
 pub(super) fn scenarios_follow_up() -> Vec<Scenario> {
     let (c42, c43) = (code(42), code(43));

@@ -5,12 +5,14 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::case::{CaseInfo, CaseKind};
-use super::flow::{Flow, GotoNode, Node, NodeKind, SetNode};
-use super::flow_load::load_flow;
-use super::run::IvrRun;
-use super::run_golden_tests::{case_fixture, ctx, real_flows};
-use super::run_io::*;
+use super::io::*;
+use super::IvrRun;
+use crate::ivr::case::{CaseInfo, CaseKind};
+use crate::ivr::flow::load::load_flow;
+use crate::ivr::flow::{Flow, GotoNode, Node, NodeKind, SetNode};
+use crate::ivr::tests::{case_fixture, ctx, real_flows};
+
+mod record;
 
 pub(super) fn secs(s: u64) -> Duration {
     Duration::from_secs(s)
