@@ -207,5 +207,4 @@ fn validate_with_rsip(method: &Method, uri: &str, headers: &Headers) -> Result<(
 }
 
 #[cfg(test)]
-#[path = "parse_tests.rs"]
 mod tests;

@@ -155,5 +155,4 @@ fn content_length(head: &[u8]) -> Option<usize> {
 }
 
 #[cfg(test)]
-#[path = "framing_tests.rs"]
 mod tests;

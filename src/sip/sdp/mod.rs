@@ -7,11 +7,10 @@
 //! (LF-only endings, blank lines, unknown attributes, malformed attributes
 //! that do not matter) but strict where a wrong guess would misroute media:
 //! an unreadable c= or m= line is an error. Negotiation and printing live
-//! in `sdp_negotiate.rs`; strings in, strings out, no SIP types.
+//! in `sdp/negotiate.rs`; strings in, strings out, no SIP types.
 
 use std::net::IpAddr;
 
-#[path = "sdp_negotiate.rs"]
 mod negotiate;
 pub use negotiate::{answer, negotiate, offer, parse_answer, Negotiated, OfferedLine};
 
@@ -324,5 +323,4 @@ fn parse_rtpmap(value: &str) -> Option<RtpMap> {
 }
 
 #[cfg(test)]
-#[path = "sdp_tests.rs"]
 mod tests;

@@ -7,14 +7,12 @@
 //! Only `qop=auth` and the legacy no-qop form are verified: `auth-int` needs
 //! a body hash no agent softphone uses, and the `-sess` algorithms are never
 //! offered, so a response using them can never be valid.
-//! Nonces live in `digest_nonce.rs`; the parser in `digest_parse.rs`.
+//! Nonces live in `digest/nonce.rs`; the parser in `digest/parse.rs`.
 
 use md5::Md5;
 use sha2::{Digest, Sha256};
 
-#[path = "digest_nonce.rs"]
 mod nonce;
-#[path = "digest_parse.rs"]
 mod parse;
 
 pub use nonce::{NonceCheck, NonceIssuer, DEFAULT_NONCE_LIFETIME_MS};
@@ -250,5 +248,4 @@ pub fn to_hex(bytes: &[u8]) -> String {
 }
 
 #[cfg(test)]
-#[path = "digest_tests.rs"]
 mod tests;

@@ -188,12 +188,9 @@ impl TxnLayer {
     }
 }
 
-#[path = "txn_server.rs"]
 mod server;
 
-#[path = "txn_client.rs"]
 mod client;
 
 #[cfg(test)]
-#[path = "txn_tests.rs"]
 mod tests;

@@ -9,7 +9,7 @@
 //! Authentication never tells a scanner which users exist: an unknown user
 //! is checked against a dummy HA1 with the same work as a real one, and both
 //! failures get the same fresh challenge. Digest state is the stateless
-//! nonce of `digest_nonce.rs`; bindings live in `registrar_table.rs`, which
+//! nonce of `digest/nonce.rs`; bindings live in `registrar/table.rs`, which
 //! also raises the events the ACD follows (an agent whose last binding goes
 //! is logged out).
 
@@ -18,7 +18,6 @@ use super::digest::{
     NonceIssuer,
 };
 
-#[path = "registrar_table.rs"]
 mod table;
 use table::{plan_update, BindingTable};
 
@@ -342,5 +341,4 @@ fn is_usable_ha1(ha1: &str, alg: DigestAlgorithm) -> bool {
 }
 
 #[cfg(test)]
-#[path = "registrar_tests.rs"]
 mod tests;
