@@ -21,8 +21,8 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use crate::media::api::{LegId, LegSetup, MediaCommand, MediaEvent};
+use crate::media::leg::table::LegTable;
 use crate::media::leg::LegConfig;
-use crate::media::leg_table::LegTable;
 use crate::media::prompts::PromptSet;
 
 mod playback_file;

@@ -9,7 +9,7 @@ use super::test_support::{scratch_dir, wait_for, ScratchDir};
 use super::*;
 use crate::media::api::{Idle, LegSetup, RecordSpec, RecordingEnd};
 use crate::media::g711::G711;
-use crate::media::leg_test_support::{audio, parse, tone, Parsed};
+use crate::media::leg::test_support::{audio, parse, tone, Parsed};
 
 const WAIT: Duration = Duration::from_secs(5);
 

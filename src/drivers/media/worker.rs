@@ -19,8 +19,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::media::api::{LegId, LegSetup, MediaCommand};
+use crate::media::leg::table::{Applied, Entry, LegTable};
 use crate::media::leg::Leg;
-use crate::media::leg_table::{Applied, Entry, LegTable};
 use crate::media::pacer::{Pacer, FRAME};
 
 use super::stats::MediaTotals;

@@ -1,7 +1,7 @@
 //! The receive half of a leg: RTP in, one decoded 20 ms frame out per tick, digits on the side.
 //!
 //! Why it is shaped so:
-//! - Whose packets count is `PeerSource`'s decision (`leg_source.rs`): the SDP address, or a
+//! - Whose packets count is `PeerSource`'s decision (`leg/source/`): the SDP address, or a
 //!   source learned after a probation while the SDP address stays silent (a caller behind NAT).
 //!   Packets from any other address are dropped and counted as foreign.
 //! - Streams are keyed by leg (one socket per leg), never by SSRC: SIPp replays the same SSRC and
@@ -18,13 +18,13 @@ use std::time::Duration;
 
 use rtp_rs::RtpReader;
 
-use super::api::LegSetup;
-use super::dtmf::DtmfReceiver;
-use super::g711::G711;
-use super::goertzel::InbandDetector;
-use super::jitter::{Jitter, JitterBuffer};
-use super::leg::{LegCounters, FRAME_SAMPLES};
-use super::leg_source::{PeerSource, Verdict};
+use super::source::{PeerSource, Verdict};
+use super::{LegCounters, FRAME_SAMPLES};
+use crate::media::api::LegSetup;
+use crate::media::dtmf::DtmfReceiver;
+use crate::media::g711::G711;
+use crate::media::goertzel::InbandDetector;
+use crate::media::jitter::{Jitter, JitterBuffer};
 
 /// Longest payload decoded (60 ms); longer ones are cut and counted.
 pub(super) const MAX_PACKET_SAMPLES: usize = 480;

@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use rtp_rs::{RtpPacketBuilder, RtpReader, Seq};
 
-use super::api::{LegId, LegSetup, MediaEvent};
-use super::dtmf::TelephoneEvent;
-use super::g711::G711;
-use super::leg::{Leg, LegConfig, LegEvent, FRAME_SAMPLES};
-use super::prompts::PromptSet;
+use super::{Leg, LegConfig, LegEvent, FRAME_SAMPLES};
+use crate::media::api::{LegId, LegSetup, MediaEvent};
+use crate::media::dtmf::TelephoneEvent;
+use crate::media::g711::G711;
+use crate::media::prompts::PromptSet;
 
 pub const TE: u8 = 101;
 
@@ -44,7 +44,7 @@ pub fn prompts() -> Arc<PromptSet> {
     set.insert("two", vec![2000i16; 300]);
     set.insert("long", tone(&[440.0], 8000, 8000.0));
     set.insert(
-        super::prompts::MUSIC,
+        crate::media::prompts::MUSIC,
         (0..50).map(|i| i * 100).collect::<Vec<i16>>(),
     );
     Arc::new(set)

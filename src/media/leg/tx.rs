@@ -19,9 +19,9 @@ use std::collections::VecDeque;
 
 use rtp_rs::{RtpPacketBuilder, Seq};
 
-use super::dtmf::{event_code, DtmfSender};
-use super::g711::G711;
-use super::leg::FRAME_SAMPLES;
+use super::FRAME_SAMPLES;
+use crate::media::dtmf::{event_code, DtmfSender};
+use crate::media::g711::G711;
 
 /// How long each sent digit lasts.
 pub const DTMF_MS: u32 = 100;
@@ -154,7 +154,7 @@ impl Transmitter {
         self.build(params.payload_type, marker, timestamp, None)
     }
 
-    fn next_event(&mut self, timestamp: u32) -> Option<super::dtmf::DtmfPacket> {
+    fn next_event(&mut self, timestamp: u32) -> Option<crate::media::dtmf::DtmfPacket> {
         if self.event.is_none() {
             let digit = self.queue.pop_front()?;
             self.event = DtmfSender::new(digit, timestamp, DTMF_MS, EVENT_VOLUME);

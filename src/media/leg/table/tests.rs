@@ -1,9 +1,9 @@
-use super::super::api::{MediaCommand, MediaEvent, RecordSpec};
-use super::super::g711::G711;
-use super::super::goertzel::InbandDetector;
-use super::super::leg::LegEvent;
-use super::super::leg_test_support::*;
 use super::*;
+use crate::media::api::{MediaCommand, MediaEvent, RecordSpec};
+use crate::media::g711::G711;
+use crate::media::goertzel::InbandDetector;
+use crate::media::leg::test_support::*;
+use crate::media::leg::LegEvent;
 
 fn table() -> LegTable<u32> {
     LegTable::new(prompts(), LegConfig::default(), 9)

@@ -119,5 +119,4 @@ impl PeerSource {
 }
 
 #[cfg(test)]
-#[path = "leg_source_tests.rs"]
 mod tests;

@@ -375,5 +375,4 @@ impl JitterBuffer {
 }
 
 #[cfg(test)]
-#[path = "jitter_tests.rs"]
 mod tests;

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::api::{MediaEvent, RecordingEnd};
+use crate::media::api::{MediaEvent, RecordingEnd};
 
 /// Samples in one 20 ms frame at 8 kHz.
 pub const FRAME_SAMPLES: usize = 160;
@@ -20,7 +20,7 @@ pub struct LegConfig {
     /// never).
     pub inactivity: Duration,
     /// How long the peer's SDP address has to send first before another source may be learned
-    /// (a caller behind NAT; see `leg_source.rs`).
+    /// (a caller behind NAT; see `leg/source/`).
     pub sdp_grace: Duration,
 }
 

@@ -1,11 +1,11 @@
 //! Leg tests of the recorder, DTMF sending, inactivity and hostile input (split from
-//! `leg_tests.rs` to keep files short).
+//! `tests/mod.rs` to keep files short).
 
-use super::super::api::{LegSetup, MediaEvent, RecordSpec, RecordingEnd};
-use super::super::g711::G711;
-use super::super::goertzel::InbandDetector;
-use super::super::leg_test_support::*;
-use super::*;
+use crate::media::api::{LegSetup, MediaEvent, RecordSpec, RecordingEnd};
+use crate::media::g711::G711;
+use crate::media::goertzel::InbandDetector;
+use crate::media::leg::test_support::*;
+use crate::media::leg::*;
 
 #[test]
 fn recording_ends_on_max_length_with_every_frame_recorded() {

@@ -11,7 +11,7 @@
 
 use std::time::Duration;
 
-use super::api::{RecordSpec, RecordingEnd};
+use crate::media::api::{RecordSpec, RecordingEnd};
 
 /// Mean |sample| under which a frame counts as silent (about -42 dBFS).
 pub const QUIET_LEVEL: u32 = 256;

@@ -180,5 +180,4 @@ impl G711 {
 pub const QUIET_PEAK: u16 = 256;
 
 #[cfg(test)]
-#[path = "g711_tests.rs"]
 mod tests;

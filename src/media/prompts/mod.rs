@@ -236,5 +236,4 @@ fn convolve(input: &[f32], centre: usize, half_taps: usize, taps: &[f32]) -> f32
 }
 
 #[cfg(test)]
-#[path = "prompts_tests.rs"]
 mod tests;

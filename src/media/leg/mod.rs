@@ -20,14 +20,14 @@ use std::time::Duration;
 
 use super::api::{Idle, LegId, LegSetup, MediaEvent, RecordSpec, RecordingEnd};
 use super::jitter::JitterStats;
-use super::leg_play::{Cursor, Queue};
-use super::leg_record::RecordLimits;
-use super::leg_rx::Receiver;
-use super::leg_tx::{SendParams, Transmitter};
 use super::prompts::{PromptSet, MUSIC, RECORDING_PREFIX};
+use play::{Cursor, Queue};
+use record::RecordLimits;
+use rx::Receiver;
+use tx::{SendParams, Transmitter};
 
-pub use super::leg_types::{Frame, LegConfig, LegCounters, LegEvent, FRAME_SAMPLES};
-use super::leg_types::{SplitMix64, EVENTS_LIMIT, RELAY_DIGITS};
+pub use types::{Frame, LegConfig, LegCounters, LegEvent, FRAME_SAMPLES};
+use types::{SplitMix64, EVENTS_LIMIT, RELAY_DIGITS};
 
 pub struct Leg {
     id: LegId,
@@ -292,13 +292,16 @@ impl Leg {
     }
 }
 
-#[path = "leg_compose.rs"]
 mod compose;
+mod play;
+mod record;
+mod rx;
+mod source;
+pub mod table;
+#[cfg(test)]
+pub(crate) mod test_support;
+mod tx;
+mod types;
 
 #[cfg(test)]
-#[path = "leg_tests.rs"]
 mod tests;
-
-#[cfg(test)]
-#[path = "leg_more_tests.rs"]
-mod more_tests;

@@ -1,6 +1,8 @@
 use super::super::api::{Idle, MediaEvent};
 use super::super::g711::G711;
-use super::super::leg_test_support::*;
+use super::test_support::*;
+
+mod more;
 
 #[test]
 fn nothing_is_sent_without_a_destination_until_a_source_passes_probation() {

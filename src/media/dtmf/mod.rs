@@ -314,5 +314,4 @@ impl DtmfSender {
 }
 
 #[cfg(test)]
-#[path = "dtmf_tests.rs"]
 mod tests;

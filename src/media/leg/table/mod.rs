@@ -15,9 +15,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::api::{LegId, LegSetup, MediaCommand};
-use super::leg::{Leg, LegConfig};
-use super::prompts::PromptSet;
+use super::{Leg, LegConfig};
+use crate::media::api::{LegId, LegSetup, MediaCommand};
+use crate::media::prompts::PromptSet;
 
 /// A leg and the driver's state for it.
 pub struct Entry<Io> {
@@ -235,5 +235,4 @@ fn swap_frames<Io>(entries: &mut HashMap<LegId, Entry<Io>>, a: LegId, b: LegId) 
 }
 
 #[cfg(test)]
-#[path = "leg_table_tests.rs"]
 mod tests;

@@ -17,7 +17,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use super::prompts::{PromptSet, RECORDING_PREFIX};
+use crate::media::prompts::{PromptSet, RECORDING_PREFIX};
 
 /// A read position in one cached prompt.
 #[derive(Debug, Clone)]
@@ -200,5 +200,4 @@ impl Queue {
 }
 
 #[cfg(test)]
-#[path = "leg_play_tests.rs"]
 mod tests;

@@ -209,5 +209,4 @@ fn dominant(group: &[f32]) -> Option<(usize, f32)> {
 }
 
 #[cfg(test)]
-#[path = "goertzel_tests.rs"]
 mod tests;

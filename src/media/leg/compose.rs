@@ -10,7 +10,7 @@
 //! - A bridged leg records both directions mixed (what it hears plus what it sends).
 
 use super::super::api::{Idle, MediaEvent, RecordingEnd};
-use super::super::leg_play::Filled;
+use super::play::Filled;
 use super::{Leg, LegEvent, EVENTS_LIMIT, RELAY_DIGITS};
 
 impl Leg {
