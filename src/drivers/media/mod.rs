@@ -31,7 +31,6 @@ mod recorder;
 mod stats;
 mod sweep;
 mod worker;
-mod worker_io;
 
 pub use prompt_loader::{decode_file, load_prompts, PromptError};
 pub use recorder::{recording_path, PART_SUFFIX};
@@ -313,7 +312,6 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 #[cfg(test)]
-#[path = "runtime_tests.rs"]
 mod tests;
 
 #[cfg(test)]

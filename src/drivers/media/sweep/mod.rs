@@ -191,5 +191,4 @@ fn relative_name(root: &Path, path: &Path) -> String {
 }
 
 #[cfg(test)]
-#[path = "sweep_tests.rs"]
 mod tests;

@@ -24,8 +24,10 @@ use crate::media::leg::Leg;
 use crate::media::pacer::{Pacer, FRAME};
 
 use super::stats::MediaTotals;
-use super::worker_io::{dispatch_events, LegIo};
 use super::Shared;
+use leg_io::{dispatch_events, LegIo};
+
+mod leg_io;
 
 /// Most datagrams read from one socket per tick (a flood on one leg must not starve the others).
 const MAX_READS_PER_TICK: usize = 32;

@@ -11,10 +11,10 @@ use std::path::Path;
 use crate::media::api::{LegId, MediaEvent, RecordSpec, RecordingEnd};
 use crate::media::leg::{Leg, LegEvent, FRAME_SAMPLES};
 
-use super::playback_file::RecordingReader;
-use super::recorder::{recording_path, RecorderJob, RecordingFile};
-use super::worker::Worker;
-use super::Shared;
+use super::Worker;
+use crate::drivers::media::playback_file::RecordingReader;
+use crate::drivers::media::recorder::{recording_path, RecorderJob, RecordingFile};
+use crate::drivers::media::Shared;
 
 pub struct LegIo {
     pub socket: UdpSocket,

@@ -230,5 +230,4 @@ fn decode_error(path: &Path, reason: impl fmt::Display) -> PromptError {
 }
 
 #[cfg(test)]
-#[path = "prompt_loader_tests.rs"]
 mod tests;

@@ -9,7 +9,7 @@
 //!   `fsync(folder)` all succeeded; any error (disk full, permissions) is logged, the partial
 //!   file removed, and `saved: false` reported.
 //! - The `.part` lives in the same folder as the final file so the rename is atomic, and a crash
-//!   leaves a `.part` that the start-up sweep repairs or quarantines (`sweep.rs`).
+//!   leaves a `.part` that the start-up sweep repairs or quarantines (`sweep/`).
 //! - Finishing happens on its own thread: an `fsync` can take tens of milliseconds, and the media
 //!   worker that owns a thousand legs must not miss their 20 ms deadlines for it. The worker only
 //!   appends 320 bytes per tick to an 8 KiB buffer. The same thread deletes discarded takes, so a
@@ -227,5 +227,4 @@ fn discard_part(file: RecordingFile, name: &str) {
 }
 
 #[cfg(test)]
-#[path = "recorder_tests.rs"]
 mod tests;
