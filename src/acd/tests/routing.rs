@@ -1,7 +1,7 @@
 //! Routing rules: strategies, penalties, priorities, FIFO, multi-queue agents, overflow.
 
-use super::test_support::*;
-use super::*;
+use super::support::*;
+use crate::acd::*;
 
 fn rig(strategy: Strategy, agents: &[&str]) -> Rig {
     let configs = agents.iter().map(|id| agent(id, &[("137", 0)])).collect();

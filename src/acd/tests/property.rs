@@ -8,8 +8,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
-use super::test_support::*;
-use super::*;
+use super::support::*;
+use crate::acd::*;
 
 /// splitmix64: small, seedable, good enough to shuffle events.
 struct Rng(u64);

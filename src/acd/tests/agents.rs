@@ -1,8 +1,8 @@
 //! Agent state machine rules: every request in the states where it is awkward, pending requests,
 //! refusals, removal, and save/restore across a restart.
 
-use super::test_support::*;
-use super::*;
+use super::support::*;
+use crate::acd::*;
 
 fn one_agent() -> Rig {
     Rig::new(

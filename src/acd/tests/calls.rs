@@ -1,8 +1,8 @@
 //! Call lifecycle rules: misses, declines, abandons, exits, max wait, announcements, wrap-up, and
 //! the statistics definitions checked on hand-computed numbers.
 
-use super::test_support::*;
-use super::*;
+use super::support::*;
+use crate::acd::*;
 
 fn two_agents() -> Rig {
     let agents = vec![agent("a", &[("137", 0)]), agent("b", &[("137", 0)])];

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use super::queue::CallPhase;
-use super::*;
+use crate::acd::queue::CallPhase;
+use crate::acd::*;
 
 pub(crate) fn secs(n: u64) -> Duration {
     Duration::from_secs(n)
