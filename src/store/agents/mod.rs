@@ -151,5 +151,4 @@ pub(crate) fn check_name(what: &str, value: &str) -> Result<(), StoreError> {
 }
 
 #[cfg(test)]
-#[path = "agents_tests.rs"]
 mod tests;

@@ -9,8 +9,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::test_support::TempDir;
-use super::*;
+use crate::store::test_support::TempDir;
+use crate::store::*;
 
 /// A complaint filed whole, as at the end of an IVR call.
 fn report(call_id: &str, at: i64) -> crate::engine::NewMessage {

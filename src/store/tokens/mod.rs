@@ -190,5 +190,4 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 #[cfg(test)]
-#[path = "tokens_tests.rs"]
 mod tests;

@@ -237,5 +237,4 @@ impl Store {
 }
 
 #[cfg(test)]
-#[path = "messages_tests.rs"]
 mod tests;

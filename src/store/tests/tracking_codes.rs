@@ -1,9 +1,9 @@
 //! Tracking codes are random: one code says nothing about the codes of other messages.
 
-use super::test_support::TempDir;
-use super::{Store, StoreError};
 use crate::engine::{FilingStage, NewMessage};
 use crate::ivr::tracking::{check_tracking_code, make_tracking_code};
+use crate::store::test_support::TempDir;
+use crate::store::{Store, StoreError};
 
 fn complaint(at: i64) -> NewMessage {
     NewMessage {

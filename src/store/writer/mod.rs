@@ -183,5 +183,4 @@ impl Batch {
 }
 
 #[cfg(test)]
-#[path = "writer_tests.rs"]
 mod tests;
