@@ -26,15 +26,7 @@ mod stats;
 pub mod types;
 
 #[cfg(test)]
-mod test_support;
-#[cfg(test)]
-mod tests_agents;
-#[cfg(test)]
-mod tests_calls;
-#[cfg(test)]
-mod tests_property;
-#[cfg(test)]
-mod tests_routing;
+mod tests;
 
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;

@@ -1,28 +1,15 @@
 //! The Persian IVR: flow trees written in YAML (`ivr-flows/*.yaml`), validated at load into a
 //! graph, and walked per call by [`IvrRun`], a sans-IO state machine on a virtual clock.
 //!
-//! The split follows what changes together: the flow language (`flow*`) is what call-centre
-//! staff edit and must reject mistakes with a file, line and node; the interpreter (`run*`) is
+//! The split follows what changes together: the flow language (`flow`) is what call-centre
+//! staff edit and must reject mistakes with a file, line and node; the interpreter (`run`) is
 //! what the engine drives and must be deterministic; the Persian speech helpers (`words`,
 //! `jalali`, `tracking`) are shared with the rest of the engine. See docs/ivr.md.
 
 pub mod case;
 pub mod flow;
-mod flow_check;
-pub mod flow_error;
-mod flow_fields;
-pub mod flow_graph;
-pub mod flow_hours;
-pub mod flow_load;
-mod flow_nodes;
-mod flow_nodes_io;
 pub mod jalali;
 pub mod run;
-pub mod run_io;
-mod run_keys;
-mod run_nodes;
-mod run_record;
-mod run_say;
 pub mod simulate;
 pub mod tracking;
 pub mod words;
@@ -33,28 +20,16 @@ pub mod words;
 pub const FOLLOW_UP_MISSES_ALLOWED: usize = 5;
 
 #[cfg(test)]
-mod flow_tests;
-#[cfg(test)]
-mod run_golden_1888;
-#[cfg(test)]
-mod run_golden_cases;
-#[cfg(test)]
-mod run_golden_shared;
-#[cfg(test)]
-mod run_golden_tests;
-#[cfg(test)]
-mod run_record_tests;
-#[cfg(test)]
-mod run_tests;
+mod tests;
 
 pub use case::{CaseInfo, CaseKind, MessageStatus};
+pub use flow::error::{FlowError, FlowErrorKind};
+pub use flow::fields::DEFAULT_PROMPTS;
+pub use flow::load::{load_flow, load_flows};
 pub use flow::{Flow, FlowSet};
-pub use flow_error::{FlowError, FlowErrorKind};
-pub use flow_fields::DEFAULT_PROMPTS;
-pub use flow_load::{load_flow, load_flows};
-pub use run::IvrRun;
-pub use run_io::{
+pub use run::io::{
     as_recording, recording_prompt, CallContext, IvrInput, IvrOutput, IvrTimer, MessageDraft,
     MessageKind, QueueOutcome, RecordEnd, TrailStep,
 };
+pub use run::IvrRun;
 pub use simulate::simulate;

@@ -17,8 +17,8 @@ use std::time::Duration;
 
 use super::case::{CaseInfo, CaseKind, MessageStatus};
 use super::flow::FlowSet;
+use super::run::io::*;
 use super::run::{IvrRun, State};
-use super::run_io::*;
 use super::tracking::make_tracking_code;
 
 /// Steps after which a simulation is cut short (a flow that loops through fallbacks forever).

@@ -21,8 +21,8 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use crate::media::api::{LegId, LegSetup, MediaCommand, MediaEvent};
+use crate::media::leg::table::LegTable;
 use crate::media::leg::LegConfig;
-use crate::media::leg_table::LegTable;
 use crate::media::prompts::PromptSet;
 
 mod playback_file;
@@ -31,7 +31,6 @@ mod recorder;
 mod stats;
 mod sweep;
 mod worker;
-mod worker_io;
 
 pub use prompt_loader::{decode_file, load_prompts, PromptError};
 pub use recorder::{recording_path, PART_SUFFIX};
@@ -313,7 +312,6 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 #[cfg(test)]
-#[path = "runtime_tests.rs"]
 mod tests;
 
 #[cfg(test)]

@@ -1,0 +1,174 @@
+//! The file side of a worker's legs: the recording being written, the recording being played,
+//! and turning leg events into engine events (after the recorder thread made a take durable).
+//!
+//! Why it is shaped so: a leg's socket and files travel with it (`LegIo` is the `Io` of its table
+//! entry), so moving a leg to another worker for a bridge moves everything at once. A write error
+//! (disk full) ends the recording at once; the recorder then reports `saved: false`.
+
+use std::net::UdpSocket;
+use std::path::Path;
+
+use crate::media::api::{LegId, MediaEvent, RecordSpec, RecordingEnd};
+use crate::media::leg::{Leg, LegEvent, FRAME_SAMPLES};
+
+use super::Worker;
+use crate::drivers::media::playback_file::RecordingReader;
+use crate::drivers::media::recorder::{recording_path, RecorderJob, RecordingFile};
+use crate::drivers::media::Shared;
+
+pub struct LegIo {
+    pub socket: UdpSocket,
+    recording: Option<ActiveRecording>,
+    reader: Option<RecordingReader>,
+}
+
+struct ActiveRecording {
+    file: RecordingFile,
+    name: String,
+    /// A write failed: the take is ended and must not be reported saved.
+    failed: bool,
+}
+
+impl LegIo {
+    pub fn new(socket: UdpSocket) -> Self {
+        LegIo {
+            socket,
+            recording: None,
+            reader: None,
+        }
+    }
+
+    /// Gives the leg this tick's samples of the recording it plays.
+    pub fn feed_playback(&mut self, leg: &mut Leg) {
+        if !leg.wants_external() {
+            self.reader = None;
+            return;
+        }
+        let mut frame = [0i16; FRAME_SAMPLES];
+        let n = self.reader.as_mut().map_or(0, |r| r.read_frame(&mut frame));
+        leg.feed_external(&frame[..n]);
+        if n < FRAME_SAMPLES {
+            self.reader = None;
+        }
+    }
+
+    /// Opens the recording the leg's playback just reached (a `recording:<name>` entry or a
+    /// `PlayRecording`). One that cannot be opened is logged and skipped, like a missing prompt.
+    pub fn open_requested(&mut self, leg: &mut Leg, recordings_dir: &Path) {
+        let Some(name) = leg.take_file_request() else {
+            return;
+        };
+        let opened = recording_path(recordings_dir, &name)
+            .ok_or_else(|| "not a plain relative name".to_string())
+            .and_then(|path| RecordingReader::open(&path).map_err(|e| e.to_string()));
+        match opened {
+            Ok(reader) => {
+                self.reader = Some(reader);
+                leg.file_opened(true);
+            }
+            Err(e) => {
+                tracing::warn!(leg = leg.id(), name, error = %e, "recording to play could not be opened");
+                leg.file_opened(false);
+            }
+        }
+    }
+
+    /// Appends the frame the leg recorded this tick.
+    pub fn write_recorded(&mut self, leg: &mut Leg) {
+        let (Some(frame), Some(active)) = (leg.recorded_frame(), &mut self.recording) else {
+            return;
+        };
+        if active.failed {
+            return;
+        }
+        if let Err(e) = active.file.append(frame) {
+            tracing::error!(leg = leg.id(), name = active.name, error = %e,
+                "recording write failed (disk full?): ending the take");
+            active.failed = true;
+            leg.stop_recording(true);
+        }
+    }
+}
+
+/// Forwards a leg's events: media events straight to the engine, recording ends to the recorder
+/// thread (which reports `RecordingFinished` once the file is durable or has failed).
+pub fn dispatch_events(leg: &mut Leg, io: &mut LegIo, shared: &Shared) {
+    while let Some(event) = leg.poll_event() {
+        match event {
+            LegEvent::Media(event) => (shared.events)(event),
+            LegEvent::RecordingEnded {
+                end,
+                duration_ms,
+                keep,
+            } => finish_recording(leg.id(), io, shared, end, duration_ms, keep),
+        }
+    }
+}
+
+fn finish_recording(
+    leg: LegId,
+    io: &mut LegIo,
+    shared: &Shared,
+    end: RecordingEnd,
+    duration_ms: u64,
+    keep: bool,
+) {
+    let Some(active) = io.recording.take() else {
+        tracing::warn!(leg, "a recording ended that had no file");
+        return;
+    };
+    let job = RecorderJob::Finish {
+        leg,
+        name: active.name.clone(),
+        file: active.file,
+        duration_ms,
+        end,
+        keep: keep && !active.failed,
+    };
+    if shared.recorder.send(job).is_err() {
+        tracing::error!(
+            leg,
+            name = active.name,
+            "recorder thread gone: recording NOT saved"
+        );
+        (shared.events)(not_saved(leg, active.name, end));
+    }
+}
+
+fn not_saved(leg: LegId, name: String, end: RecordingEnd) -> MediaEvent {
+    MediaEvent::RecordingFinished {
+        leg,
+        name,
+        duration_ms: 0,
+        end,
+        saved: false,
+    }
+}
+
+impl Worker {
+    pub(super) fn start_recording(&mut self, leg: LegId, spec: RecordSpec) {
+        let shared = std::sync::Arc::clone(&self.shared);
+        let Some(entry) = self.table.get_mut(leg) else {
+            tracing::warn!(leg, name = spec.name, "recording on an unknown leg");
+            (shared.events)(not_saved(leg, spec.name, RecordingEnd::Stopped));
+            return;
+        };
+        // A take already running is finished first (kept).
+        entry.leg.stop_recording(true);
+        dispatch_events(&mut entry.leg, &mut entry.io, &shared);
+        match RecordingFile::create(&shared.recordings_dir, &spec.name) {
+            Ok(file) => {
+                entry.io.recording = Some(ActiveRecording {
+                    file,
+                    name: spec.name.clone(),
+                    failed: false,
+                });
+                entry.leg.start_recording(&spec);
+            }
+            Err(e) => {
+                tracing::error!(leg, name = spec.name, error = %e, "recording could not be created");
+                (shared.events)(not_saved(leg, spec.name, RecordingEnd::Stopped));
+            }
+        }
+    }
+}
