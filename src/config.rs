@@ -4,14 +4,20 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use toml::Spanned;
 
 use crate::acd::QueueConfig;
 
+#[path = "config_error.rs"]
+mod error;
 #[path = "config_queues.rs"]
 mod queues;
+
+pub use error::{ConfigError, Origin, PortRangeError, PortRangeProblem, Problem};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -81,14 +87,15 @@ pub fn default_media_workers() -> usize {
     (2 * cores).clamp(2, 16)
 }
 
-/// The TOML file: every key optional.
+/// The TOML file: every key optional. Keys whose values are checked beyond their type keep their
+/// place in the file (`Spanned`), so an error can give the line.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     sip: Option<SocketAddr>,
     http: Option<SocketAddr>,
     data: Option<PathBuf>,
-    rtp_ports: Option<String>,
+    rtp_ports: Option<Spanned<String>>,
     demo: Option<bool>,
     realm: Option<String>,
     answer_delay_ms: Option<u64>,
@@ -102,9 +109,39 @@ struct FileConfig {
     tcp_message_deadline_ms: Option<u64>,
     tcp_output_max_kb: Option<u64>,
     md5_only_user_agents: Option<Vec<String>>,
-    queues: Option<BTreeMap<String, queues::QueueFile>>,
-    max_unconfirmed_per_source: Option<usize>,
-    max_port_share_per_source: Option<u8>,
+    queues: Option<BTreeMap<Spanned<String>, queues::QueueFile>>,
+    max_unconfirmed_per_source: Option<Spanned<usize>>,
+    max_port_share_per_source: Option<Spanned<u8>>,
+}
+
+/// The file being applied, to turn a value's place in it into a line number.
+struct FileSource<'a> {
+    path: &'a Path,
+    text: &'a str,
+}
+
+impl FileSource<'_> {
+    fn line_of(&self, at: usize) -> usize {
+        let before = self.text.get(..at).unwrap_or(self.text);
+        before.matches('\n').count() + 1
+    }
+
+    fn origin(&self, span: Range<usize>) -> Origin {
+        Origin::File {
+            path: self.path.to_path_buf(),
+            line: Some(self.line_of(span.start)),
+        }
+    }
+
+    /// An error for a top-level key.
+    fn invalid<T>(&self, value: &Spanned<T>, key: &'static str, problem: Problem) -> ConfigError {
+        ConfigError::Invalid {
+            at: self.origin(value.span()),
+            queue: None,
+            key,
+            problem,
+        }
+    }
 }
 
 /// Flags given on the command line (None: not given).
@@ -122,43 +159,52 @@ pub struct Overrides {
 }
 
 /// `LOW-HIGH`, both ports, LOW below HIGH, at least two ports.
-pub fn parse_port_range(text: &str) -> Result<(u16, u16), String> {
+pub fn parse_port_range(text: &str) -> Result<(u16, u16), PortRangeError> {
+    let error = |problem| PortRangeError {
+        text: text.to_string(),
+        problem,
+    };
     let (low, high) = text
         .split_once('-')
-        .ok_or_else(|| format!("port range {text:?} is not LOW-HIGH"))?;
+        .ok_or_else(|| error(PortRangeProblem::NoDash))?;
     let low: u16 = low
         .trim()
         .parse()
-        .map_err(|_| format!("bad low port in {text:?}"))?;
+        .map_err(|_| error(PortRangeProblem::BadLow))?;
     let high: u16 = high
         .trim()
         .parse()
-        .map_err(|_| format!("bad high port in {text:?}"))?;
+        .map_err(|_| error(PortRangeProblem::BadHigh))?;
     if low == 0 || high <= low {
-        return Err(format!(
-            "port range {text:?} must be LOW-HIGH with 0 < LOW < HIGH"
-        ));
+        return Err(error(PortRangeProblem::Order));
     }
     Ok((low, high))
 }
 
 impl Config {
-    pub fn load(file: Option<&Path>, flags: &Overrides) -> Result<Config, String> {
+    pub fn load(file: Option<&Path>, flags: &Overrides) -> Result<Config, ConfigError> {
         let mut config = Config::default();
         if let Some(path) = file {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| format!("cannot read config {}: {e}", path.display()))?;
-            let parsed: FileConfig =
-                toml::from_str(&text).map_err(|e| format!("config {}: {e}", path.display()))?;
-            config.apply_file(parsed)?;
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            let file = FileSource { path, text: &text };
+            let parsed: FileConfig = toml::from_str(&text).map_err(|e| ConfigError::Syntax {
+                path: path.to_path_buf(),
+                line: e.span().map(|span| file.line_of(span.start)),
+                detail: e.to_string(),
+            })?;
+            config.apply_file(parsed, &file)?;
         }
         config.apply_flags(flags)?;
         Ok(config)
     }
 
-    fn apply_file(&mut self, f: FileConfig) -> Result<(), String> {
+    fn apply_file(&mut self, f: FileConfig, file: &FileSource) -> Result<(), ConfigError> {
         if let Some(v) = f.rtp_ports {
-            self.rtp_ports = parse_port_range(&v)?;
+            self.rtp_ports = parse_port_range(v.get_ref())
+                .map_err(|e| file.invalid(&v, "rtp_ports", Problem::PortRange(e)))?;
         }
         self.sip = f.sip.unwrap_or(self.sip);
         self.http = f.http.unwrap_or(self.http);
@@ -181,27 +227,34 @@ impl Config {
             self.md5_only_user_agents = list;
         }
         if let Some(tables) = f.queues {
-            queues::apply_queue_files(&mut self.queues, tables)?;
+            queues::apply_queue_files(&mut self.queues, tables, file)?;
         }
         let limits = &mut self.source_limits;
         if let Some(n) = f.max_unconfirmed_per_source {
-            if n == 0 {
-                return Err("max_unconfirmed_per_source must be at least 1".into());
+            if *n.get_ref() == 0 {
+                let problem = Problem::BelowOne { why: None };
+                return Err(file.invalid(&n, "max_unconfirmed_per_source", problem));
             }
-            limits.max_unconfirmed = n;
+            limits.max_unconfirmed = n.into_inner();
         }
         if let Some(percent) = f.max_port_share_per_source {
-            if !(1..=100).contains(&percent) {
-                return Err("max_port_share_per_source is a percent, 1 to 100".into());
+            if !(1..=100).contains(percent.get_ref()) {
+                let problem = Problem::NotPercent;
+                return Err(file.invalid(&percent, "max_port_share_per_source", problem));
             }
-            limits.max_port_share_percent = percent;
+            limits.max_port_share_percent = percent.into_inner();
         }
         Ok(())
     }
 
-    fn apply_flags(&mut self, o: &Overrides) -> Result<(), String> {
+    fn apply_flags(&mut self, o: &Overrides) -> Result<(), ConfigError> {
         if let Some(v) = &o.rtp_ports {
-            self.rtp_ports = parse_port_range(v)?;
+            self.rtp_ports = parse_port_range(v).map_err(|e| ConfigError::Invalid {
+                at: Origin::Flag("--rtp-ports"),
+                queue: None,
+                key: "rtp_ports",
+                problem: Problem::PortRange(e),
+            })?;
         }
         self.sip = o.sip.unwrap_or(self.sip);
         self.http = o.http.unwrap_or(self.http);
@@ -230,7 +283,10 @@ mod tests {
         let parse = |text: &str| {
             let file: FileConfig = toml::from_str(text).unwrap_or_else(|e| panic!("{e}"));
             let mut config = Config::default();
-            config.apply_file(file).map(|()| config.source_limits)
+            config
+                .apply_file(file, &test_source(text))
+                .map(|()| config.source_limits)
+                .map_err(|e| e.to_string())
         };
         assert_eq!(parse(""), Ok(crate::engine::SourceLimits::default()));
         let limits = parse("max_unconfirmed_per_source = 7\nmax_port_share_per_source = 100");
@@ -279,10 +335,19 @@ mod tests {
         assert_eq!(config.data, PathBuf::from("./data"));
     }
 
+    fn test_source(text: &str) -> FileSource<'_> {
+        FileSource {
+            path: Path::new("pasokh.toml"),
+            text,
+        }
+    }
+
     fn from_toml(text: &str) -> Result<Config, String> {
         let parsed: FileConfig = toml::from_str(text).map_err(|e| e.to_string())?;
         let mut config = Config::default();
-        config.apply_file(parsed)?;
+        config
+            .apply_file(parsed, &test_source(text))
+            .map_err(|e| e.to_string())?;
         Ok(config)
     }
 
@@ -336,6 +401,86 @@ mod tests {
             (250, 64)
         );
         Ok(())
+    }
+
+    #[test]
+    fn value_errors_name_the_file_line_and_key() {
+        let cases = [
+            (
+                "sip = \"127.0.0.1:5070\"\n\n[queues.1888]\nwrap_up_s = 3\nmax_wait_s = 0\n",
+                "config pasokh.toml:5: queue \"1888\": max_wait_s must be at least 1: nobody \
+                 waits forever",
+            ),
+            (
+                "realm = \"x\"\nrtp_ports = \"30000-20000\"\n",
+                "config pasokh.toml:2: port range \"30000-20000\" must be LOW-HIGH with \
+                 0 < LOW < HIGH",
+            ),
+            (
+                "\nmax_port_share_per_source = 0\n",
+                "config pasokh.toml:2: max_port_share_per_source is a percent, 1 to 100",
+            ),
+            (
+                "[queues.137]\nstrategy = \"random\"\n",
+                "config pasokh.toml:2: queue \"137\": strategy \"random\" is not one of \
+                 longest-idle, ring-all, round-robin, fewest-calls",
+            ),
+            (
+                "[queues.\"\"]\nrecord = true\n",
+                "config pasokh.toml:1: queue name \"\" must be 1 to 32 characters",
+            ),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(from_toml(text).err().as_deref(), Some(expected), "{text}");
+        }
+    }
+
+    #[test]
+    fn load_errors_say_where_to_look() {
+        let flags = Overrides {
+            rtp_ports: Some("5-1".into()),
+            ..Overrides::default()
+        };
+        let error = Config::load(None, &flags).err();
+        assert!(
+            matches!(
+                &error,
+                Some(ConfigError::Invalid {
+                    at: Origin::Flag("--rtp-ports"),
+                    key: "rtp_ports",
+                    ..
+                })
+            ),
+            "{error:?}"
+        );
+        let text = error.map(|e| e.to_string()).unwrap_or_default();
+        assert_eq!(
+            text,
+            "--rtp-ports: port range \"5-1\" must be LOW-HIGH with 0 < LOW < HIGH"
+        );
+
+        let dir = std::env::temp_dir().join(format!("pasokh-config-err-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let missing = dir.join("absent.toml");
+        let error = Config::load(Some(&missing), &Overrides::default()).err();
+        assert!(
+            matches!(&error, Some(ConfigError::Read { path, .. }) if *path == missing),
+            "{error:?}"
+        );
+        let path = dir.join("pasokh.toml");
+        let written = std::fs::write(&path, "sip = \"127.0.0.1:5070\"\n\nsipp = 1\n");
+        assert!(written.is_ok());
+        let error = Config::load(Some(&path), &Overrides::default()).err();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(
+            matches!(&error, Some(ConfigError::Syntax { line: Some(3), .. })),
+            "{error:?}"
+        );
+        let text = error.map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            text.starts_with(&format!("config {}: ", path.display())) && text.contains("sipp"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -6,16 +6,19 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::Deserialize;
+use toml::Spanned;
 
+use super::{ConfigError, FileSource, Problem};
 use crate::acd::{QueueConfig, Strategy};
 
+/// One `[queues.NAME]` table; the keys checked beyond their type keep their place in the file.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct QueueFile {
-    strategy: Option<String>,
-    ring_timeout_s: Option<u64>,
+    strategy: Option<Spanned<String>>,
+    ring_timeout_s: Option<Spanned<u64>>,
     wrap_up_s: Option<u64>,
-    max_wait_s: Option<u64>,
+    max_wait_s: Option<Spanned<u64>>,
     announce_first_s: Option<u64>,
     announce_every_s: Option<u64>,
     service_level_s: Option<u64>,
@@ -27,44 +30,58 @@ pub(super) struct QueueFile {
 /// Applies the file's queue tables to `queues` (adding the queues it names that do not exist).
 pub(super) fn apply_queue_files(
     queues: &mut Vec<QueueConfig>,
-    files: BTreeMap<String, QueueFile>,
-) -> Result<(), String> {
-    for (name, file) in files {
+    files: BTreeMap<Spanned<String>, QueueFile>,
+    source: &FileSource,
+) -> Result<(), ConfigError> {
+    for (spanned_name, file) in files {
+        let name = spanned_name.get_ref();
         if name.trim().is_empty() || name.len() > 32 {
-            return Err(format!("queue name {name:?} must be 1 to 32 characters"));
+            let problem = Problem::QueueName { name: name.clone() };
+            return Err(source.invalid(&spanned_name, "queues", problem));
         }
-        let index = match queues.iter().position(|q| q.name == name) {
+        let index = match queues.iter().position(|q| &q.name == name) {
             Some(index) => index,
             None => {
                 queues.push(QueueConfig::new(name.clone()));
                 queues.len() - 1
             }
         };
-        apply(&mut queues[index], file).map_err(|e| format!("queue {name:?}: {e}"))?;
+        apply(&mut queues[index], file).map_err(|(span, key, problem)| ConfigError::Invalid {
+            at: source.origin(span),
+            queue: Some(name.clone()),
+            key,
+            problem,
+        })?;
     }
     Ok(())
 }
 
-fn apply(queue: &mut QueueConfig, f: QueueFile) -> Result<(), String> {
+/// A refused value: where it is, its key, and why.
+type Refused = (std::ops::Range<usize>, &'static str, Problem);
+
+fn apply(queue: &mut QueueConfig, f: QueueFile) -> Result<(), Refused> {
     if let Some(text) = f.strategy {
-        queue.strategy = Strategy::parse(&text).ok_or_else(|| {
-            format!(
-                "strategy {text:?} is not one of longest-idle, ring-all, round-robin, fewest-calls"
-            )
+        queue.strategy = Strategy::parse(text.get_ref()).ok_or_else(|| {
+            let given = text.get_ref().clone();
+            (text.span(), "strategy", Problem::UnknownStrategy { given })
         })?;
     }
     let secs = Duration::from_secs;
     if let Some(v) = f.ring_timeout_s {
-        if v == 0 {
-            return Err("ring_timeout_s must be at least 1".into());
+        if *v.get_ref() == 0 {
+            let problem = Problem::BelowOne { why: None };
+            return Err((v.span(), "ring_timeout_s", problem));
         }
-        queue.ring_timeout = secs(v);
+        queue.ring_timeout = secs(v.into_inner());
     }
     if let Some(v) = f.max_wait_s {
-        if v == 0 {
-            return Err("max_wait_s must be at least 1: nobody waits forever".into());
+        if *v.get_ref() == 0 {
+            let problem = Problem::BelowOne {
+                why: Some("nobody waits forever"),
+            };
+            return Err((v.span(), "max_wait_s", problem));
         }
-        queue.max_wait = secs(v);
+        queue.max_wait = secs(v.into_inner());
     }
     queue.wrap_up = f.wrap_up_s.map_or(queue.wrap_up, secs);
     queue.announce_first = f.announce_first_s.map_or(queue.announce_first, secs);

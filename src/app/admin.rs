@@ -1,25 +1,21 @@
 //! Management commands. They open the same database as a running engine (SQLite in WAL mode with a
 //! busy timeout lets both write); the engine notices new agents within a second.
 
+use super::error::{current_thread_runtime as runtime, CliError};
 use crate::config::Config;
 use crate::sip::registrar::UserCredentials;
 use crate::store::{Role, Store};
 
-fn runtime() -> Result<tokio::runtime::Runtime, String> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the runtime: {e}"))
-}
-
 /// `QUEUE` or `QUEUE:PENALTY`.
-fn parse_queue(text: &str) -> Result<(String, u32), String> {
+fn parse_queue(text: &str) -> Result<(String, u32), CliError> {
     match text.split_once(':') {
         None => Ok((text.to_string(), 0)),
         Some((queue, penalty)) => penalty
             .parse()
             .map(|p| (queue.to_string(), p))
-            .map_err(|_| format!("bad penalty in --queue {text:?}")),
+            .map_err(|_| CliError::QueueFlag {
+                given: text.to_string(),
+            }),
     }
 }
 
@@ -29,9 +25,9 @@ pub fn agent_add(
     name: &str,
     password: &str,
     queues: &[String],
-) -> Result<(), String> {
+) -> Result<(), CliError> {
     if password.is_empty() {
-        return Err("the password must not be empty".into());
+        return Err(CliError::EmptyPassword);
     }
     let queues = queues
         .iter()
@@ -39,21 +35,18 @@ pub fn agent_add(
         .collect::<Result<Vec<_>, _>>()?;
     let credentials = UserCredentials::from_password(id, &config.realm, password);
     runtime()?.block_on(async {
-        let store = Store::open(&config.data).await.map_err(|e| e.to_string())?;
-        store
-            .add_agent(id, name, &credentials, &queues)
-            .await
-            .map_err(|e| e.to_string())?;
+        let store = Store::open(&config.data).await?;
+        store.add_agent(id, name, &credentials, &queues).await?;
         store.close().await;
         println!("agent {id} saved");
         Ok(())
     })
 }
 
-pub fn agent_list(config: &Config) -> Result<(), String> {
+pub fn agent_list(config: &Config) -> Result<(), CliError> {
     runtime()?.block_on(async {
-        let store = Store::open(&config.data).await.map_err(|e| e.to_string())?;
-        let agents = store.list_agents().await.map_err(|e| e.to_string())?;
+        let store = Store::open(&config.data).await?;
+        let agents = store.list_agents().await?;
         println!("{:<10} {:<24} QUEUES", "ID", "NAME");
         for agent in agents {
             let queues: Vec<String> = agent
@@ -77,25 +70,23 @@ pub fn agent_list(config: &Config) -> Result<(), String> {
 /// Why a role may not have a token, if it may not: an agent must exist (its token would
 /// otherwise open messages of whoever is later added with that id), and managers' mailboxes do
 /// not exist yet, so no `manager:ID` names anyone.
-async fn refusal(store: &Store, role: &Role) -> Result<Option<String>, String> {
+async fn refusal(store: &Store, role: &Role) -> Result<Option<CliError>, CliError> {
     Ok(match role {
         Role::Agent(id) => {
-            let exists = store.agent_exists(id).await.map_err(|e| e.to_string())?;
-            (!exists).then(|| format!("no agent {id}: add it first with `pasokh agent add`"))
+            let exists = store.agent_exists(id).await?;
+            (!exists).then(|| CliError::NoSuchAgent { id: id.clone() })
         }
-        Role::Manager(id) => Some(format!(
-            "no mailbox for manager {id}: managers' mailboxes do not exist yet"
-        )),
+        Role::Manager(id) => Some(CliError::NoManagerMailbox { id: id.clone() }),
         Role::Admin | Role::Supervisor | Role::Screener => None,
     })
 }
 
-pub fn token_create(config: &Config, role: &str) -> Result<(), String> {
-    let role = Role::parse(role).map_err(|e| e.to_string())?;
+pub fn token_create(config: &Config, role: &str) -> Result<(), CliError> {
+    let role = Role::parse(role)?;
     runtime()?.block_on(async {
-        let store = Store::open(&config.data).await.map_err(|e| e.to_string())?;
+        let store = Store::open(&config.data).await?;
         let outcome = match refusal(&store, &role).await {
-            Ok(None) => store.create_token(&role).await.map_err(|e| e.to_string()),
+            Ok(None) => store.create_token(&role).await.map_err(CliError::from),
             Ok(Some(reason)) => Err(reason),
             Err(error) => Err(error),
         };
@@ -106,10 +97,10 @@ pub fn token_create(config: &Config, role: &str) -> Result<(), String> {
 }
 
 /// Lists tokens by id, role and creation time; the tokens themselves are not stored.
-pub fn token_list(config: &Config) -> Result<(), String> {
+pub fn token_list(config: &Config) -> Result<(), CliError> {
     runtime()?.block_on(async {
-        let store = Store::open(&config.data).await.map_err(|e| e.to_string())?;
-        let tokens = store.list_tokens().await.map_err(|e| e.to_string());
+        let store = Store::open(&config.data).await?;
+        let tokens = store.list_tokens().await;
         store.close().await;
         println!("{:<6} {:<24} CREATED", "ID", "ROLE");
         for token in tokens? {
@@ -121,16 +112,16 @@ pub fn token_list(config: &Config) -> Result<(), String> {
 }
 
 /// Deletes a token by the id `token list` shows; it stops working at once.
-pub fn token_revoke(config: &Config, id: i64) -> Result<(), String> {
+pub fn token_revoke(config: &Config, id: i64) -> Result<(), CliError> {
     runtime()?.block_on(async {
-        let store = Store::open(&config.data).await.map_err(|e| e.to_string())?;
-        let revoked = store.revoke_token(id).await.map_err(|e| e.to_string());
+        let store = Store::open(&config.data).await?;
+        let revoked = store.revoke_token(id).await;
         store.close().await;
         if revoked? {
             println!("token {id} revoked");
             Ok(())
         } else {
-            Err(format!("no token {id}"))
+            Err(CliError::NoSuchToken { id })
         }
     })
 }
@@ -141,19 +132,20 @@ mod tests {
     use crate::store::test_support::TempDir;
 
     #[tokio::test]
-    async fn tokens_are_refused_for_unknown_agents_and_for_managers() -> Result<(), String> {
+    async fn tokens_are_refused_for_unknown_agents_and_for_managers() -> Result<(), CliError> {
         let dir = TempDir::new("token-refusal");
-        let store = Store::open(dir.path()).await.map_err(|e| e.to_string())?;
+        let store = Store::open(dir.path()).await?;
         let credentials = UserCredentials::from_password("2001", "pasokh", "pw");
-        store
-            .add_agent("2001", "Sara", &credentials, &[])
-            .await
-            .map_err(|e| e.to_string())?;
-        assert_eq!(refusal(&store, &Role::Agent("2001".into())).await?, None);
-        assert_eq!(refusal(&store, &Role::Screener).await?, None);
-        let unknown = refusal(&store, &Role::Agent("9999".into())).await?;
+        store.add_agent("2001", "Sara", &credentials, &[]).await?;
+        let text = |refused: Option<CliError>| refused.map(|r| r.to_string());
+        assert_eq!(
+            text(refusal(&store, &Role::Agent("2001".into())).await?),
+            None
+        );
+        assert_eq!(text(refusal(&store, &Role::Screener).await?), None);
+        let unknown = text(refusal(&store, &Role::Agent("9999".into())).await?);
         assert!(unknown.is_some_and(|r| r.contains("no agent 9999")));
-        let manager = refusal(&store, &Role::Manager("7".into())).await?;
+        let manager = text(refusal(&store, &Role::Manager("7".into())).await?);
         assert!(manager.is_some_and(|r| r.contains("mailboxes do not exist yet")));
         store.close().await;
         Ok(())

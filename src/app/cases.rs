@@ -3,29 +3,28 @@
 
 use std::path::Path;
 
+use super::error::{current_thread_runtime, CliError};
 use crate::config::Config;
 use crate::store::case_import::parse_csv;
 use crate::store::Store;
 
-pub fn import(config: &Config, file: &Path) -> Result<(), String> {
-    let text = std::fs::read_to_string(file)
-        .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-    let parsed = parse_csv(&text).map_err(|e| format!("{}: {e}", file.display()))?;
+pub fn import(config: &Config, file: &Path) -> Result<(), CliError> {
+    let text = std::fs::read_to_string(file).map_err(|source| CliError::ReadFile {
+        path: file.to_path_buf(),
+        source,
+    })?;
+    let parsed = parse_csv(&text).map_err(|reason| CliError::CasesFile {
+        path: file.to_path_buf(),
+        reason,
+    })?;
     for bad in &parsed.bad {
         eprintln!("{}:{}: {}", file.display(), bad.line, bad.reason);
     }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the runtime: {e}"))?;
-    runtime.block_on(async {
-        let store = Store::open(&config.data).await.map_err(|e| e.to_string())?;
-        store
-            .import_cases(&parsed.cases)
-            .await
-            .map_err(|e| e.to_string())?;
+    current_thread_runtime()?.block_on(async {
+        let store = Store::open(&config.data).await?;
+        store.import_cases(&parsed.cases).await?;
         store.close().await;
-        Ok::<(), String>(())
+        Ok::<(), CliError>(())
     })?;
     println!(
         "imported {} cases, {} bad rows",
@@ -35,9 +34,9 @@ pub fn import(config: &Config, file: &Path) -> Result<(), String> {
     if parsed.bad.is_empty() {
         Ok(())
     } else {
-        Err(format!(
-            "{} rows were not imported (see above)",
-            parsed.bad.len()
-        ))
+        Err(CliError::RowsNotImported {
+            path: file.to_path_buf(),
+            count: parsed.bad.len(),
+        })
     }
 }

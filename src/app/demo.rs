@@ -10,7 +10,7 @@ use crate::ivr::case::{stage_names, VERDICTS};
 use crate::ivr::jalali::JalaliDate;
 use crate::ivr::{CaseInfo, CaseKind};
 use crate::sip::registrar::UserCredentials;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 pub const DEMO_AGENTS: [(&str, &str); 3] = [
     ("2001", "Maryam Ahmadi"),
@@ -20,7 +20,7 @@ pub const DEMO_AGENTS: [(&str, &str); 3] = [
 
 const DEMO_CASES: usize = 3000;
 
-pub async fn seed(store: &Store, config: &Config) -> Result<(), String> {
+pub async fn seed(store: &Store, config: &Config) -> Result<(), StoreError> {
     let queues = vec![
         ("137".to_string(), 0),
         ("1888".to_string(), 0),
@@ -28,15 +28,9 @@ pub async fn seed(store: &Store, config: &Config) -> Result<(), String> {
     ];
     for (id, name) in DEMO_AGENTS {
         let credentials = UserCredentials::from_password(id, &config.realm, &format!("demo{id}"));
-        store
-            .add_agent(id, name, &credentials, &queues)
-            .await
-            .map_err(|e| e.to_string())?;
+        store.add_agent(id, name, &credentials, &queues).await?;
     }
-    store
-        .import_cases(&demo_cases())
-        .await
-        .map_err(|e| e.to_string())?;
+    store.import_cases(&demo_cases()).await?;
     tracing::info!("demo data seeded: agents 2001-2003 (passwords demo2001..), {DEMO_CASES} cases");
     Ok(())
 }

@@ -6,6 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use super::error::{current_thread_runtime, CliError, MissingPrompt};
 use crate::config::Config;
 use crate::ivr::jalali::tehran_local;
 use crate::ivr::{load_flows, CallContext, FlowSet};
@@ -40,50 +41,49 @@ fn prompt_file_exists(prompts: &Path, id: &str) -> bool {
 }
 
 /// Reads and validates every flow; an error names the file, line and node.
-pub fn load_flow_set(config: &Config) -> Result<FlowSet, String> {
-    let entries = std::fs::read_dir(&config.flows).map_err(|e| {
-        format!(
-            "cannot read the flows folder {}: {e}",
-            config.flows.display()
-        )
+pub fn load_flow_set(config: &Config) -> Result<FlowSet, CliError> {
+    let entries = std::fs::read_dir(&config.flows).map_err(|source| CliError::FlowsFolder {
+        path: config.flows.clone(),
+        source,
     })?;
     let mut files = Vec::new();
     for entry in entries.flatten() {
         let path = entry.path();
         if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let text = std::fs::read_to_string(&path).map_err(|source| CliError::ReadFile {
+                path: path.clone(),
+                source,
+            })?;
             files.push((path.display().to_string(), text));
         }
     }
     files.sort();
     let queues: Vec<String> = QUEUES.iter().map(|q| q.to_string()).collect();
     let exists = |id: &str| prompt_file_exists(&config.prompts, id);
-    load_flows(&files, &exists, &queues).map_err(|errors| {
-        let lines: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
-        format!("the IVR flows have errors:\n{}", lines.join("\n"))
+    load_flows(&files, &exists, &queues).map_err(|errors| CliError::Flows {
+        errors: errors.iter().map(|e| e.to_string()).collect(),
     })
 }
 
 /// Every prompt the engine plays by name must be a file in the prompts folder: a start-up
 /// error naming each missing one, rather than silence on a live call.
-pub fn check_engine_prompts(config: &Config) -> Result<(), String> {
-    let missing: Vec<String> = crate::engine::prompt_names::engine_prompts()
+pub fn check_engine_prompts(config: &Config) -> Result<(), CliError> {
+    let missing: Vec<MissingPrompt> = crate::engine::prompt_names::engine_prompts()
         .into_iter()
         .filter(|(id, _)| !prompt_file_exists(&config.prompts, id))
-        .map(|(id, by)| {
-            let file = config.prompts.join(format!("{id}.wav"));
-            format!("  {} (or .mp3/.ogg), played by {by}", file.display())
+        .map(|(id, by)| MissingPrompt {
+            file: config.prompts.join(format!("{id}.wav")),
+            played_by: by.to_string(),
         })
         .collect();
     if missing.is_empty() {
         Ok(())
     } else {
-        Err(format!("prompt files are missing:\n{}", missing.join("\n")))
+        Err(CliError::MissingPrompts { missing })
     }
 }
 
-pub fn check(config: &Config) -> Result<(), String> {
+pub fn check(config: &Config) -> Result<(), CliError> {
     check_engine_prompts(config)?;
     let flows = load_flow_set(config)?;
     let mut lines: Vec<&str> = flows.lines().collect();
@@ -108,17 +108,12 @@ pub fn context_now(line: &str, caller: &str) -> CallContext {
     }
 }
 
-pub fn simulate(config: &Config, line: &str, keys: &str) -> Result<(), String> {
+pub fn simulate(config: &Config, line: &str, keys: &str) -> Result<(), CliError> {
     let flows = Arc::new(load_flow_set(config)?);
     let texts = read_manifests(&config.prompts);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let runtime = current_thread_runtime()?;
     // Cases and messages come from the database when there is one, so a real file number works.
-    let store = runtime
-        .block_on(Store::open(&config.data))
-        .map_err(|e| e.to_string())?;
+    let store = runtime.block_on(Store::open(&config.data))?;
     if config.demo {
         runtime.block_on(super::demo::seed(&store, config))?;
     }

@@ -5,6 +5,9 @@ pub mod admin;
 mod agents_sync;
 pub mod cases;
 mod demo;
+pub mod error;
 pub mod flows;
 mod recovery;
 pub mod serve;
+
+pub use error::{CliError, MissingPrompt};

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::mpsc;
 
+use super::error::CliError;
 use crate::config::Config;
 use crate::drivers::media::{load_prompts, sweep_recordings, MediaConfig, MediaRuntime};
 use crate::drivers::sip_loop::{EngineLoop, LoopMsg, Sinks};
@@ -15,14 +16,14 @@ use crate::engine::{Engine, EngineConfig, Input};
 use crate::sip::txn::TimerConfig;
 use crate::store::{CallWriter, Store};
 
-pub fn run(config: Config) -> Result<(), String> {
+pub fn run(config: Config) -> Result<(), CliError> {
     init_logging();
     raise_open_file_limit();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+        .map_err(CliError::Runtime)?;
     runtime.block_on(serve(config))
 }
 
@@ -49,28 +50,28 @@ fn raise_open_file_limit() {
 }
 
 /// A UDP socket with large kernel buffers, so bursts of thousands of calls a second are not lost.
-fn bind_udp(addr: std::net::SocketAddr) -> Result<UdpSocket, String> {
+fn bind_udp(addr: std::net::SocketAddr) -> Result<UdpSocket, CliError> {
     use socket2::{Domain, Protocol, Socket, Type};
     let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))
-        .map_err(|e| format!("cannot create the SIP UDP socket: {e}"))?;
+        .map_err(CliError::UdpSocket)?;
     let _ = socket.set_recv_buffer_size(8 << 20);
     let _ = socket.set_send_buffer_size(8 << 20);
-    socket
-        .bind(&addr.into())
-        .map_err(|e| format!("cannot bind SIP UDP {addr}: {e}"))?;
-    socket
-        .set_nonblocking(true)
-        .map_err(|e| format!("SIP UDP socket: {e}"))?;
-    UdpSocket::from_std(socket.into()).map_err(|e| format!("SIP UDP socket: {e}"))
+    socket.bind(&addr.into()).map_err(|source| CliError::Bind {
+        what: "SIP UDP",
+        addr,
+        source,
+    })?;
+    socket.set_nonblocking(true).map_err(CliError::UdpSocket)?;
+    UdpSocket::from_std(socket.into()).map_err(CliError::UdpSocket)
 }
 
-async fn serve(config: Config) -> Result<(), String> {
+async fn serve(config: Config) -> Result<(), CliError> {
     let start = Instant::now();
     let epoch_unix_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0);
-    let store = Store::open(&config.data).await.map_err(|e| e.to_string())?;
+    let store = Store::open(&config.data).await?;
     match store.close_interrupted_calls(epoch_unix_ms).await {
         Ok(0) => {}
         Ok(closed) => tracing::warn!(
@@ -82,7 +83,7 @@ async fn serve(config: Config) -> Result<(), String> {
     if config.demo {
         super::demo::seed(&store, &config).await?;
     }
-    let prompts = Arc::new(load_prompts(&config.prompts).map_err(|e| e.to_string())?);
+    let prompts = Arc::new(load_prompts(&config.prompts)?);
     super::flows::check_engine_prompts(&config)?;
     let flows = Arc::new(super::flows::load_flow_set(&config)?);
     let recordings = config.data.join("recordings");
@@ -93,7 +94,11 @@ async fn serve(config: Config) -> Result<(), String> {
     let udp = Arc::new(bind_udp(config.sip)?);
     let tcp = TcpListener::bind(config.sip)
         .await
-        .map_err(|e| format!("cannot bind SIP TCP {}: {e}", config.sip))?;
+        .map_err(|source| CliError::Bind {
+            what: "SIP TCP",
+            addr: config.sip,
+            source,
+        })?;
     let (to_loop, inbox) = mpsc::unbounded_channel::<LoopMsg>();
 
     let media_events = to_loop.clone();
@@ -110,7 +115,7 @@ async fn serve(config: Config) -> Result<(), String> {
             let _ = media_events.send(LoopMsg::Engine(Input::Media(event)));
         },
     )
-    .map_err(|e| format!("cannot start the media workers: {e}"))?;
+    .map_err(CliError::MediaWorkers)?;
 
     let engine = Engine::new(EngineConfig {
         sip_addr: config.sip,
@@ -171,7 +176,11 @@ async fn serve(config: Config) -> Result<(), String> {
     };
     let listener = TcpListener::bind(config.http)
         .await
-        .map_err(|e| format!("cannot bind HTTP {}: {e}", config.http))?;
+        .map_err(|source| CliError::Bind {
+            what: "HTTP",
+            addr: config.http,
+            source,
+        })?;
     tokio::spawn(async move {
         let forever = std::future::pending::<()>();
         if let Err(error) = crate::web::serve_on(listener, web_state, forever).await {

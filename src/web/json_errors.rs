@@ -17,10 +17,17 @@ use axum::Json;
 /// The longest rejection text kept as the error message.
 const MAX_REASON_BYTES: usize = 1_024;
 
-/// The most header bytes (names, values and their separators) a request may carry. Far below
-/// the HTTP library's own buffer (about 400 KB), so an oversized header section meets this
-/// check, and its JSON 431, before the library's empty one.
+/// The most header bytes a request may carry. `conn` holds a connection's first head (request
+/// line and headers) to it before the HTTP library reads anything; this layer holds every later
+/// head on a kept-alive connection to it (names, values and separators), as far as the library's
+/// own buffer (about 400 KB) lets a head through to it.
 pub(super) const MAX_HEADER_BYTES: usize = 32 * 1024;
+
+/// The API's error body, `{"error": text}`: one function, so the replies written before the
+/// library runs (`conn`) have exactly the shape of the router's.
+pub(super) fn error_body(text: &str) -> String {
+    serde_json::json!({ "error": text }).to_string()
+}
 
 /// Refuses a request whose headers are larger than [`MAX_HEADER_BYTES`] with a JSON 431.
 pub(super) async fn limit_headers(request: Request, next: Next) -> Response {
@@ -56,7 +63,7 @@ pub(super) async fn json_errors(response: Response) -> Response {
                 .unwrap_or("error")
                 .to_ascii_lowercase()
         });
-    let json = serde_json::json!({ "error": text }).to_string();
+    let json = error_body(&text);
     parts.headers.remove(header::CONTENT_LENGTH);
     parts.headers.insert(
         header::CONTENT_TYPE,

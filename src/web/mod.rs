@@ -25,6 +25,7 @@ mod agents;
 mod auth;
 mod calls;
 mod cases;
+mod conn;
 mod error;
 mod iso_time;
 mod json_errors;
@@ -94,15 +95,20 @@ pub async fn serve(
 }
 
 /// Serves on a listener the caller bound already (to learn an OS-chosen port, or to fail on a
-/// taken port before starting anything else).
+/// taken port before starting anything else). Each connection's first request head is checked
+/// by our own reader before the HTTP library sees it (see `conn`).
 pub async fn serve_on(
     listener: TcpListener,
     state: WebState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    conn::serve_connections(
+        listener,
+        router(state),
+        conn::HeadLimits::default(),
+        shutdown,
+    )
+    .await
 }
 
 /// Liveness only: answers without a token and without touching the database.
@@ -130,6 +136,8 @@ async fn not_found() -> ApiError {
     ApiError::NotFound
 }
 
+#[cfg(test)]
+mod conn_tests;
 #[cfg(test)]
 mod message_access_tests;
 #[cfg(test)]

@@ -10,7 +10,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{oneshot, watch};
 
-use super::{serve_on, LiveFeed, WebState};
+use super::conn::{serve_connections, HeadLimits};
+use super::{router, LiveFeed, WebState};
 use crate::engine::live::{AgentAction, LiveSnapshot};
 use crate::sip::registrar::UserCredentials;
 use crate::store::test_support::TempDir;
@@ -58,6 +59,11 @@ pub(super) struct TestServer {
 
 impl TestServer {
     pub async fn start(label: &str) -> Result<TestServer, Box<dyn Error>> {
+        TestServer::start_with(label, HeadLimits::default()).await
+    }
+
+    /// A server whose connections are held to `limits` (a short head timeout, say).
+    pub async fn start_with(label: &str, limits: HeadLimits) -> Result<TestServer, Box<dyn Error>> {
         let dir = TempDir::new(label);
         let store = Store::open(dir.path()).await?;
         // Call-takers 2001-2003 exist, as with `--demo`: an agent's token works only while its
@@ -91,9 +97,10 @@ impl TestServer {
             }),
         };
         let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(serve_on(listener, state, async move {
+        let shutdown = async move {
             let _ = stopped.await;
-        }));
+        };
+        tokio::spawn(serve_connections(listener, router(state), limits, shutdown));
         Ok(TestServer {
             addr,
             store,
@@ -179,7 +186,7 @@ impl TestServer {
     }
 }
 
-fn parse_reply(raw: &str) -> Result<Reply, Box<dyn Error>> {
+pub(super) fn parse_reply(raw: &str) -> Result<Reply, Box<dyn Error>> {
     let (head, body) = raw.split_once("\r\n\r\n").ok_or("no end of headers")?;
     let mut lines = head.split("\r\n");
     let status_line = lines.next().ok_or("no status line")?;
