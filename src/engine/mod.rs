@@ -13,7 +13,7 @@ use std::time::Duration;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::media::api::{LegId, MediaCommand, MediaEvent};
+use crate::media::api::{MediaCommand, MediaEvent};
 use crate::sip::msg::{Message, Request, Response};
 use crate::sip::registrar::{Registrar, UserCredentials};
 use crate::sip::transport::Peer;
@@ -29,6 +29,7 @@ mod counters;
 pub mod live;
 mod ports;
 pub mod prompt_names;
+mod recordings;
 mod shutdown;
 mod signalling;
 mod store_io;
@@ -174,17 +175,14 @@ pub struct Engine {
     outputs: VecDeque<Output>,
     pub counters: Counters,
     flows: Option<std::sync::Arc<crate::ivr::FlowSet>>,
-    /// Messages waiting for a recording that is still being saved (the caller hung up mid-take).
-    pending_files: HashMap<LegId, (CallKey, NewMessage)>,
+    /// Conversations being recorded and messages waiting for a take to be saved.
+    recordings: recordings::Recordings,
+    /// Inputs for the calls' IVR runs, fed in order once the step that caused them is over.
+    app_events: VecDeque<(CallKey, crate::ivr::IvrInput)>,
     acd: crate::acd::Acd,
     agent_legs: agent_leg::AgentLegs,
     /// OPTIONS pings in flight → the agent and the contact pinged.
     pings: HashMap<TxnKey, agent_leg::ping::Ping>,
-    /// Caller legs recording a conversation → the call's Call-ID (its message's key).
-    call_recordings: HashMap<LegId, String>,
-    /// Calls whose IVR is being driven, and inputs that arrived meanwhile.
-    driving: std::collections::HashSet<CallKey>,
-    deferred: Vec<(CallKey, crate::ivr::IvrInput)>,
     /// Agent requests the ACD refused so far (a feature code hears whether its request took).
     agent_refusals: u64,
     /// A shutdown was asked for: new calls are refused.
@@ -213,13 +211,11 @@ impl Engine {
             outputs: VecDeque::new(),
             counters: Counters::default(),
             flows: None,
-            pending_files: HashMap::new(),
+            recordings: Default::default(),
+            app_events: VecDeque::new(),
             acd: crate::acd::Acd::new(queues, Vec::new()),
             agent_legs: agent_leg::AgentLegs::default(),
             pings: HashMap::new(),
-            call_recordings: HashMap::new(),
-            driving: Default::default(),
-            deferred: Vec::new(),
             agent_refusals: 0,
             follow_up: Default::default(),
             draining: false,
@@ -261,7 +257,7 @@ impl Engine {
             Input::Store(reply) => self.on_store_reply(reply, now),
             Input::Shutdown { grace } => self.begin_shutdown(grace, now),
         }
-        self.drain_txn_events(now);
+        self.settle(now);
     }
 
     pub fn poll_output(&mut self) -> Option<Output> {
@@ -300,7 +296,19 @@ impl Engine {
                 (TimerOwner::Engine, _) => {}
             }
         }
-        self.drain_txn_events(now);
+        self.settle(now);
+    }
+
+    /// Finishes what an input or a timer set going: the runs' queued inputs, and the
+    /// transaction layer's events (responses to our requests may queue more inputs).
+    fn settle(&mut self, now: Duration) {
+        loop {
+            self.run_app_events(now);
+            self.drain_txn_events(now);
+            if self.app_events.is_empty() {
+                break;
+            }
+        }
     }
 
     /// The `/metrics` text: counters and gauges, no personal data.

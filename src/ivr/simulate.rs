@@ -243,20 +243,8 @@ impl Sim<'_> {
             )),
             IvrOutput::StopRecording => {
                 self.log.push("stop recording".into());
-                let duration_ms = millis(SPEECH);
-                let reason = RecordEnd::Key;
-                self.replies.push_back(IvrInput::RecordingStopped {
-                    duration_ms,
-                    reason,
-                });
-            }
-            IvrOutput::KeepRecording => {
-                self.recordings += 1;
-                let recording_id = format!("sim-rec-{}", self.recordings);
-                self.log
-                    .push(format!("keep recording: saved as {recording_id}"));
-                self.replies
-                    .push_back(IvrInput::RecordingSaved { recording_id });
+                let stopped = self.take_saved(millis(SPEECH), RecordEnd::Key);
+                self.replies.push_back(stopped);
             }
             IvrOutput::DiscardRecording => self.log.push("discard recording".into()),
             IvrOutput::Enqueue { queue, .. } => {
@@ -288,6 +276,18 @@ impl Sim<'_> {
         outcome
     }
 
+    /// The recorder stopped and, as the media side does, saved the take at once.
+    fn take_saved(&mut self, duration_ms: u64, reason: RecordEnd) -> IvrInput {
+        self.recordings += 1;
+        let recording_id = format!("sim-rec-{}", self.recordings);
+        self.log.push(format!("take saved as {recording_id}"));
+        IvrInput::RecordingStopped {
+            duration_ms,
+            reason,
+            recording: Some(recording_id),
+        }
+    }
+
     /// The caller speaks (or not) while the recorder runs.
     fn record(&mut self) {
         let group = self.groups.front().cloned();
@@ -302,28 +302,22 @@ impl Sim<'_> {
                 self.input(IvrInput::Digit('#'));
             }
             Some("hangup") => {
-                let (duration_ms, reason) = (millis(SPEECH), RecordEnd::HangUp);
                 self.input(IvrInput::RecordingStopped {
-                    duration_ms,
-                    reason,
+                    duration_ms: millis(SPEECH),
+                    reason: RecordEnd::HangUp,
+                    recording: None,
                 });
                 self.hang_up("caller hangs up while recording");
             }
             Some("~") => {
                 self.log.push("caller says nothing".into());
-                let (duration_ms, reason) = (0, RecordEnd::Silence);
-                self.input(IvrInput::RecordingStopped {
-                    duration_ms,
-                    reason,
-                });
+                let stopped = self.take_saved(0, RecordEnd::Silence);
+                self.input(stopped);
             }
             _ => {
                 self.log.push("caller speaks, then falls silent".into());
-                let (duration_ms, reason) = (millis(SPEECH), RecordEnd::Silence);
-                self.input(IvrInput::RecordingStopped {
-                    duration_ms,
-                    reason,
-                });
+                let stopped = self.take_saved(millis(SPEECH), RecordEnd::Silence);
+                self.input(stopped);
             }
         }
     }

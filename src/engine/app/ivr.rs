@@ -2,39 +2,29 @@
 //! hang up) and feeds back media events and store answers. The run's one timer is mirrored into
 //! the engine's timer table, so thousands of runs cost one heap, not a scan.
 //!
-//! Recordings are saved durably by the media side the moment a take stops; "keep" then only
-//! acknowledges, "discard" deletes. So a caller who hangs up mid-take still leaves the message:
-//! the take is finished, saved, and the message filed with it when the save completes.
+//! Inputs reach a run only through `feed`, which queues them; `Engine::handle_input` drains the
+//! queue after each input, in order. So an application step that leads back into the same call
+//! (queue → overflow → IVR) never re-enters the run while it is being driven: the overflow is
+//! queued and fed once the step that caused it is over. The run stays in its call while it is
+//! driven; each output is taken out, carried out, and its answer (if any) fed straight back.
+//!
+//! Who owns what of a voice message: the run decides which take is the message (`ivr::run`), the
+//! call knows what its recorder is doing (`call::Recorder`), the media side owns the file and
+//! saves it durably the moment the take stops. A caller who hangs up mid-take still leaves the
+//! message: the take is stopped, saved, and the message filed with it when the save completes
+//! (`Recordings::waiting_files`).
 
 use std::time::Duration;
 
 use crate::engine::app::App;
-use crate::engine::call::{CallKey, Disposition, HangupBy};
+use crate::engine::call::{CallKey, Disposition, HangupBy, Recorder};
 use crate::engine::store_io::{FilingStage, NewMessage, StoreCommand, StoreReply};
-use crate::engine::{CallTimer, Engine, Output};
+use crate::engine::{CallTimer, Engine, Output, TimerOwner};
 use crate::ivr::jalali::tehran_local;
 use crate::ivr::{CallContext, IvrInput, IvrOutput, IvrRun, MessageDraft, RecordEnd};
 use crate::media::api::{LegId, MediaCommand, RecordSpec, RecordingEnd};
 
-/// The IVR state of one call.
-#[derive(Debug)]
-pub struct IvrApp {
-    pub run: IvrRun,
-    /// The last recording take: its file name and whether it is durably saved.
-    take: Option<Take>,
-    recording: bool,
-    takes: u32,
-}
-
-#[derive(Debug, Clone)]
-struct Take {
-    name: String,
-    saved: bool,
-    /// The key that ends this take (the recorder consumes it; the call record still lists it).
-    end_key: char,
-}
-
-/// What a run needs to know about its call, copied out so the app can be driven detached.
+/// What a run's outputs need to know about its call, copied out once per output.
 #[derive(Debug, Clone)]
 pub(crate) struct CallInfo {
     pub key: CallKey,
@@ -44,6 +34,16 @@ pub(crate) struct CallInfo {
     pub caller: String,
     /// How the flow's filing relates to the call's message (whole, or completing the opened one).
     pub filing_stage: FilingStage,
+    /// A take is in the recorder (a filing that names it waits for its save).
+    pub take_running: bool,
+}
+
+/// What carrying out one of the run's outputs led to.
+enum Step {
+    Done,
+    /// An answer the engine has at once (a refused lookup), fed straight back to the run.
+    Reply(IvrInput),
+    HangUp,
 }
 
 impl Engine {
@@ -52,10 +52,10 @@ impl Engine {
         let Some(flow) = self.flows.as_ref().and_then(|f| f.get(line)) else {
             return false;
         };
-        let Some(call) = self.calls.get(call_key) else {
+        let (today, weekday, minute_of_day) = tehran_local(self.wall_ms(now) / 1000);
+        let Some(call) = self.calls.get_mut(call_key) else {
             return false;
         };
-        let (today, weekday, minute_of_day) = tehran_local(self.wall_ms(now) / 1000);
         let context = CallContext {
             line: line.to_string(),
             caller: call.record.from.clone(),
@@ -63,206 +63,168 @@ impl Engine {
             weekday,
             minute_of_day,
         };
-        let app = IvrApp {
-            run: IvrRun::start(flow, context, now),
-            take: None,
-            recording: false,
-            takes: 0,
-        };
-        if let Some(call) = self.calls.get_mut(call_key) {
-            call.app = App::Ivr(Box::new(app));
-        }
+        call.app = App::Ivr(Box::new(IvrRun::start(flow, context, now)));
         self.ivr_step(call_key, None, now);
         true
     }
 
-    /// Feeds `input` (if any) to the call's run and carries out everything it asks. An input
-    /// that arrives while the run is being driven (e.g. the ACD overflowing a call the moment it
-    /// is queued) is deferred and fed right after, never lost.
-    pub(crate) fn ivr_step(&mut self, call_key: CallKey, input: Option<IvrInput>, now: Duration) {
-        if self.driving.contains(&call_key) {
-            if let Some(input) = input {
-                self.deferred.push((call_key, input));
-            }
-            return;
-        }
-        self.driving.insert(call_key);
-        let mut next = input;
-        loop {
-            let hung_up = self.ivr_step_once(call_key, next.take(), now);
-            let pending = self.deferred.iter().position(|(k, _)| *k == call_key);
-            match pending {
-                Some(index) if !hung_up => next = Some(self.deferred.remove(index).1),
-                _ => break,
-            }
-        }
-        self.deferred.retain(|(k, _)| *k != call_key);
-        self.driving.remove(&call_key);
+    /// Queues `input` for the call's run; it is fed once the current step is over.
+    pub(crate) fn feed(&mut self, call: CallKey, input: IvrInput) {
+        self.app_events.push_back((call, input));
     }
 
-    /// One round of `ivr_step`; true when the call was hung up.
-    fn ivr_step_once(&mut self, call_key: CallKey, input: Option<IvrInput>, now: Duration) -> bool {
-        let Some(call) = self.calls.get_mut(call_key) else {
-            return true;
+    /// Feeds the queued inputs to their runs, in order, including any their steps queue.
+    pub(crate) fn run_app_events(&mut self, now: Duration) {
+        while let Some((call, input)) = self.app_events.pop_front() {
+            self.ivr_step(call, Some(input), now);
+        }
+    }
+
+    fn run_of(&mut self, call: CallKey) -> Option<&mut IvrRun> {
+        match &mut self.calls.get_mut(call)?.app {
+            App::Ivr(run) => Some(run),
+            _ => None,
+        }
+    }
+
+    /// Feeds `input` (if any) to the call's run and carries out everything it asks.
+    fn ivr_step(&mut self, call_key: CallKey, input: Option<IvrInput>, now: Duration) {
+        let Some(run) = self.run_of(call_key) else {
+            return;
         };
-        let App::Ivr(mut app) = std::mem::replace(&mut call.app, App::Silent) else {
-            return false;
-        };
-        let info = call_info(call_key, call);
         if let Some(input) = input {
-            app.run.handle_input(input, now);
+            run.handle_input(input, now);
         }
-        let hang_up = self.drive(&info, &mut app, now);
-        let timeout = app.run.poll_timeout();
-        if let Some(call) = self.calls.get_mut(call_key) {
-            call.app = App::Ivr(app);
+        let mut hang_up = false;
+        while let Some(output) = self.run_of(call_key).and_then(|run| run.poll_output()) {
+            let Some(info) = self.calls.get(call_key).map(|c| call_info(call_key, c)) else {
+                return;
+            };
+            match self.carry_out(&info, output, now) {
+                Step::Done => {}
+                Step::Reply(input) => {
+                    if let Some(run) = self.run_of(call_key) {
+                        run.handle_input(input, now);
+                    }
+                }
+                Step::HangUp => hang_up = true,
+            }
         }
-        match timeout {
-            Some(at) => self.timers.set(
-                crate::engine::TimerOwner::Call(call_key),
-                CallTimer::Ivr,
-                at,
-            ),
-            None => self
-                .timers
-                .cancel(&crate::engine::TimerOwner::Call(call_key), CallTimer::Ivr),
+        let owner = TimerOwner::Call(call_key);
+        match self.run_of(call_key).and_then(|run| run.poll_timeout()) {
+            Some(at) => self.timers.set(owner, CallTimer::Ivr, at),
+            None => self.timers.cancel(&owner, CallTimer::Ivr),
         }
         if hang_up {
             self.end_call(call_key, Disposition::Completed, HangupBy::Engine, now);
         }
-        hang_up
     }
 
     pub(crate) fn ivr_timeout(&mut self, call_key: CallKey, now: Duration) {
-        if let Some(App::Ivr(app)) = self.calls.get_mut(call_key).map(|c| &mut c.app) {
-            app.run.handle_timeout(now);
+        if let Some(run) = self.run_of(call_key) {
+            run.handle_timeout(now);
         }
         self.ivr_step(call_key, None, now);
     }
 
-    /// The caller hung up: a take in progress is finished and saved, and the run files its message.
-    pub(crate) fn stop_ivr(&mut self, info: &CallInfo, app: &mut IvrApp, now: Duration) {
-        if app.recording {
+    /// The call ended (it is out of the calls already): a take in progress is stopped and
+    /// saved, and the run files its message.
+    pub(crate) fn stop_ivr(&mut self, info: &CallInfo, run: &mut IvrRun, now: Duration) {
+        if info.take_running {
             self.media(MediaCommand::StopRecording {
                 leg: info.leg,
                 keep: true,
             });
         }
-        if !app.run.is_finished() {
-            app.run.handle_input(IvrInput::CallEnded, now);
+        if !run.is_finished() {
+            run.handle_input(IvrInput::CallEnded, now);
         }
-        self.drive(info, app, now);
-        self.timers
-            .cancel(&crate::engine::TimerOwner::Call(info.key), CallTimer::Ivr);
-    }
-
-    /// Carries out the run's requests until it has none. Returns whether it asked to hang up.
-    fn drive(&mut self, info: &CallInfo, app: &mut IvrApp, now: Duration) -> bool {
-        let mut hang_up = false;
-        while let Some(output) = app.run.poll_output() {
-            let reply = match output {
-                IvrOutput::Play { prompts, barge_in } => {
-                    self.media(MediaCommand::Play {
-                        leg: info.leg,
-                        prompts,
-                        barge_in,
-                    });
-                    None
-                }
-                IvrOutput::StopPlayback => {
-                    self.media(MediaCommand::StopPlayback { leg: info.leg });
-                    None
-                }
-                IvrOutput::LookupCase { kind, number } => {
-                    self.store(StoreCommand::LookupCase {
-                        call: info.key,
-                        kind,
-                        number,
-                    });
-                    None
-                }
-                IvrOutput::LookupMessage { tracking_code } => {
-                    self.look_up_message(info, tracking_code, now)
-                }
-                IvrOutput::StartRecording {
-                    max,
-                    silence,
-                    end_key,
-                } => {
-                    self.start_take(info, app, max, silence, end_key, now);
-                    None
-                }
-                IvrOutput::StopRecording => {
-                    self.media(MediaCommand::StopRecording {
-                        leg: info.leg,
-                        keep: true,
-                    });
-                    None
-                }
-                IvrOutput::KeepRecording => Some(match &app.take {
-                    Some(take) if take.saved => IvrInput::RecordingSaved {
-                        recording_id: take.name.clone(),
-                    },
-                    _ => IvrInput::RecordingFailed,
-                }),
-                IvrOutput::DiscardRecording => {
-                    if let Some(take) = app.take.take() {
-                        self.media(MediaCommand::DiscardRecording { name: take.name });
-                    }
-                    None
-                }
-                IvrOutput::Enqueue {
-                    queue,
-                    priority,
-                    draft,
-                } => {
-                    let opening = (info.filing_stage == FilingStage::Whole)
-                        .then(|| self.new_message(info, &draft, now));
-                    let waiting = crate::engine::app::queue::Waiting { queue, priority };
-                    self.enqueue_call(info.key, waiting, opening, now);
-                    None
-                }
-                IvrOutput::File(draft) => {
-                    self.file(info, app, draft, now);
-                    None
-                }
-                IvrOutput::Hangup => {
-                    hang_up = true;
-                    None
-                }
-            };
-            if let Some(input) = reply {
-                app.run.handle_input(input, now);
+        while let Some(output) = run.poll_output() {
+            if let Step::Reply(input) = self.carry_out(info, output, now) {
+                run.handle_input(input, now);
             }
         }
-        hang_up
+        self.timers
+            .cancel(&TimerOwner::Call(info.key), CallTimer::Ivr);
+    }
+
+    /// Carries out one of the run's requests.
+    fn carry_out(&mut self, info: &CallInfo, output: IvrOutput, now: Duration) -> Step {
+        match output {
+            IvrOutput::Play { prompts, barge_in } => self.media(MediaCommand::Play {
+                leg: info.leg,
+                prompts,
+                barge_in,
+            }),
+            IvrOutput::StopPlayback => self.media(MediaCommand::StopPlayback { leg: info.leg }),
+            IvrOutput::LookupCase { kind, number } => self.store(StoreCommand::LookupCase {
+                call: info.key,
+                kind,
+                number,
+            }),
+            IvrOutput::LookupMessage { tracking_code } => {
+                if let Some(refused) = self.look_up_message(info, tracking_code, now) {
+                    return Step::Reply(refused);
+                }
+            }
+            IvrOutput::StartRecording {
+                max,
+                silence,
+                end_key,
+            } => self.start_take(info, max, silence, end_key, now),
+            IvrOutput::StopRecording => self.media(MediaCommand::StopRecording {
+                leg: info.leg,
+                keep: true,
+            }),
+            IvrOutput::DiscardRecording => {
+                let stopped = self
+                    .calls
+                    .get_mut(info.key)
+                    .map(|c| std::mem::take(&mut c.recorder));
+                if let Some(Recorder::Stopped { name }) = stopped {
+                    self.media(MediaCommand::DiscardRecording { name });
+                }
+            }
+            IvrOutput::Enqueue {
+                queue,
+                priority,
+                draft,
+            } => {
+                let opening = (info.filing_stage == FilingStage::Whole)
+                    .then(|| self.new_message(info, &draft, now));
+                let waiting = crate::engine::app::queue::Waiting { queue, priority };
+                self.enqueue_call(info.key, waiting, opening, now);
+            }
+            IvrOutput::File(draft) => self.file(info, draft, now),
+            IvrOutput::Hangup => return Step::HangUp,
+        }
+        Step::Done
     }
 
     fn start_take(
         &mut self,
         info: &CallInfo,
-        app: &mut IvrApp,
         max: Duration,
         silence: Duration,
         end_key: char,
         now: Duration,
     ) {
-        app.takes += 1;
+        let day = day_folder(self.wall_ms(now));
+        let random = rand::Rng::gen::<u32>(&mut self.rng);
+        let Some(call) = self.calls.get_mut(info.key) else {
+            return;
+        };
+        call.takes += 1;
         // Named after the call's reference, so a take a crash left without its message is
         // filed with its caller at start-up; the random part makes the URL unguessable.
         let name = format!(
-            "{}/{}-take{}-{:08x}.wav",
-            day_folder(self.wall_ms(now)),
-            info.call_ref,
-            app.takes,
-            rand::Rng::gen::<u32>(&mut self.rng)
+            "{day}/{}-take{}-{random:08x}.wav",
+            info.call_ref, call.takes
         );
-        app.take = Some(Take {
+        call.recorder = Recorder::Running {
             name: name.clone(),
-            saved: false,
             end_key,
-        });
-        app.recording = true;
+        };
         let spec = RecordSpec {
             name,
             max,
@@ -291,18 +253,12 @@ impl Engine {
         }
     }
 
-    fn file(&mut self, info: &CallInfo, app: &IvrApp, draft: MessageDraft, now: Duration) {
-        let mut message = self.new_message(info, &draft, now);
-        if draft.recording_pending && message.recording.is_none() {
-            match &app.take {
-                Some(_) if app.recording => {
-                    // The take is being finished and saved: file once the media side confirms.
-                    self.pending_files.insert(info.leg, (info.key, message));
-                    return;
-                }
-                Some(take) if take.saved => message.recording = Some(take.name.clone()),
-                _ => {}
-            }
+    /// Files the run's message; one that names a take still in the recorder waits for its save.
+    fn file(&mut self, info: &CallInfo, draft: MessageDraft, now: Duration) {
+        let message = self.new_message(info, &draft, now);
+        if draft.recording_pending && message.recording.is_none() && info.take_running {
+            self.recordings.wait_for_take(info.leg, info.key, message);
+            return;
         }
         self.store(StoreCommand::FileMessage {
             call: info.key,
@@ -310,8 +266,8 @@ impl Engine {
         });
     }
 
-    /// A take ended (key, silence, length, or stopped): tell the run, and file a message that was
-    /// waiting for it.
+    /// A take ended (key, silence, length, or stopped), saved durably or not: file a message
+    /// that was waiting for it, and tell the run.
     pub(crate) fn on_take_finished(
         &mut self,
         leg: LegId,
@@ -319,9 +275,9 @@ impl Engine {
         duration_ms: u64,
         end: RecordingEnd,
         saved: bool,
-        now: Duration,
+        _now: Duration,
     ) {
-        if let Some((call_key, mut message)) = self.pending_files.remove(&leg) {
+        if let Some((call_key, mut message)) = self.recordings.take_saved(leg) {
             if saved {
                 message.recording = Some(name.clone());
             }
@@ -334,13 +290,16 @@ impl Engine {
             return;
         };
         if let Some(call) = self.calls.get_mut(call_key) {
-            if let App::Ivr(app) = &mut call.app {
-                app.recording = false;
-                if let Some(take) = app.take.as_mut().filter(|t| t.name == name) {
-                    take.saved = saved;
+            if let Recorder::Running {
+                name: running,
+                end_key,
+            } = &call.recorder
+            {
+                if *running == name {
                     if end == RecordingEnd::Key {
-                        call.record.dtmf.push(take.end_key);
+                        call.record.dtmf.push(*end_key);
                     }
+                    call.recorder = Recorder::Stopped { name: name.clone() };
                 }
             }
         }
@@ -350,13 +309,14 @@ impl Engine {
             RecordingEnd::MaxLength => RecordEnd::MaxLength,
             RecordingEnd::Stopped => RecordEnd::Key,
         };
-        self.ivr_step(
+        let recording = saved.then_some(name);
+        self.feed(
             call_key,
-            Some(IvrInput::RecordingStopped {
+            IvrInput::RecordingStopped {
                 duration_ms,
                 reason,
-            }),
-            now,
+                recording,
+            },
         );
     }
 
@@ -384,7 +344,7 @@ impl Engine {
                 tracking_code,
             } => return self.message_opened(call, tracking_code, now),
         };
-        self.ivr_step(call_key, Some(input), now);
+        self.feed(call_key, input);
     }
 
     pub(crate) fn store(&mut self, command: StoreCommand) {
@@ -400,6 +360,7 @@ pub(crate) fn call_info(key: CallKey, call: &crate::engine::call::Call) -> CallI
         call_id: call.call_id.clone(),
         caller: call.record.from.clone(),
         filing_stage: call.message.filing_stage(),
+        take_running: matches!(call.recorder, Recorder::Running { .. }),
     }
 }
 

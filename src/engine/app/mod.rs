@@ -8,12 +8,13 @@ pub(crate) mod queue;
 
 use std::time::Duration;
 
-use crate::engine::app::ivr::{call_info, IvrApp};
+use crate::engine::app::ivr::call_info;
 use crate::engine::call::{Call, CallKey, Disposition, HangupBy};
 use crate::engine::live::AgentAction;
 use crate::engine::prompt_names::{BEEP, ECHO_INTRO};
 use crate::engine::Engine;
 use crate::ivr::IvrInput;
+use crate::ivr::IvrRun;
 use crate::media::api::{Idle, LegId, MediaCommand, MediaEvent};
 
 /// Where a dialled number leads.
@@ -30,11 +31,10 @@ pub enum Destination {
 
 #[derive(Debug)]
 pub enum App {
-    /// Nothing runs: the call stays up, silent, until a side hangs up (a line without a flow).
-    Silent,
-    /// A line whose flow starts at the ACK.
+    /// A line whose flow starts at the ACK (with no flow for it, the call stays up, silent,
+    /// until a side hangs up).
     Line(String),
-    Ivr(Box<IvrApp>),
+    Ivr(Box<IvrRun>),
     /// `*43`: a short prompt, then the caller's own audio played back.
     Echo,
     /// A feature code: applied at the ACK, confirmed by a prompt, then the engine hangs up.
@@ -109,14 +109,14 @@ impl Engine {
                     self.end_call(call_key, Disposition::Completed, HangupBy::Engine, now);
                 }
             }
-            App::Silent | App::Ivr(_) | App::Closing => {}
+            App::Ivr(_) | App::Closing => {}
         }
     }
 
     pub(crate) fn stop_app(&mut self, key: CallKey, call: &mut Call, now: Duration) {
         let info = call_info(key, call);
-        if let App::Ivr(app) = &mut call.app {
-            self.stop_ivr(&info, app, now);
+        if let App::Ivr(run) = &mut call.app {
+            self.stop_ivr(&info, run, now);
         }
     }
 
@@ -171,7 +171,7 @@ impl Engine {
                 if self.digit_for_queue(call_key) {
                     self.queue_digit(call_key, digit, now);
                 } else {
-                    self.ivr_step(call_key, Some(IvrInput::Digit(digit)), now);
+                    self.feed(call_key, IvrInput::Digit(digit));
                 }
             }
             MediaEvent::PlaybackFinished { .. } => {
@@ -192,7 +192,7 @@ impl Engine {
                 if feature {
                     self.end_call(call_key, Disposition::Completed, HangupBy::Engine, now);
                 } else {
-                    self.ivr_step(call_key, Some(IvrInput::PlaybackFinished), now)
+                    self.feed(call_key, IvrInput::PlaybackFinished)
                 }
             }
             MediaEvent::RecordingFinished { .. } => {}

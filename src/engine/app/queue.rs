@@ -142,7 +142,7 @@ impl Engine {
                     self.cancel_offer(CallKey(call.0), &agent, now)
                 }
                 AcdOutput::Connected { call, agent } => self.connect(CallKey(call.0), &agent, now),
-                AcdOutput::Overflow { call, reason } => self.overflow(CallKey(call.0), reason, now),
+                AcdOutput::Overflow { call, reason } => self.overflow(CallKey(call.0), reason),
                 AcdOutput::Announce {
                     call,
                     position,
@@ -200,11 +200,7 @@ impl Engine {
             });
             self.record_conversation_if_asked(call, leg, now);
         }
-        self.ivr_step(
-            call,
-            Some(IvrInput::QueueResult(QueueOutcome::Answered)),
-            now,
-        );
+        self.feed(call, IvrInput::QueueResult(QueueOutcome::Answered));
     }
 
     /// A queue with `record = true` records the conversation on the caller's leg (a bridged leg
@@ -223,7 +219,7 @@ impl Engine {
             crate::engine::app::ivr::day_folder(self.wall_ms(now)),
             rand::Rng::gen::<u32>(&mut self.rng)
         );
-        self.call_recordings.insert(leg, call_ref);
+        self.recordings.conversation_started(leg, call_ref);
         let spec = RecordSpec {
             name,
             max: MAX_CONVERSATION,
@@ -236,7 +232,7 @@ impl Engine {
     /// A conversation recording ended (the call ended, or it reached its maximum length).
     /// Returns false when the leg records no conversation.
     pub(crate) fn conversation_recorded(&mut self, leg: u64, name: &str, saved: bool) -> bool {
-        let Some(call_ref) = self.call_recordings.remove(&leg) else {
+        let Some(call_ref) = self.recordings.conversation_finished(leg) else {
             return false;
         };
         if saved {
@@ -250,13 +246,13 @@ impl Engine {
         true
     }
 
-    fn overflow(&mut self, call: CallKey, reason: OverflowReason, now: Duration) {
+    fn overflow(&mut self, call: CallKey, reason: OverflowReason) {
         self.leave_queue(call);
         let outcome = match reason {
             OverflowReason::NoAgents => QueueOutcome::NoAgents,
             _ => QueueOutcome::Overflow,
         };
-        self.ivr_step(call, Some(IvrInput::QueueResult(outcome)), now);
+        self.feed(call, IvrInput::QueueResult(outcome));
     }
 
     /// The caller stops waiting; returns where it stood.
@@ -303,7 +299,7 @@ impl Engine {
         if !matches!(self.leave_queue(call), AgentSide::Opening(_)) {
             self.acd_input(AcdInput::CallExited(acd::CallKey(call.0)), now);
         }
-        self.ivr_step(call, Some(IvrInput::QueueResult(QueueOutcome::Exit)), now);
+        self.feed(call, IvrInput::QueueResult(QueueOutcome::Exit));
     }
 
     /// The caller is gone (hung up, or closed by a shutdown), and stood `side` with the

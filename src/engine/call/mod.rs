@@ -103,6 +103,10 @@ pub struct Call {
     pub agent_side: AgentSide,
     /// The call's one message, as far as it has been filed.
     pub message: CallMessage,
+    /// What the recorder is doing with the caller's voice-message takes.
+    pub recorder: Recorder,
+    /// Takes recorded so far (numbers the files).
+    pub takes: u32,
     pub record: CallRecord,
 }
 
@@ -126,6 +130,18 @@ impl AgentSide {
     pub fn is_waiting(&self) -> bool {
         matches!(self, AgentSide::Opening(_) | AgentSide::Queued)
     }
+}
+
+/// The voice-message recorder on the caller's leg.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Recorder {
+    #[default]
+    Idle,
+    /// A take is being recorded into `name`; `end_key` ends it (the recorder consumes the key,
+    /// the call record still lists it).
+    Running { name: String, end_key: char },
+    /// The last take stopped and its file exists (deleted if the caller re-records).
+    Stopped { name: String },
 }
 
 /// The call's one message. It decides how the next filing relates to what was filed before

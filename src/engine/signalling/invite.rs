@@ -132,6 +132,8 @@ impl Engine {
             app,
             agent_side: Default::default(),
             message: Default::default(),
+            recorder: Default::default(),
+            takes: 0,
             record,
         };
         self.calls.insert(call_key, call);

@@ -5,6 +5,7 @@
 use super::acd::{acd_harness, invites_to_agents, register_without_auth};
 use super::{in_dialog, invite, Harness, SDP};
 use crate::engine::*;
+use crate::media::api::LegId;
 use crate::sip::registrar::UserCredentials;
 
 /// A 137 caller answered and past the welcome; returns its leg (the call's key).

@@ -72,15 +72,14 @@ pub enum IvrInput {
     MessageFound(Option<MessageStatus>),
     /// The caller's lookups are refused for now (too many codes that named no message).
     LookupRefused,
+    /// The recorder stopped. The media side saves every take durably the moment it stops, so
+    /// `recording` is the take's id, already durable (written, synced), or `None` when it could
+    /// not be saved (the caller then hears the failure if they keep it).
     RecordingStopped {
         duration_ms: u64,
         reason: RecordEnd,
+        recording: Option<String>,
     },
-    /// The kept recording is durable (written, synced, committed).
-    RecordingSaved {
-        recording_id: String,
-    },
-    RecordingFailed,
     /// The filed message is durable and has this tracking code.
     Filed {
         tracking_code: String,
@@ -114,8 +113,7 @@ pub enum IvrOutput {
         end_key: char,
     },
     StopRecording,
-    /// Save the last take durably; answer with `RecordingSaved` or `RecordingFailed`.
-    KeepRecording,
+    /// The caller re-records or the take was empty: delete the last take's file.
     DiscardRecording,
     /// Wait in an agent queue; answer with `QueueResult`. `draft` is the message as far as the
     /// call got, opened now so the call-taker sees its tracking code while the phone rings.

@@ -54,7 +54,6 @@ pub(super) enum State {
     },
     AwaitCase,
     AwaitMessage,
-    AwaitSaved,
     AwaitQueue,
     AwaitFiled,
     Finished,
@@ -72,15 +71,16 @@ pub(super) enum AfterPlay {
     Hangup,
 }
 
-/// Where the caller's voice message stands, for a message filed early.
+/// Which take is the caller's voice message. The run owns this choice; the engine only knows
+/// what the recorder is doing, and the media side owns the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Take {
     None,
-    /// Recording, or recorded and not yet kept or discarded.
+    /// The recorder is running (a hang-up now leaves the message waiting for its save).
     InRecorder,
-    /// Kept; the engine is saving it.
-    Saving,
-    Saved(String),
+    /// Recorded and saved (`None`: the save failed), not yet kept or discarded.
+    Recorded(Option<String>),
+    Kept(String),
 }
 
 /// One call in the IVR.
@@ -170,9 +170,8 @@ impl IvrRun {
             IvrInput::RecordingStopped {
                 duration_ms,
                 reason,
-            } => self.on_recording_stopped(duration_ms, reason),
-            IvrInput::RecordingSaved { recording_id } => self.on_recording_saved(recording_id),
-            IvrInput::RecordingFailed => self.on_recording_failed(),
+                recording,
+            } => self.on_recording_stopped(duration_ms, reason, recording),
             IvrInput::Filed { tracking_code } if self.state == State::AwaitFiled => {
                 self.on_filed(Some(tracking_code))
             }
@@ -259,7 +258,6 @@ impl IvrRun {
             (IvrTimer::RecordingSafety, State::Recording { .. }) => self.recording_overdue(),
             (IvrTimer::EngineReply, State::AwaitCase) => self.on_case(None),
             (IvrTimer::EngineReply, State::AwaitMessage) => self.on_message(None),
-            (IvrTimer::EngineReply, State::AwaitSaved) => self.on_recording_failed(),
             (IvrTimer::EngineReply, State::AwaitFiled) => self.on_filed(None),
             _ => {}
         }
@@ -321,9 +319,9 @@ impl IvrRun {
             .or(default)
             .unwrap_or(MessageKind::Unusable);
         let (recording_id, recording_pending) = match &self.take {
-            Take::None => (None, false),
-            Take::InRecorder | Take::Saving => (None, true),
-            Take::Saved(id) => (Some(id.clone()), false),
+            Take::None | Take::Recorded(None) => (None, false),
+            Take::InRecorder => (None, true),
+            Take::Recorded(Some(id)) | Take::Kept(id) => (Some(id.clone()), false),
         };
         MessageDraft {
             line: self.ctx.line.clone(),

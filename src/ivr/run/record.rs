@@ -3,14 +3,18 @@
 //!
 //! The run never drops a take it did not have to: silence at the review keeps the message (the
 //! caller has said what they wanted and may simply have put the phone down), the last allowed
-//! take is kept even if the caller asks to re-record, and a hang-up at any point leaves the take
-//! marked pending in the filed message so the engine saves it.
+//! take is kept even if the caller asks to re-record, and a hang-up at any point keeps the take:
+//! while the recorder runs it is marked pending in the filed message (the engine files it once
+//! the media side has saved it); after it stopped, the message carries its id.
+//!
+//! The media side saves a take the moment it stops, so `RecordingStopped` already names the
+//! durable recording: keeping it needs no further round trip to the engine.
 
 use std::time::Duration;
 
 use super::io::{IvrOutput, IvrTimer, RecordEnd};
 use super::keys::{reprompt, Miss};
-use super::{AfterPlay, IvrRun, State, Take, ENGINE_REPLY_TIMEOUT};
+use super::{AfterPlay, IvrRun, State, Take};
 use crate::ivr::flow::nodes_io::MIN_TAKE_MS;
 use crate::ivr::flow::{NodeKind, RecordNode};
 
@@ -75,12 +79,17 @@ impl IvrRun {
             _ => {
                 let max_ms = self.current_record().map_or(0, |r| r.max.as_millis());
                 let max_ms = u64::try_from(max_ms).unwrap_or(u64::MAX);
-                self.on_recording_stopped(max_ms, RecordEnd::MaxLength);
+                self.on_recording_stopped(max_ms, RecordEnd::MaxLength, None);
             }
         }
     }
 
-    pub(super) fn on_recording_stopped(&mut self, duration_ms: u64, reason: RecordEnd) {
+    pub(super) fn on_recording_stopped(
+        &mut self,
+        duration_ms: u64,
+        reason: RecordEnd,
+        recording: Option<String>,
+    ) {
         let Some(r) = self.current_record() else {
             return;
         };
@@ -94,6 +103,7 @@ impl IvrRun {
             return;
         }
         self.takes += 1;
+        self.take = Take::Recorded(recording);
         if duration_ms >= MIN_TAKE_MS {
             self.attempts = 0;
             return self.play(r.review_prompts.clone(), true, AfterPlay::ReviewKey);
@@ -149,34 +159,23 @@ impl IvrRun {
         }
     }
 
+    /// The caller keeps the take: it was saved when it stopped, so the flow goes on at once;
+    /// a take that could not be saved leads to the node's failure path instead.
     fn keep_take(&mut self) {
-        self.emit(IvrOutput::KeepRecording);
-        self.take = Take::Saving;
-        self.state = State::AwaitSaved;
-        self.arm(IvrTimer::EngineReply, ENGINE_REPLY_TIMEOUT);
-    }
-
-    pub(super) fn on_recording_saved(&mut self, recording_id: String) {
         let Some(r) = self.current_record() else {
             return;
         };
-        if self.state != State::AwaitSaved {
-            return;
-        }
         self.timer = None;
-        self.take = Take::Saved(recording_id.clone());
+        let Take::Recorded(Some(recording_id)) = std::mem::replace(&mut self.take, Take::None)
+        else {
+            return self.recording_failed(&r);
+        };
+        self.take = Take::Kept(recording_id.clone());
         self.vars.insert("recording".to_owned(), recording_id);
         self.go(&r.next, None);
     }
 
-    pub(super) fn on_recording_failed(&mut self) {
-        let Some(r) = self.current_record() else {
-            return;
-        };
-        if !matches!(self.state, State::AwaitSaved | State::Recording { .. }) {
-            return;
-        }
-        self.timer = None;
+    fn recording_failed(&mut self, r: &RecordNode) {
         self.take = Take::None;
         match &r.on_failure {
             Some(on_failure) => self.go(on_failure, None),

@@ -4,7 +4,8 @@
 use super::scenarios::{on, Scenario};
 
 pub(super) fn scenarios_1888() -> Vec<Scenario> {
-    let mut s = vec![
+    let mut s =
+        vec![
         on(
             "1888",
             "criticism to a call-taker",
@@ -34,9 +35,9 @@ pub(super) fn scenarios_1888() -> Vec<Scenario> {
                 "record: max 180 s, silence 5 s, end key #",
                 "caller speaks, then keys #",
                 "stop recording",
+                "take saved as sim-rec-1",
                 "play ivr/record_review",
                 "caller keys 1",
-                "keep recording: saved as sim-rec-1",
                 "node voice_file",
                 "file: line 1888 kind suggestion district - category - case - recording sim-rec-1",
                 "filed: tracking code",
@@ -63,12 +64,13 @@ pub(super) fn scenarios_1888() -> Vec<Scenario> {
                 "node message_busy",
                 "play ivr/agents_busy_message",
                 "caller speaks, then keys #",
+                "take saved as sim-rec-1",
                 "caller keys 2",
                 "discard recording",
                 "play ivr/record_instructions",
                 "caller speaks, then falls silent",
-                "keep recording: saved as sim-rec-1",
-                "file: line 1888 kind complaint",
+                "take saved as sim-rec-2",
+                "recording sim-rec-2",
             ],
         ),
         on(
@@ -78,12 +80,12 @@ pub(super) fn scenarios_1888() -> Vec<Scenario> {
             "appreciation",
             &[
                 "enqueue 1888: NoAgents",
+                "take saved as sim-rec-1",
                 "timeout no_input at voice_message",
                 "play ivr/no_input",
                 "timeout no_input at voice_message",
                 "timeout no_input at voice_message",
-                "keep recording",
-                "file: line 1888 kind appreciation",
+                "recording sim-rec-1",
                 "flow hangs up",
             ],
         ),
@@ -96,8 +98,8 @@ pub(super) fn scenarios_1888() -> Vec<Scenario> {
                 "enqueue 1888: Exit",
                 "node message_busy",
                 "caller speaks, then falls silent",
-                "keep recording",
-                "file: line 1888 kind criticism",
+                "take saved as sim-rec-1",
+                "recording sim-rec-1",
             ],
         ),
         on(
@@ -170,7 +172,7 @@ pub(super) fn scenarios_1888() -> Vec<Scenario> {
                 "file: line 1888 kind complaint district - category - case - recording - (pending)",
             ],
         )
-        .absent(&["flow hangs up", "keep recording"]),
+        .absent(&["flow hangs up", "take saved as"]),
         on(
             "1888",
             "busy: back to the main menu",
@@ -220,7 +222,7 @@ pub(super) fn scenarios_1888() -> Vec<Scenario> {
                 "caller keys 5",
                 "play ivr/invalid_key",
                 "play ivr/record_review",
-                "keep recording",
+                "recording sim-rec-1",
             ],
         ),
         on(
@@ -228,7 +230,7 @@ pub(super) fn scenarios_1888() -> Vec<Scenario> {
             "review: star repeats",
             "1 1 q:overflow # * 1",
             "criticism",
-            &["caller keys *", "play ivr/record_review", "keep recording"],
+            &["caller keys *", "play ivr/record_review", "recording sim-rec-1"],
         ),
         on(
             "1888",
@@ -239,8 +241,7 @@ pub(super) fn scenarios_1888() -> Vec<Scenario> {
                 "discard recording",
                 "discard recording",
                 "caller keys 2",
-                "keep recording",
-                "recording sim-rec-1",
+                "recording sim-rec-3",
             ],
         ),
     ];

@@ -155,8 +155,8 @@ fn scenarios_137() -> Vec<Scenario> {
         ]),
         on("137", "a call-taker", "0", "guidance", &["node agent", "enqueue 137: Answered"]),
         on("137", "no call-taker: voice message", "0 q:no_agents #", "urban_problem", &[
-            "node agent_busy", "node report_busy", "node voice_message", "keep recording",
-            "file: line 137 kind urban_problem district - category -",
+            "node agent_busy", "node report_busy", "node voice_message", "take saved as sim-rec-1",
+            "file: line 137 kind urban_problem district - category - case - recording sim-rec-1",
         ]),
         on("137", "star repeats the main menu", "* 0", "guidance", &[
             "play ivr/menu_main_137", "caller keys *", "play ivr/menu_main_137", "node agent",

@@ -264,7 +264,7 @@ pub(super) fn scenarios_cases() -> Vec<Scenario> {
             "node case_agent_busy",
             "play ivr/agents_busy_message",
             "node voice_message",
-            "keep recording: saved as sim-rec-1",
+            "take saved as sim-rec-1",
             "file: line {line} kind case_inquiry",
             "flow hangs up",
         ],

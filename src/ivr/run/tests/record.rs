@@ -30,8 +30,13 @@ nodes:
     type: hangup
 "#;
 
-/// A message-flow run stopped after a take of `duration_ms` ended by `#`.
+/// A message-flow run stopped after a take of `duration_ms` ended by `#`, saved as "r1".
 fn recorded(duration_ms: u64) -> IvrRun {
+    recorded_as(duration_ms, Some("r1"))
+}
+
+/// The same, with the media side's save answer: the take's id, or `None` when it failed.
+fn recorded_as(duration_ms: u64, recording: Option<&str>) -> IvrRun {
     let (mut run, out) = start(small_flow(MESSAGE_FLOW));
     assert_eq!(out, [play(&["p/rec", "beep"], false)]);
     let out = step(&mut run, IvrInput::PlaybackFinished, 3);
@@ -53,6 +58,7 @@ fn recorded(duration_ms: u64) -> IvrRun {
         IvrInput::RecordingStopped {
             duration_ms,
             reason,
+            recording: recording.map(str::to_string),
         },
         20,
     );
@@ -65,14 +71,10 @@ fn recorded(duration_ms: u64) -> IvrRun {
 #[test]
 fn the_tracking_code_is_read_twice_only_after_the_message_is_durable() {
     let mut run = recorded(30_000);
-    assert_eq!(
-        keys(&mut run, "1", 25),
-        [IvrOutput::StopPlayback, IvrOutput::KeepRecording]
-    );
-    let saved = IvrInput::RecordingSaved {
-        recording_id: "r1".into(),
-    };
-    let out = step(&mut run, saved, 26);
+    // The take was saved when it stopped: keeping it files the message at once.
+    let out = keys(&mut run, "1", 25);
+    assert_eq!(out.first(), Some(&IvrOutput::StopPlayback));
+    let out = out[1..].to_vec();
     let draft = MessageDraft {
         line: "t".into(),
         kind: MessageKind::Complaint,
@@ -117,6 +119,7 @@ fn a_hang_up_while_recording_files_the_take_as_pending() {
     let stop = IvrInput::RecordingStopped {
         duration_ms: 9_000,
         reason,
+        recording: None,
     };
     assert_eq!(step(&mut run, stop, 12), []);
     let out = step(&mut run, IvrInput::CallEnded, 12);
@@ -130,38 +133,28 @@ fn a_hang_up_while_recording_files_the_take_as_pending() {
 }
 
 #[test]
-fn a_hang_up_in_the_review_or_during_the_save_keeps_the_take() {
+fn a_hang_up_in_the_review_keeps_the_saved_take() {
     let mut run = recorded(30_000);
     let out = step(&mut run, IvrInput::CallEnded, 22);
-    assert!(filed(&out)[0].recording_pending);
-    let mut run = recorded(30_000);
-    keys(&mut run, "1", 25);
-    let out = step(&mut run, IvrInput::CallEnded, 26);
-    assert!(filed(&out)[0].recording_pending);
-    // A late save answer changes nothing.
+    let draft = filed(&out)[0];
     assert_eq!(
-        step(
-            &mut run,
-            IvrInput::RecordingSaved {
-                recording_id: "r".into()
-            },
-            27
-        ),
-        []
+        (draft.recording_id.as_deref(), draft.recording_pending),
+        (Some("r1"), false)
+    );
+    // A take whose save failed is not named; nothing is left pending either.
+    let mut run = recorded_as(30_000, None);
+    let out = step(&mut run, IvrInput::CallEnded, 22);
+    let draft = filed(&out)[0];
+    assert_eq!(
+        (draft.recording_id.as_deref(), draft.recording_pending),
+        (None, false)
     );
 }
 
 #[test]
 fn a_hang_up_after_filing_does_not_file_again() {
     let mut run = recorded(30_000);
-    keys(&mut run, "1", 25);
-    let out = step(
-        &mut run,
-        IvrInput::RecordingSaved {
-            recording_id: "r1".into(),
-        },
-        26,
-    );
+    let out = keys(&mut run, "1", 25);
     assert_eq!(filed(&out).len(), 1);
     assert_eq!(step(&mut run, IvrInput::CallEnded, 27), []);
     assert_eq!(
@@ -180,13 +173,6 @@ fn a_hang_up_after_filing_does_not_file_again() {
 fn a_failed_filing_apologises_and_hangs_up_without_a_second_file() {
     let mut run = recorded(30_000);
     keys(&mut run, "1", 25);
-    step(
-        &mut run,
-        IvrInput::RecordingSaved {
-            recording_id: "r1".into(),
-        },
-        26,
-    );
     assert_eq!(
         step(&mut run, IvrInput::FileFailed, 27),
         [play(&["ivr/file_failed"], false)]
@@ -201,25 +187,17 @@ fn a_failed_filing_apologises_and_hangs_up_without_a_second_file() {
 fn a_silent_engine_counts_as_a_failed_filing() {
     let mut run = recorded(30_000);
     keys(&mut run, "1", 25);
-    step(
-        &mut run,
-        IvrInput::RecordingSaved {
-            recording_id: "r1".into(),
-        },
-        26,
-    );
-    assert_eq!(run.armed_timer(), Some((IvrTimer::EngineReply, secs(46))));
-    run.handle_timeout(secs(46));
+    assert_eq!(run.armed_timer(), Some((IvrTimer::EngineReply, secs(45))));
+    run.handle_timeout(secs(45));
     assert_eq!(outputs(&mut run), [play(&["ivr/file_failed"], false)]);
 }
 
 #[test]
 fn a_failed_save_files_what_is_known_without_the_recording() {
-    let mut run = recorded(30_000);
-    keys(&mut run, "1", 25);
+    let mut run = recorded_as(30_000, None);
     assert_eq!(
-        step(&mut run, IvrInput::RecordingFailed, 26),
-        [play(&["ivr/record_failed"], false)]
+        keys(&mut run, "1", 25),
+        [IvrOutput::StopPlayback, play(&["ivr/record_failed"], false)]
     );
     let out = step(&mut run, IvrInput::PlaybackFinished, 30);
     let draft = filed(&out)[0];
@@ -237,6 +215,7 @@ fn an_empty_take_is_discarded_and_the_caller_asked_again() {
     let stop = IvrInput::RecordingStopped {
         duration_ms: 400,
         reason: RecordEnd::Silence,
+        recording: Some("r0".into()),
     };
     let out = step(&mut run, stop, 9);
     assert_eq!(
