@@ -12,9 +12,7 @@ use toml::Spanned;
 
 use crate::acd::QueueConfig;
 
-#[path = "config_error.rs"]
 mod error;
-#[path = "config_queues.rs"]
 mod queues;
 
 pub use error::{ConfigError, Origin, PortRangeError, PortRangeProblem, Problem};
