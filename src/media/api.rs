@@ -7,8 +7,16 @@ use std::time::Duration;
 
 use super::g711::G711;
 
-/// One RTP endpoint of a call (a caller leg, an agent leg). Numbered by the engine.
-pub type LegId = u64;
+/// One RTP endpoint of a call (a caller leg, an agent leg). Numbered by the engine; a type of its
+/// own, so a leg can never be passed where a call is meant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LegId(pub u64);
+
+impl std::fmt::Display for LegId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
 
 /// What a leg sends when no prompt is playing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

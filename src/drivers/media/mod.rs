@@ -181,11 +181,11 @@ impl MediaRuntime {
             Err(e) if e.kind() == io::ErrorKind::AddrInUse => {
                 // Not the io error's text: "Address already in use" in the log means a failed
                 // start-up to whoever reads it, and this is routine.
-                tracing::info!(leg, port, "RTP port held by another process");
+                tracing::info!(leg = %leg, port, "RTP port held by another process");
                 MediaEvent::PortInUse { leg }
             }
             Err(e) => {
-                tracing::warn!(leg, port, error = %e, "RTP port could not be bound");
+                tracing::warn!(leg = %leg, port, error = %e, "RTP port could not be bound");
                 MediaEvent::OpenFailed { leg }
             }
         }
@@ -228,7 +228,7 @@ impl MediaRuntime {
 
     fn home(&self, leg: LegId) -> usize {
         let count = self.workers.len().max(1) as u64;
-        usize::try_from(leg % count).unwrap_or(0)
+        usize::try_from(leg.0 % count).unwrap_or(0)
     }
 
     fn route(&self, leg: LegId) -> usize {

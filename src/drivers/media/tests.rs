@@ -1,5 +1,6 @@
 //! The runtime over loopback: real sockets, real threads, real files; every wait is bounded.
 
+use crate::media::api::LegId;
 use std::net::UdpSocket;
 use std::path::Path;
 use std::sync::mpsc::{self, Receiver};
@@ -116,9 +117,9 @@ fn stream(from: &UdpSocket, to: SocketAddr, codec: G711, pcm: &[i16]) -> Vec<Par
 fn echo_returns_the_callers_audio() {
     let rig = rig("echo", 2);
     let peer = peer_socket();
-    let leg_addr = rig.open(1, &peer, G711::Pcmu);
+    let leg_addr = rig.open(LegId(1), &peer, G711::Pcmu);
     rig.runtime.command(MediaCommand::SetIdle {
-        leg: 1,
+        leg: LegId(1),
         idle: Idle::Echo,
     });
     let pcm = tone(&[700.0], 160 * 50, 8000.0);
@@ -141,9 +142,9 @@ fn echo_returns_the_callers_audio() {
 fn a_prompt_plays_every_20ms_with_continuous_seq_and_timestamps() {
     let rig = rig("prompt", 1);
     let peer = peer_socket();
-    rig.open(2, &peer, G711::Pcma);
+    rig.open(LegId(2), &peer, G711::Pcma);
     rig.runtime.command(MediaCommand::Play {
-        leg: 2,
+        leg: LegId(2),
         prompts: vec!["beep".into(), "missing".into()],
         barge_in: false,
     });
@@ -181,22 +182,24 @@ fn a_prompt_plays_every_20ms_with_continuous_seq_and_timestamps() {
         drift.abs() < 4.0,
         "the 20 ms clock drifted {drift} ms: {offsets:?}"
     );
-    rig.wait(|e| *e == MediaEvent::PlaybackFinished { leg: 2 });
+    rig.wait(|e| *e == MediaEvent::PlaybackFinished { leg: LegId(2) });
 }
 
 #[test]
 fn a_recording_is_saved_durably_with_the_right_duration_and_plays_back() {
     let rig = rig("record", 2);
     let peer = peer_socket();
-    let leg_addr = rig.open(3, &peer, G711::Pcmu);
+    let leg_addr = rig.open(LegId(3), &peer, G711::Pcmu);
     let spec = RecordSpec {
         name: "2026/11/23/take.wav".into(),
         max: Duration::from_secs(1),
         silence: Duration::ZERO,
         end_key: None,
     };
-    rig.runtime
-        .command(MediaCommand::StartRecording { leg: 3, spec });
+    rig.runtime.command(MediaCommand::StartRecording {
+        leg: LegId(3),
+        spec,
+    });
     stream(
         &peer,
         leg_addr,
@@ -207,7 +210,7 @@ fn a_recording_is_saved_durably_with_the_right_duration_and_plays_back() {
     assert_eq!(
         finished,
         MediaEvent::RecordingFinished {
-            leg: 3,
+            leg: LegId(3),
             name: "2026/11/23/take.wav".into(),
             duration_ms: 1000,
             end: RecordingEnd::MaxLength,
@@ -226,18 +229,18 @@ fn a_recording_is_saved_durably_with_the_right_duration_and_plays_back() {
     // Played back alone, then inside a prompt queue: each lasts as long as its audio.
     let started = Instant::now();
     rig.runtime.command(MediaCommand::PlayRecording {
-        leg: 3,
+        leg: LegId(3),
         name: "2026/11/23/take.wav".into(),
     });
-    rig.wait(|e| *e == MediaEvent::PlaybackFinished { leg: 3 });
+    rig.wait(|e| *e == MediaEvent::PlaybackFinished { leg: LegId(3) });
     assert!(started.elapsed() >= Duration::from_millis(900));
     let started = Instant::now();
     rig.runtime.command(MediaCommand::Play {
-        leg: 3,
+        leg: LegId(3),
         prompts: vec!["beep".into(), "recording:2026/11/23/take.wav".into()],
         barge_in: false,
     });
-    rig.wait(|e| *e == MediaEvent::PlaybackFinished { leg: 3 });
+    rig.wait(|e| *e == MediaEvent::PlaybackFinished { leg: LegId(3) });
     assert!(started.elapsed() >= Duration::from_millis(1900));
     rig.runtime.command(MediaCommand::DiscardRecording {
         name: "2026/11/23/take.wav".into(),
@@ -260,7 +263,7 @@ fn wav_samples(path: &Path) -> Vec<i16> {
 fn a_take_not_kept_and_a_take_cut_by_shutdown() {
     let rig = rig("stop", 1);
     let peer = peer_socket();
-    rig.open(4, &peer, G711::Pcmu);
+    rig.open(LegId(4), &peer, G711::Pcmu);
     let spec = |name: &str| RecordSpec {
         name: name.into(),
         max: Duration::from_secs(60),
@@ -268,12 +271,12 @@ fn a_take_not_kept_and_a_take_cut_by_shutdown() {
         end_key: Some('#'),
     };
     rig.runtime.command(MediaCommand::StartRecording {
-        leg: 4,
+        leg: LegId(4),
         spec: spec("no.wav"),
     });
     std::thread::sleep(Duration::from_millis(100));
     rig.runtime.command(MediaCommand::StopRecording {
-        leg: 4,
+        leg: LegId(4),
         keep: false,
     });
     let no = rig.wait(|e| matches!(e, MediaEvent::RecordingFinished { .. }));
@@ -288,7 +291,7 @@ fn a_take_not_kept_and_a_take_cut_by_shutdown() {
     assert!(!rig.dir.join("no.wav").exists() && !rig.dir.join("no.wav.part").exists());
 
     rig.runtime.command(MediaCommand::StartRecording {
-        leg: 4,
+        leg: LegId(4),
         spec: spec("yes.wav"),
     });
     std::thread::sleep(Duration::from_millis(200));
@@ -320,16 +323,19 @@ fn bridging_legs_of_two_workers_relays_audio_and_keeps_commands_in_order() {
     let rig = rig("bridge", 2);
     let (caller, agent) = (peer_socket(), peer_socket());
     // Legs 10 and 11 start on different workers (10 % 2, 11 % 2).
-    let caller_leg = rig.open(10, &caller, G711::Pcmu);
-    rig.open(11, &agent, G711::Pcma);
-    rig.runtime.command(MediaCommand::Bridge { a: 10, b: 11 });
+    let caller_leg = rig.open(LegId(10), &caller, G711::Pcmu);
+    rig.open(LegId(11), &agent, G711::Pcma);
+    rig.runtime.command(MediaCommand::Bridge {
+        a: LegId(10),
+        b: LegId(11),
+    });
     // Sent right behind the bridge: must wait for leg 11 to arrive on its new worker.
     rig.runtime.command(MediaCommand::Play {
-        leg: 11,
+        leg: LegId(11),
         prompts: vec!["beep".into()],
         barge_in: false,
     });
-    rig.wait(|e| *e == MediaEvent::PlaybackFinished { leg: 11 });
+    rig.wait(|e| *e == MediaEvent::PlaybackFinished { leg: LegId(11) });
     let _ = agent.set_nonblocking(true);
     let mut buf = [0u8; 2048];
     while agent.recv_from(&mut buf).is_ok() {}
@@ -360,7 +366,7 @@ fn a_port_in_use_is_answered_at_once_so_another_can_be_tried() {
     let rig = rig("busy", 1);
     let taken = peer_socket();
     let answer = rig.runtime.command(MediaCommand::Open(LegSetup {
-        leg: 5,
+        leg: LegId(5),
         local_port: local(&taken).port(),
         remote: None,
         codec: G711::Pcmu,
@@ -369,11 +375,11 @@ fn a_port_in_use_is_answered_at_once_so_another_can_be_tried() {
         sending: true,
         peer_sends: true,
     }));
-    assert_eq!(answer, Some(MediaEvent::PortInUse { leg: 5 }));
-    assert_eq!(rig.runtime.local_addr(5), None);
+    assert_eq!(answer, Some(MediaEvent::PortInUse { leg: LegId(5) }));
+    assert_eq!(rig.runtime.local_addr(LegId(5)), None);
     // The same leg on a free port opens, and says so before any packet flows.
     let answer = rig.runtime.command(MediaCommand::Open(LegSetup {
-        leg: 5,
+        leg: LegId(5),
         local_port: 0,
         remote: None,
         codec: G711::Pcmu,
@@ -382,6 +388,6 @@ fn a_port_in_use_is_answered_at_once_so_another_can_be_tried() {
         sending: true,
         peer_sends: true,
     }));
-    assert_eq!(answer, Some(MediaEvent::Opened { leg: 5 }));
-    assert!(rig.runtime.local_addr(5).is_some());
+    assert_eq!(answer, Some(MediaEvent::Opened { leg: LegId(5) }));
+    assert!(rig.runtime.local_addr(LegId(5)).is_some());
 }

@@ -41,7 +41,7 @@ impl Engine {
             return false;
         };
         if resp.status < 300 {
-            tracing::info!(leg, "a cancelled phone answered: ACK and BYE");
+            tracing::info!(leg = %leg, "a cancelled phone answered: ACK and BYE");
             self.end_late_answer(&offer, resp, now);
         }
         true

@@ -69,7 +69,7 @@ impl Engine {
             return self.ports.give_back(port);
         };
         agent_leg.port = port;
-        agent_leg.invite.body = sdp::offer(media_ip, port, leg, 1).into_bytes();
+        agent_leg.invite.body = sdp::offer(media_ip, port, leg.0, 1).into_bytes();
         self.media(MediaCommand::Open(offer_setup(leg, port)));
     }
 
@@ -83,7 +83,7 @@ impl Engine {
         else {
             return;
         };
-        tracing::warn!(leg, %agent, "offer to the agent not sent: no RTP port could be bound");
+        tracing::warn!(leg = %leg, %agent, "offer to the agent not sent: no RTP port could be bound");
         self.drop_agent_leg(leg, false, now);
         if !self.legs_of(caller, &agent).is_empty() {
             return; // another of the agent's phones is being offered the call

@@ -95,11 +95,11 @@ impl Engine {
                 return false;
             }
         };
-        let leg = self.new_id();
+        let leg = LegId(self.new_id());
         let local_tag = self.new_tag();
         let call_id = format!("{:016x}@pasokh", rand::Rng::gen::<u64>(&mut self.rng));
         let branch = self.new_branch();
-        let offer = sdp::offer(self.config.media_ip, port, leg, 1);
+        let offer = sdp::offer(self.config.media_ip, port, leg.0, 1);
         let mut headers = Headers::new();
         headers.push(
             "Via",

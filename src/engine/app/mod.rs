@@ -207,7 +207,7 @@ impl Engine {
             return;
         };
         tracing::info!(
-            leg,
+            leg = %leg,
             "no RTP from the agent's phone: ending the bridged call"
         );
         self.end_call(caller, Disposition::RtpTimeout, HangupBy::Engine, now);

@@ -13,6 +13,7 @@ use crate::engine::call::{AgentSide, CallKey, CallMessage};
 use crate::engine::Engine;
 use crate::ivr::words::{duration_prompts, number_prompts};
 use crate::ivr::{IvrInput, QueueOutcome};
+use crate::media::api::LegId;
 use crate::media::api::{Idle, MediaCommand, RecordSpec};
 
 use crate::engine::prompt_names::{
@@ -163,7 +164,7 @@ impl Engine {
     }
 
     /// The legs ringing or connected for `call` at `agent`'s phones (one per contact).
-    pub(crate) fn legs_of(&self, call: CallKey, agent: &str) -> Vec<u64> {
+    pub(crate) fn legs_of(&self, call: CallKey, agent: &str) -> Vec<LegId> {
         self.agent_legs.of_offer(call, agent)
     }
 
@@ -205,7 +206,7 @@ impl Engine {
 
     /// A queue with `record = true` records the conversation on the caller's leg (a bridged leg
     /// records both directions mixed); the file is attached to the call's message once saved.
-    fn record_conversation_if_asked(&mut self, call: CallKey, leg: u64, now: Duration) {
+    fn record_conversation_if_asked(&mut self, call: CallKey, leg: LegId, now: Duration) {
         let record = self
             .acd
             .queue_of_call(acd::CallKey(call.0))
@@ -231,7 +232,7 @@ impl Engine {
 
     /// A conversation recording ended (the call ended, or it reached its maximum length).
     /// Returns false when the leg records no conversation.
-    pub(crate) fn conversation_recorded(&mut self, leg: u64, name: &str, saved: bool) -> bool {
+    pub(crate) fn conversation_recorded(&mut self, leg: LegId, name: &str, saved: bool) -> bool {
         let Some(call_ref) = self.recordings.conversation_finished(leg) else {
             return false;
         };
@@ -241,7 +242,7 @@ impl Engine {
                 name: name.to_string(),
             });
         } else {
-            tracing::error!(leg, name, "conversation recording could not be saved");
+            tracing::error!(leg = %leg, name, "conversation recording could not be saved");
         }
         true
     }

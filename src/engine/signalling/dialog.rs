@@ -10,6 +10,7 @@ use crate::engine::call::{CallKey, Disposition, HangupBy, Phase};
 use crate::engine::signalling::invite::leg_setup;
 use crate::engine::signalling::reply::SERVER;
 use crate::engine::{Engine, Output};
+use crate::media::api::LegId;
 use crate::media::api::MediaCommand;
 use crate::sip::msg::{response_to, Headers, Method, Request, Response};
 use crate::sip::sdp;
@@ -17,7 +18,7 @@ use crate::sip::txn::TxnKey;
 
 impl Engine {
     /// An agent leg's dialog: the agent's requests carry our From tag as their To tag.
-    fn agent_dialog_of(&self, req: &Request) -> Option<u64> {
+    fn agent_dialog_of(&self, req: &Request) -> Option<LegId> {
         self.agent_legs.by_dialog(req.call_id()?, req.to_tag()?)
     }
 

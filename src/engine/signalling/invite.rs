@@ -13,6 +13,7 @@ use crate::engine::call::cdr::CallRecord;
 use crate::engine::call::{Call, CallKey, Phase};
 use crate::engine::store_io::StoreCommand;
 use crate::engine::{CallTimer, Engine};
+use crate::media::api::LegId;
 use crate::media::api::LegSetup;
 use crate::sip::header;
 use crate::sip::msg::{response_to, Method, Request};
@@ -124,7 +125,7 @@ impl Engine {
             remote_tag: from_tag.clone(),
             local_cseq: 1,
             phase: Phase::Ringing,
-            leg: id,
+            leg: LegId(id),
             port,
             negotiated,
             session_id,
@@ -189,7 +190,7 @@ pub(crate) fn leg_setup(call: &Call) -> LegSetup {
 }
 
 /// The media parameters of any leg from its offer/answer.
-pub(crate) fn negotiated_setup(leg: u64, port: u16, n: &crate::sip::sdp::Negotiated) -> LegSetup {
+pub(crate) fn negotiated_setup(leg: LegId, port: u16, n: &crate::sip::sdp::Negotiated) -> LegSetup {
     LegSetup {
         leg,
         local_port: port,

@@ -2,6 +2,7 @@
 //! with *21, a 1888 caller presses 0, the engine offers the call to the agent (INVITE), bridges
 //! on answer, and either side's hang-up ends both legs.
 
+use crate::media::api::LegId;
 use std::time::Duration;
 
 use super::ivr::real_flows;
@@ -130,9 +131,15 @@ fn caller_connecting(h: &mut Harness) -> String {
         .unwrap_or_default()
         .to_string();
     h.send(&in_dialog("ACK", "q1", &tag, "z9hG4bK-q1a", 1));
-    media(h, MediaEvent::PlaybackFinished { leg: 1 }); // welcome
-    media(h, MediaEvent::Digit { leg: 1, digit: '0' });
-    media(h, MediaEvent::PlaybackFinished { leg: 1 }); // "connecting you"
+    media(h, MediaEvent::PlaybackFinished { leg: LegId(1) }); // welcome
+    media(
+        h,
+        MediaEvent::Digit {
+            leg: LegId(1),
+            digit: '0',
+        },
+    );
+    media(h, MediaEvent::PlaybackFinished { leg: LegId(1) }); // "connecting you"
     tag
 }
 
@@ -210,7 +217,7 @@ fn a_waiting_caller_is_offered_to_the_agent_bridged_and_both_legs_end_together()
     assert!(h
         .media
         .iter()
-        .any(|m| matches!(m, MediaCommand::Bridge { a: 1, .. })));
+        .any(|m| matches!(m, MediaCommand::Bridge { a: LegId(1), .. })));
     assert!(h.engine.live_snapshot(h.now).waiting.is_empty());
     // The caller hangs up: the agent leg gets a BYE and the agent goes to wrap-up.
     h.send(&in_dialog("BYE", "q1", &tag, "z9hG4bK-q1b", 2));
@@ -292,7 +299,13 @@ fn the_exit_key_during_an_announcement_leads_to_a_voice_message() {
     h.advance_to(h.now + Duration::from_secs(16)); // the first announcement
     let announced = h.media.iter().any(|m| matches!(m, MediaCommand::Play { prompts, barge_in: true, .. } if prompts.iter().any(|p| p == "queue/press1_voicemail")));
     assert!(announced, "position announced with barge-in");
-    media(&mut h, MediaEvent::Digit { leg: 1, digit: '1' });
+    media(
+        &mut h,
+        MediaEvent::Digit {
+            leg: LegId(1),
+            digit: '1',
+        },
+    );
     let stats = h
         .engine
         .live_snapshot(h.now)
@@ -301,10 +314,16 @@ fn the_exit_key_during_an_announcement_leads_to_a_voice_message() {
         .find(|q| q.name == "1888");
     assert_eq!(stats.map(|q| q.exited_today), Some(1));
     // The IVR asks the message's kind (3: complaint), then records a voice message.
-    media(&mut h, MediaEvent::PlaybackFinished { leg: 1 });
-    media(&mut h, MediaEvent::Digit { leg: 1, digit: '3' });
+    media(&mut h, MediaEvent::PlaybackFinished { leg: LegId(1) });
+    media(
+        &mut h,
+        MediaEvent::Digit {
+            leg: LegId(1),
+            digit: '3',
+        },
+    );
     for _ in 0..4 {
-        media(&mut h, MediaEvent::PlaybackFinished { leg: 1 });
+        media(&mut h, MediaEvent::PlaybackFinished { leg: LegId(1) });
     }
     assert!(
         h.media
@@ -387,7 +406,7 @@ fn dialling_a_registered_agent_rings_that_agent_and_bridges_on_answer() {
     assert!(h
         .media
         .iter()
-        .any(|m| matches!(m, MediaCommand::Bridge { a: 1, .. })));
+        .any(|m| matches!(m, MediaCommand::Bridge { a: LegId(1), .. })));
     // The agent hangs up: the caller gets a BYE.
     let bye = format!(
         "BYE sip:pasokh@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:15061;branch=z9hG4bK-ab\r\n\
@@ -410,9 +429,10 @@ From: <sip:2001@127.0.0.1>;tag=agenttag\r\nTo: {};tag={}\r\nCall-ID: {}\r\nCSeq:
 /// The recording a queue with `record = true` starts on the caller's leg at the bridge.
 fn conversation_recording(h: &Harness) -> Option<RecordSpec> {
     h.media.iter().find_map(|m| match m {
-        MediaCommand::StartRecording { leg: 1, spec } if spec.name.contains("conversation") => {
-            Some(spec.clone())
-        }
+        MediaCommand::StartRecording {
+            leg: LegId(1),
+            spec,
+        } if spec.name.contains("conversation") => Some(spec.clone()),
         _ => None,
     })
 }
@@ -440,7 +460,7 @@ fn a_recording_queue_records_the_conversation_and_attaches_it_to_the_message() {
     // The caller hangs up; the media side finishes the file and reports it saved.
     h.send(&in_dialog("BYE", "q1", &tag, "z9hG4bK-q1b", 2));
     let finished = MediaEvent::RecordingFinished {
-        leg: 1,
+        leg: LegId(1),
         name: spec.name.clone(),
         duration_ms: 12_000,
         end: crate::media::api::RecordingEnd::Stopped,
@@ -548,7 +568,7 @@ fn an_agent_phone_that_stops_sending_rtp_ends_the_bridged_call() {
     let offers = invites_to_agents(&h);
     answer(&mut h, &offers[0], 200);
     let agent_leg = h.media.iter().find_map(|m| match m {
-        MediaCommand::Bridge { a: 1, b } => Some(*b),
+        MediaCommand::Bridge { a: LegId(1), b } => Some(*b),
         _ => None,
     });
     let Some(agent_leg) = agent_leg else {
@@ -617,7 +637,7 @@ fn an_offer_to_an_agent_never_names_a_port_another_process_holds() {
             h.media
         )
     };
-    assert_ne!(agent_leg, 1, "not the caller's leg");
+    assert_ne!(agent_leg, LegId(1), "not the caller's leg");
     // The answer completes the open leg (where to send, which codec); it is not opened again.
     answer(&mut h, &offers[0], 200);
     assert!(h
@@ -627,7 +647,7 @@ fn an_offer_to_an_agent_never_names_a_port_another_process_holds() {
     assert!(h
         .media
         .iter()
-        .any(|m| matches!(m, MediaCommand::Bridge { a: 1, .. })));
+        .any(|m| matches!(m, MediaCommand::Bridge { a: LegId(1), .. })));
 }
 
 #[test]

@@ -49,7 +49,7 @@ fn keys(h: &mut Harness, leg: LegId, digits: &str) {
 /// The store opens the call's message (the call then enters the queue for real).
 fn message_opened(h: &mut Harness, leg: LegId, code: &str) {
     // A caller's leg has its call's number.
-    let call_key = call::CallKey(leg);
+    let call_key = call::CallKey(leg.0);
     let opening = h.store.iter().any(|c| {
         matches!(c, StoreCommand::FileMessage { call, message }
             if *call == call_key && message.stage == FilingStage::Open)

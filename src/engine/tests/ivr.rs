@@ -1,5 +1,6 @@
 //! The engine running the real IVR trees on a virtual clock (no media, no database).
 
+use crate::media::api::LegId;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -93,8 +94,10 @@ fn the_bench_line_plays_its_prompt_then_the_engine_hangs_up() {
     let mut h = ivr_harness();
     answer(&mut h, "bench", "ivr2");
     assert_eq!(plays(&h), vec![vec!["ivr/bench".to_string()]]);
-    h.engine
-        .handle_input(Input::Media(MediaEvent::PlaybackFinished { leg: 1 }), h.now);
+    h.engine.handle_input(
+        Input::Media(MediaEvent::PlaybackFinished { leg: LegId(1) }),
+        h.now,
+    );
     h.drain();
     assert!(h
         .requests
@@ -109,13 +112,20 @@ fn key_4_then_1_asks_for_a_zoning_file_and_looks_it_up() {
     let mut h = ivr_harness();
     let tag = answer(&mut h, "137", "ivr3");
     let digit = |h: &mut Harness, d: char| {
-        h.engine
-            .handle_input(Input::Media(MediaEvent::Digit { leg: 1, digit: d }), h.now);
+        h.engine.handle_input(
+            Input::Media(MediaEvent::Digit {
+                leg: LegId(1),
+                digit: d,
+            }),
+            h.now,
+        );
         h.drain();
     };
     let finish = |h: &mut Harness| {
-        h.engine
-            .handle_input(Input::Media(MediaEvent::PlaybackFinished { leg: 1 }), h.now);
+        h.engine.handle_input(
+            Input::Media(MediaEvent::PlaybackFinished { leg: LegId(1) }),
+            h.now,
+        );
         h.drain();
     };
     finish(&mut h);
@@ -150,8 +160,10 @@ fn the_ivr_timer_is_driven_by_the_engine_clock() {
         .poll_timeout()
         .map_or(true, |t| t > h.now + Duration::from_secs(20))
     {
-        h.engine
-            .handle_input(Input::Media(MediaEvent::PlaybackFinished { leg: 1 }), h.now);
+        h.engine.handle_input(
+            Input::Media(MediaEvent::PlaybackFinished { leg: LegId(1) }),
+            h.now,
+        );
         h.drain();
         assert!(plays(&h).len() < 20, "the menu never waits for a key");
     }
@@ -274,8 +286,10 @@ fn a_shutdown_refuses_new_calls_and_closes_the_rest_with_a_prompt_after_the_grac
     assert_eq!(byes(&h), 0, "the prompt plays before the BYE");
 
     // The prompt ends: BYE, and the record is closed.
-    h.engine
-        .handle_input(Input::Media(MediaEvent::PlaybackFinished { leg: 1 }), h.now);
+    h.engine.handle_input(
+        Input::Media(MediaEvent::PlaybackFinished { leg: LegId(1) }),
+        h.now,
+    );
     h.drain();
     assert_eq!(byes(&h), 1);
     assert_eq!(h.last_record().disposition, "shutdown");

@@ -1,5 +1,6 @@
 //! Scenario tests of the engine on a virtual clock: SIP text in, SIP text and commands out.
 
+use crate::media::api::LegId;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -175,7 +176,7 @@ fn invite_to_137_is_answered_then_the_caller_hangs_up() {
     assert!(body.contains("telephone-event/8000"));
     h.send(&in_dialog("BYE", "c1", &tag, "z9hG4bK-bye", 2));
     assert_eq!(h.statuses(), vec![100, 200, 200]);
-    assert!(h.media.contains(&MediaCommand::Close { leg: 1 }));
+    assert!(h.media.contains(&MediaCommand::Close { leg: LegId(1) }));
     let record = h.last_record();
     assert_eq!(
         (record.disposition.as_str(), record.hangup_by.as_str()),

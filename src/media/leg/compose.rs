@@ -42,7 +42,7 @@ impl Leg {
         let (id, counters) = (self.id, &mut self.counters);
         let step = queue.fill(&self.prompts, fed, &mut self.out, |prompt| {
             counters.missing_prompts += 1;
-            tracing::warn!(leg = id, prompt, "prompt or recording unavailable: skipped");
+            tracing::warn!(leg = %id, prompt, "prompt or recording unavailable: skipped");
         });
         if step == Filled::Finished {
             self.playback = None;

@@ -62,7 +62,7 @@ impl Leg {
         seed: u64,
         now: Duration,
     ) -> Self {
-        let mut rng = SplitMix64(seed ^ setup.leg.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let mut rng = SplitMix64(seed ^ setup.leg.0.wrapping_mul(0x9E37_79B9_7F4A_7C15));
         let (ssrc, seq, ts) = (rng.next() as u32, rng.next() as u16, rng.next() as u32);
         Leg {
             id: setup.leg,
@@ -153,7 +153,7 @@ impl Leg {
                 Some(pcm) => self.music = Some(Cursor::new(Arc::clone(pcm))),
                 None => {
                     self.counters.missing_prompts += 1;
-                    tracing::warn!(leg = self.id, prompt = MUSIC, "hold music missing: silence");
+                    tracing::warn!(leg = %self.id, prompt = MUSIC, "hold music missing: silence");
                 }
             }
         }

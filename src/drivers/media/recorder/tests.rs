@@ -1,3 +1,4 @@
+use crate::media::api::LegId;
 use std::sync::mpsc;
 use std::sync::Arc;
 
@@ -115,7 +116,7 @@ fn the_recorder_reports_saved_only_after_a_durable_finish() -> io::Result<()> {
         let mut file = RecordingFile::create(&dir, name)?;
         file.append(&[5; 160])?;
         Ok(RecorderJob::Finish {
-            leg: 1,
+            leg: LegId(1),
             name: name.into(),
             file,
             duration_ms: 20,

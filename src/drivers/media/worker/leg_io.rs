@@ -67,7 +67,7 @@ impl LegIo {
                 leg.file_opened(true);
             }
             Err(e) => {
-                tracing::warn!(leg = leg.id(), name, error = %e, "recording to play could not be opened");
+                tracing::warn!(leg = %leg.id(), name, error = %e, "recording to play could not be opened");
                 leg.file_opened(false);
             }
         }
@@ -82,7 +82,7 @@ impl LegIo {
             return;
         }
         if let Err(e) = active.file.append(frame) {
-            tracing::error!(leg = leg.id(), name = active.name, error = %e,
+            tracing::error!(leg = %leg.id(), name = active.name, error = %e,
                 "recording write failed (disk full?): ending the take");
             active.failed = true;
             leg.stop_recording(true);
@@ -114,7 +114,7 @@ fn finish_recording(
     keep: bool,
 ) {
     let Some(active) = io.recording.take() else {
-        tracing::warn!(leg, "a recording ended that had no file");
+        tracing::warn!(leg = %leg, "a recording ended that had no file");
         return;
     };
     let job = RecorderJob::Finish {
@@ -127,7 +127,7 @@ fn finish_recording(
     };
     if shared.recorder.send(job).is_err() {
         tracing::error!(
-            leg,
+            leg = %leg,
             name = active.name,
             "recorder thread gone: recording NOT saved"
         );
@@ -149,7 +149,7 @@ impl Worker {
     pub(super) fn start_recording(&mut self, leg: LegId, spec: RecordSpec) {
         let shared = std::sync::Arc::clone(&self.shared);
         let Some(entry) = self.table.get_mut(leg) else {
-            tracing::warn!(leg, name = spec.name, "recording on an unknown leg");
+            tracing::warn!(leg = %leg, name = spec.name, "recording on an unknown leg");
             (shared.events)(not_saved(leg, spec.name, RecordingEnd::Stopped));
             return;
         };
@@ -166,7 +166,7 @@ impl Worker {
                 entry.leg.start_recording(&spec);
             }
             Err(e) => {
-                tracing::error!(leg, name = spec.name, error = %e, "recording could not be created");
+                tracing::error!(leg = %leg, name = spec.name, error = %e, "recording could not be created");
                 (shared.events)(not_saved(leg, spec.name, RecordingEnd::Stopped));
             }
         }

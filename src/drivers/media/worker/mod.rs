@@ -197,7 +197,7 @@ impl Worker {
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                     Err(e) => {
-                        tracing::debug!(leg = entry.leg.id(), error = %e, "rtp receive error");
+                        tracing::debug!(leg = %entry.leg.id(), error = %e, "rtp receive error");
                         break;
                     }
                 }
@@ -285,7 +285,7 @@ impl Worker {
     fn move_out(&mut self, leg: LegId, to: usize, bridge_with: LegId) {
         let entry = self.table.remove(leg).map(Box::new);
         let Some(peer) = self.peers.get(to) else {
-            tracing::error!(leg, to, "no such media worker");
+            tracing::error!(leg = %leg, to, "no such media worker");
             return;
         };
         let msg = WorkerMsg::Adopt {
@@ -294,7 +294,7 @@ impl Worker {
             bridge_with,
         };
         if peer.send(msg).is_err() {
-            tracing::error!(leg, to, "media worker gone: leg dropped");
+            tracing::error!(leg = %leg, to, "media worker gone: leg dropped");
         }
     }
 
@@ -313,7 +313,7 @@ impl Worker {
                 };
                 self.handle(WorkerMsg::Command(bridge));
             }
-            None => tracing::warn!(leg, "bridge: the leg to move was not open"),
+            None => tracing::warn!(leg = %leg, "bridge: the leg to move was not open"),
         }
         for msg in held {
             self.handle(msg);
@@ -325,7 +325,7 @@ impl Worker {
         match command {
             MediaCommand::Open(setup) => {
                 // The runtime binds and sends `WorkerMsg::Open`; a bare `Open` has no socket.
-                tracing::warn!(leg = setup.leg, "open without a socket: ignored");
+                tracing::warn!(leg = %setup.leg, "open without a socket: ignored");
             }
             MediaCommand::Close { leg } => self.close(leg),
             MediaCommand::StartRecording { leg, spec } => self.start_recording(leg, spec),
@@ -347,7 +347,7 @@ impl Worker {
         let now = self.now();
         let leg = setup.leg;
         if self.table.contains(leg) {
-            tracing::warn!(leg, "open of an open leg: treated as an update");
+            tracing::warn!(leg = %leg, "open of an open leg: treated as an update");
             self.table.apply(MediaCommand::Update(setup), now);
             return;
         }
@@ -378,7 +378,7 @@ fn send_packet(leg: &mut Leg, socket: &UdpSocket) {
     if let (Some(packet), Some(to)) = (leg.outgoing(), leg.destination()) {
         if let Err(e) = socket.send_to(packet, to) {
             // A full socket buffer or an unreachable peer loses one frame; never fatal.
-            tracing::trace!(leg = leg.id(), error = %e, "rtp send failed");
+            tracing::trace!(leg = %leg.id(), error = %e, "rtp send failed");
         }
     }
     leg.clear_outgoing();

@@ -3,6 +3,7 @@ use crate::engine::tests::ivr::{ivr_harness, plays};
 use crate::engine::tests::{in_dialog, invite, Harness, SDP};
 use crate::engine::{Input, StoreReply};
 use crate::ivr::tracking::make_tracking_code;
+use crate::media::api::LegId;
 use crate::media::api::MediaEvent;
 
 const CALLER: &str = "09121234567";
@@ -76,14 +77,26 @@ fn follow_up_call(h: &mut Harness, call_id: &str, caller: &str) {
 }
 
 fn digit(h: &mut Harness, d: char) {
-    let leg = h.engine.calls.values().map(|c| c.leg).max().unwrap_or(1);
+    let leg = h
+        .engine
+        .calls
+        .values()
+        .map(|c| c.leg)
+        .max()
+        .unwrap_or(LegId(1));
     h.engine
         .handle_input(Input::Media(MediaEvent::Digit { leg, digit: d }), h.now);
     h.drain();
 }
 
 fn finish(h: &mut Harness) {
-    let leg = h.engine.calls.values().map(|c| c.leg).max().unwrap_or(1);
+    let leg = h
+        .engine
+        .calls
+        .values()
+        .map(|c| c.leg)
+        .max()
+        .unwrap_or(LegId(1));
     h.engine
         .handle_input(Input::Media(MediaEvent::PlaybackFinished { leg }), h.now);
     h.drain();

@@ -161,7 +161,7 @@ impl<Io> LegTable<Io> {
             }
             C::SendDtmf { digit, .. } => {
                 if !leg.send_dtmf(digit) {
-                    tracing::warn!(leg = id, ?digit, "not a DTMF key (or queue full): ignored");
+                    tracing::warn!(leg = %id, ?digit, "not a DTMF key (or queue full): ignored");
                 }
             }
             C::Open(_) | C::Close { .. } | C::Bridge { .. } | C::DiscardRecording { .. } => {

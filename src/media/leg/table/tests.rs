@@ -1,4 +1,5 @@
 use super::*;
+use crate::media::api::LegId;
 use crate::media::api::{MediaCommand, MediaEvent, RecordSpec};
 use crate::media::g711::G711;
 use crate::media::goertzel::InbandDetector;
@@ -16,11 +17,20 @@ fn sent(table: &LegTable<u32>, leg: LegId) -> Option<Parsed> {
 #[test]
 fn bridged_legs_hear_each_other_across_codecs_under_their_own_ssrc() {
     let mut t = table();
-    assert!(t.open(setup(1, G711::Pcmu, None), 10, at(0)).is_ok());
-    assert!(t.open(setup(2, G711::Pcma, None), 20, at(0)).is_ok());
-    assert_eq!(t.open(setup(2, G711::Pcma, None), 99, at(0)), Err(99));
+    assert!(t.open(setup(LegId(1), G711::Pcmu, None), 10, at(0)).is_ok());
+    assert!(t.open(setup(LegId(2), G711::Pcma, None), 20, at(0)).is_ok());
     assert_eq!(
-        t.apply(MediaCommand::Bridge { a: 1, b: 2 }, at(0)),
+        t.open(setup(LegId(2), G711::Pcma, None), 99, at(0)),
+        Err(99)
+    );
+    assert_eq!(
+        t.apply(
+            MediaCommand::Bridge {
+                a: LegId(1),
+                b: LegId(2)
+            },
+            at(0)
+        ),
         Applied::Done
     );
     let from_a = tone(&[500.0], 160 * 30, 9000.0);
@@ -28,11 +38,11 @@ fn bridged_legs_hear_each_other_across_codecs_under_their_own_ssrc() {
     let mut a_out = Vec::new();
     for n in 0..30u16 {
         let slice = &from_a[usize::from(n) * 160..][..160];
-        if let Some(e) = t.get_mut(1) {
+        if let Some(e) = t.get_mut(LegId(1)) {
             e.leg
                 .on_packet(&audio(G711::Pcmu, n, slice), addr(40000), at(n.into()));
         }
-        if let Some(e) = t.get_mut(2) {
+        if let Some(e) = t.get_mut(LegId(2)) {
             e.leg.on_packet(
                 &audio(G711::Pcma, n, &frame_of(-4000)),
                 addr(40000),
@@ -40,7 +50,7 @@ fn bridged_legs_hear_each_other_across_codecs_under_their_own_ssrc() {
             );
         }
         t.tick(at(n.into()));
-        let (Some(pa), Some(pb)) = (sent(&t, 1), sent(&t, 2)) else {
+        let (Some(pa), Some(pb)) = (sent(&t, LegId(1)), sent(&t, LegId(2))) else {
             panic!("bridged legs must send every tick");
         };
         assert_eq!((pa.pt, pb.pt), (0, 8));
@@ -69,11 +79,13 @@ fn bridged_legs_hear_each_other_across_codecs_under_their_own_ssrc() {
 fn rfc4733_digits_are_relayed_as_events_or_tones() {
     for (b_te, as_event) in [(Some(TE), true), (None, false)] {
         let mut t = table();
-        assert!(t.open(setup(1, G711::Pcmu, Some(TE)), 0, at(0)).is_ok());
-        assert!(t.open(setup(2, G711::Pcmu, b_te), 0, at(0)).is_ok());
-        assert!(t.bridge(1, 2));
+        assert!(t
+            .open(setup(LegId(1), G711::Pcmu, Some(TE)), 0, at(0))
+            .is_ok());
+        assert!(t.open(setup(LegId(2), G711::Pcmu, b_te), 0, at(0)).is_ok());
+        assert!(t.bridge(LegId(1), LegId(2)));
         for p in event_packets(4, 50, 1000) {
-            if let Some(e) = t.get_mut(1) {
+            if let Some(e) = t.get_mut(LegId(1)) {
                 e.leg.on_packet(&p, addr(40000), at(0));
             }
         }
@@ -82,10 +94,10 @@ fn rfc4733_digits_are_relayed_as_events_or_tones() {
         let (mut event_digits, mut tone_digits) = (Vec::new(), Vec::new());
         for n in 0..20 {
             t.tick(at(n));
-            if let Some(e) = t.get_mut(1) {
+            if let Some(e) = t.get_mut(LegId(1)) {
                 a_events.extend(std::iter::from_fn(|| e.leg.poll_event()));
             }
-            let Some(p) = sent(&t, 2) else {
+            let Some(p) = sent(&t, LegId(2)) else {
                 panic!("B sent nothing")
             };
             if p.pt == TE && p.payload[1] & 0x80 != 0 {
@@ -96,7 +108,10 @@ fn rfc4733_digits_are_relayed_as_events_or_tones() {
         }
         assert_eq!(
             a_events,
-            vec![LegEvent::Media(MediaEvent::Digit { leg: 1, digit: '4' })]
+            vec![LegEvent::Media(MediaEvent::Digit {
+                leg: LegId(1),
+                digit: '4'
+            })]
         );
         if as_event {
             assert_eq!(event_digits, vec![4, 4, 4]);
@@ -109,9 +124,9 @@ fn rfc4733_digits_are_relayed_as_events_or_tones() {
 #[test]
 fn a_bridged_recording_mixes_both_directions() {
     let mut t = table();
-    assert!(t.open(setup(1, G711::Pcmu, None), 0, at(0)).is_ok());
-    assert!(t.open(setup(2, G711::Pcmu, None), 0, at(0)).is_ok());
-    assert!(t.bridge(1, 2));
+    assert!(t.open(setup(LegId(1), G711::Pcmu, None), 0, at(0)).is_ok());
+    assert!(t.open(setup(LegId(2), G711::Pcmu, None), 0, at(0)).is_ok());
+    assert!(t.bridge(LegId(1), LegId(2)));
     let spec = RecordSpec {
         name: "call.wav".into(),
         max: Duration::from_secs(10),
@@ -119,12 +134,18 @@ fn a_bridged_recording_mixes_both_directions() {
         end_key: None,
     };
     assert_eq!(
-        t.apply(MediaCommand::StartRecording { leg: 1, spec }, at(0)),
+        t.apply(
+            MediaCommand::StartRecording {
+                leg: LegId(1),
+                spec
+            },
+            at(0)
+        ),
         Applied::Done
     );
     let mut last = Vec::new();
     for n in 0..10u16 {
-        for (leg, value) in [(1, 1000), (2, 3000)] {
+        for (leg, value) in [(LegId(1), 1000), (LegId(2), 3000)] {
             if let Some(e) = t.get_mut(leg) {
                 e.leg.on_packet(
                     &audio(G711::Pcmu, n, &frame_of(value)),
@@ -134,7 +155,7 @@ fn a_bridged_recording_mixes_both_directions() {
             }
         }
         t.tick(at(n.into()));
-        if let Some(frame) = t.get(1).and_then(|e| e.leg.recorded_frame()) {
+        if let Some(frame) = t.get(LegId(1)).and_then(|e| e.leg.recorded_frame()) {
             last = frame.to_vec();
         }
     }
@@ -148,26 +169,26 @@ fn a_bridged_recording_mixes_both_directions() {
 #[test]
 fn removing_a_leg_frees_its_partner_and_commands_find_their_leg() {
     let mut t = table();
-    assert!(t.open(setup(1, G711::Pcmu, None), 0, at(0)).is_ok());
-    assert!(t.open(setup(2, G711::Pcmu, None), 0, at(0)).is_ok());
-    assert!(!t.bridge(1, 1));
-    assert!(!t.bridge(1, 3));
-    assert!(t.bridge(1, 2));
-    assert_eq!(t.get(2).and_then(|e| e.leg.peer()), Some(1));
-    assert!(t.remove(1).is_some_and(|e| e.leg.peer().is_none()));
-    assert_eq!(t.get(2).and_then(|e| e.leg.peer()), None);
+    assert!(t.open(setup(LegId(1), G711::Pcmu, None), 0, at(0)).is_ok());
+    assert!(t.open(setup(LegId(2), G711::Pcmu, None), 0, at(0)).is_ok());
+    assert!(!t.bridge(LegId(1), LegId(1)));
+    assert!(!t.bridge(LegId(1), LegId(3)));
+    assert!(t.bridge(LegId(1), LegId(2)));
+    assert_eq!(t.get(LegId(2)).and_then(|e| e.leg.peer()), Some(LegId(1)));
+    assert!(t.remove(LegId(1)).is_some_and(|e| e.leg.peer().is_none()));
+    assert_eq!(t.get(LegId(2)).and_then(|e| e.leg.peer()), None);
     assert_eq!(t.len(), 1);
-    let stop = MediaCommand::StopPlayback { leg: 1 };
+    let stop = MediaCommand::StopPlayback { leg: LegId(1) };
     assert_eq!(t.apply(stop, at(0)), Applied::UnknownLeg);
     assert_eq!(
-        t.apply(MediaCommand::Close { leg: 2 }, at(0)),
+        t.apply(MediaCommand::Close { leg: LegId(2) }, at(0)),
         Applied::NeedsDriver
     );
     let play = MediaCommand::Play {
-        leg: 2,
+        leg: LegId(2),
         prompts: vec!["one".into()],
         barge_in: false,
     };
     assert_eq!(t.apply(play, at(0)), Applied::Done);
-    assert!(t.get(2).is_some_and(|e| e.leg.is_playing()));
+    assert!(t.get(LegId(2)).is_some_and(|e| e.leg.is_playing()));
 }

@@ -1,12 +1,13 @@
 use super::super::api::{Idle, MediaEvent};
 use super::super::g711::G711;
 use super::test_support::*;
+use crate::media::api::LegId;
 
 mod more;
 
 #[test]
 fn nothing_is_sent_without_a_destination_until_a_source_passes_probation() {
-    let mut s = setup(1, G711::Pcmu, None);
+    let mut s = setup(LegId(1), G711::Pcmu, None);
     s.remote = None;
     let mut leg = leg(s);
     assert_eq!(tick(&mut leg, 0), None);
@@ -28,7 +29,7 @@ fn nothing_is_sent_without_a_destination_until_a_source_passes_probation() {
 
 #[test]
 fn a_nat_source_is_learned_only_while_the_sdp_address_is_silent_and_strangers_are_dropped() {
-    let mut leg = leg(setup(1, G711::Pcmu, None));
+    let mut leg = leg(setup(LegId(1), G711::Pcmu, None));
     assert_eq!(leg.destination(), Some(addr(40000)));
     // Unknown payload type from a stranger is not even a candidate.
     leg.on_packet(&rtp(96, 0, 0, 9, &[0; 160]), addr(6666), at(0));
@@ -51,7 +52,7 @@ fn a_nat_source_is_learned_only_while_the_sdp_address_is_silent_and_strangers_ar
     assert_eq!((c.received, c.foreign, c.unknown_pt), (5, 25 + 19, 1));
     assert_eq!(leg.destination(), Some(addr(31000)));
     // A re-INVITE to a new address starts over: the new address, then probation again.
-    let mut moved = setup(1, G711::Pcmu, None);
+    let mut moved = setup(LegId(1), G711::Pcmu, None);
     moved.remote = Some(addr(41000));
     leg.update(moved, at(40));
     assert_eq!(leg.destination(), Some(addr(41000)));
@@ -63,7 +64,7 @@ fn a_nat_source_is_learned_only_while_the_sdp_address_is_silent_and_strangers_ar
 
 #[test]
 fn a_spray_before_the_caller_speaks_gets_nothing_and_injects_nothing() {
-    let mut leg = leg(setup(1, G711::Pcmu, Some(TE)));
+    let mut leg = leg(setup(LegId(1), G711::Pcmu, Some(TE)));
     leg.set_idle(Idle::Echo);
     let spray = addr(6666);
     let mut sent_to_spray = 0;
@@ -107,7 +108,7 @@ fn a_spray_before_the_caller_speaks_gets_nothing_and_injects_nothing() {
 
 #[test]
 fn seq_and_timestamp_run_on_across_prompts_silence_and_replays() {
-    let mut leg = leg(setup(1, G711::Pcmu, None));
+    let mut leg = leg(setup(LegId(1), G711::Pcmu, None));
     leg.play(vec!["one".into(), "two".into()], false);
     let mut packets = Vec::new();
     for n in 0..10 {
@@ -135,11 +136,11 @@ fn seq_and_timestamp_run_on_across_prompts_silence_and_replays() {
 
 #[test]
 fn hold_sends_nothing_and_resuming_jumps_the_timestamp_with_a_marker() {
-    let mut leg = leg(setup(1, G711::Pcma, None));
+    let mut leg = leg(setup(LegId(1), G711::Pcma, None));
     let Some(before) = tick(&mut leg, 0) else {
         panic!("no packet");
     };
-    let mut held = setup(1, G711::Pcma, None);
+    let mut held = setup(LegId(1), G711::Pcma, None);
     held.sending = false;
     leg.update(held.clone(), at(1));
     for n in 1..=5 {
@@ -158,7 +159,7 @@ fn hold_sends_nothing_and_resuming_jumps_the_timestamp_with_a_marker() {
 
 #[test]
 fn missing_prompts_are_skipped_and_the_queue_still_finishes() {
-    let mut leg = leg(setup(1, G711::Pcmu, None));
+    let mut leg = leg(setup(LegId(1), G711::Pcmu, None));
     leg.play(vec!["nope".into(), "one".into()], true);
     let Some(p) = tick(&mut leg, 0) else {
         panic!("no packet");
@@ -166,20 +167,20 @@ fn missing_prompts_are_skipped_and_the_queue_still_finishes() {
     assert!((decode(&p, G711::Pcmu)[0] - 1000).abs() < 40);
     assert_eq!(
         media_events(&mut leg),
-        vec![MediaEvent::PlaybackFinished { leg: 1 }]
+        vec![MediaEvent::PlaybackFinished { leg: LegId(1) }]
     );
     assert_eq!(leg.counters().missing_prompts, 1);
     leg.play(Vec::new(), false);
     tick(&mut leg, 1);
     assert_eq!(
         media_events(&mut leg),
-        vec![MediaEvent::PlaybackFinished { leg: 1 }]
+        vec![MediaEvent::PlaybackFinished { leg: LegId(1) }]
     );
 }
 
 #[test]
 fn rfc4733_digit_barges_in_without_playback_finished() {
-    let mut leg = leg(setup(7, G711::Pcmu, Some(TE)));
+    let mut leg = leg(setup(LegId(7), G711::Pcmu, Some(TE)));
     leg.play(vec!["long".into()], true);
     tick(&mut leg, 0);
     for (i, p) in event_packets(5, 100, 8000).iter().enumerate() {
@@ -187,7 +188,10 @@ fn rfc4733_digit_barges_in_without_playback_finished() {
     }
     assert_eq!(
         media_events(&mut leg),
-        vec![MediaEvent::Digit { leg: 7, digit: '5' }]
+        vec![MediaEvent::Digit {
+            leg: LegId(7),
+            digit: '5'
+        }]
     );
     assert!(!leg.is_playing());
     let Some(p) = tick(&mut leg, 10) else {
@@ -202,7 +206,7 @@ fn rfc4733_digit_barges_in_without_playback_finished() {
 
 #[test]
 fn without_barge_in_a_digit_is_reported_and_the_prompt_plays_to_its_end() {
-    let mut leg = leg(setup(7, G711::Pcmu, Some(TE)));
+    let mut leg = leg(setup(LegId(7), G711::Pcmu, Some(TE)));
     leg.play(vec!["long".into()], false);
     for p in event_packets(11, 100, 8000) {
         leg.on_packet(&p, addr(40000), at(0));
@@ -215,8 +219,11 @@ fn without_barge_in_a_digit_is_reported_and_the_prompt_plays_to_its_end() {
     assert_eq!(
         got,
         vec![
-            MediaEvent::Digit { leg: 7, digit: '#' },
-            MediaEvent::PlaybackFinished { leg: 7 }
+            MediaEvent::Digit {
+                leg: LegId(7),
+                digit: '#'
+            },
+            MediaEvent::PlaybackFinished { leg: LegId(7) }
         ]
     );
 }
@@ -224,7 +231,7 @@ fn without_barge_in_a_digit_is_reported_and_the_prompt_plays_to_its_end() {
 #[test]
 fn in_band_digits_are_detected_only_without_telephone_event() {
     for (te, expected) in [(None, vec!['9']), (Some(TE), vec![])] {
-        let mut leg = leg(setup(3, G711::Pcma, te));
+        let mut leg = leg(setup(LegId(3), G711::Pcma, te));
         // Key 9: 852 Hz + 1477 Hz for 100 ms, then silence.
         let mut pcm = tone(&[852.0, 1477.0], 800, 6000.0);
         pcm.resize(3200, 0);
@@ -248,7 +255,7 @@ fn in_band_digits_are_detected_only_without_telephone_event() {
 
 #[test]
 fn echo_returns_the_callers_audio() {
-    let mut leg = leg(setup(1, G711::Pcmu, None));
+    let mut leg = leg(setup(LegId(1), G711::Pcmu, None));
     leg.set_idle(Idle::Echo);
     let pcm = tone(&[700.0], 160 * 20, 8000.0);
     let mut sent_payloads = Vec::new();
@@ -272,7 +279,7 @@ fn echo_returns_the_callers_audio() {
 
 #[test]
 fn hold_music_loops() {
-    let mut leg = leg(setup(1, G711::Pcmu, None));
+    let mut leg = leg(setup(LegId(1), G711::Pcmu, None));
     leg.set_idle(Idle::Music);
     let Some(p) = tick(&mut leg, 0) else {
         panic!("no packet");
@@ -286,7 +293,7 @@ fn hold_music_loops() {
 
 #[test]
 fn thirty_ms_packets_give_continuous_audio() {
-    let mut leg = leg(setup(1, G711::Pcma, None));
+    let mut leg = leg(setup(LegId(1), G711::Pcma, None));
     leg.set_idle(Idle::Echo);
     let pcm = vec![3000i16; 240];
     let mut live = 0;
@@ -307,7 +314,7 @@ fn thirty_ms_packets_give_continuous_audio() {
 
 #[test]
 fn a_recording_is_requested_fed_and_finished() {
-    let mut leg = leg(setup(1, G711::Pcmu, None));
+    let mut leg = leg(setup(LegId(1), G711::Pcmu, None));
     leg.play_recording("2026/r.wav");
     assert!(!leg.wants_external());
     tick(&mut leg, 0);
@@ -324,14 +331,14 @@ fn a_recording_is_requested_fed_and_finished() {
     tick(&mut leg, 2);
     assert_eq!(
         media_events(&mut leg),
-        vec![MediaEvent::PlaybackFinished { leg: 1 }]
+        vec![MediaEvent::PlaybackFinished { leg: LegId(1) }]
     );
     assert!(!leg.wants_external());
 }
 
 #[test]
 fn a_new_ssrc_restarts_the_jitter_buffer() {
-    let mut leg = leg(setup(1, G711::Pcmu, None));
+    let mut leg = leg(setup(LegId(1), G711::Pcmu, None));
     for n in 0..10u16 {
         leg.on_packet(
             &audio(G711::Pcmu, n, &frame_of(100)),

@@ -1,6 +1,7 @@
 //! Leg tests of the recorder, DTMF sending, inactivity and hostile input (split from
 //! `tests/mod.rs` to keep files short).
 
+use crate::media::api::LegId;
 use crate::media::api::{LegSetup, MediaEvent, RecordSpec, RecordingEnd};
 use crate::media::g711::G711;
 use crate::media::goertzel::InbandDetector;
@@ -9,7 +10,7 @@ use crate::media::leg::*;
 
 #[test]
 fn recording_ends_on_max_length_with_every_frame_recorded() {
-    let mut leg = leg(setup(1, G711::Pcmu, None));
+    let mut leg = leg(setup(LegId(1), G711::Pcmu, None));
     leg.start_recording(&RecordSpec {
         name: "a.wav".into(),
         max: Duration::from_millis(400),
@@ -34,7 +35,7 @@ fn recording_ends_on_max_length_with_every_frame_recorded() {
 
 #[test]
 fn recording_ends_on_silence_after_speech() {
-    let mut leg = leg(setup(1, G711::Pcmu, None));
+    let mut leg = leg(setup(LegId(1), G711::Pcmu, None));
     leg.start_recording(&RecordSpec {
         name: "a.wav".into(),
         max: Duration::from_secs(60),
@@ -69,7 +70,7 @@ fn recording_ends_on_silence_after_speech() {
 
 #[test]
 fn the_end_key_ends_the_recording_and_is_not_reported_as_a_digit() {
-    let mut leg = leg(setup(1, G711::Pcmu, Some(TE)));
+    let mut leg = leg(setup(LegId(1), G711::Pcmu, Some(TE)));
     leg.start_recording(&RecordSpec {
         name: "a.wav".into(),
         max: Duration::from_secs(60),
@@ -91,7 +92,10 @@ fn the_end_key_ends_the_recording_and_is_not_reported_as_a_digit() {
     assert_eq!(
         events(&mut leg),
         vec![
-            LegEvent::Media(MediaEvent::Digit { leg: 1, digit: '1' }),
+            LegEvent::Media(MediaEvent::Digit {
+                leg: LegId(1),
+                digit: '1'
+            }),
             LegEvent::RecordingEnded {
                 end: RecordingEnd::Key,
                 duration_ms: 200,
@@ -103,7 +107,7 @@ fn the_end_key_ends_the_recording_and_is_not_reported_as_a_digit() {
 
 #[test]
 fn stop_recording_reports_keep_and_nothing_when_idle() {
-    let mut leg = leg(setup(1, G711::Pcmu, None));
+    let mut leg = leg(setup(LegId(1), G711::Pcmu, None));
     assert!(!leg.stop_recording(true));
     let spec = RecordSpec {
         name: "a.wav".into(),
@@ -136,19 +140,25 @@ fn inactivity_is_reported_once_and_not_on_hold() {
         inactivity: Duration::from_secs(1),
         ..LegConfig::default()
     };
-    let mut leg = Leg::new(setup(4, G711::Pcmu, None), prompts(), config, 1, at(0));
+    let mut leg = Leg::new(
+        setup(LegId(4), G711::Pcmu, None),
+        prompts(),
+        config,
+        1,
+        at(0),
+    );
     let mut inactive_ticks = Vec::new();
     for n in 0..200 {
         if n == 10 {
             leg.on_packet(&audio(G711::Pcmu, 0, &frame_of(0)), addr(40000), at(n));
         }
         tick(&mut leg, n);
-        if media_events(&mut leg).contains(&MediaEvent::Inactive { leg: 4 }) {
+        if media_events(&mut leg).contains(&MediaEvent::Inactive { leg: LegId(4) }) {
             inactive_ticks.push(n);
         }
     }
     assert_eq!(inactive_ticks, vec![60]);
-    let mut held = setup(4, G711::Pcmu, None);
+    let mut held = setup(LegId(4), G711::Pcmu, None);
     held.sending = false;
     let mut leg = Leg::new(held, prompts(), config, 1, at(0));
     for n in 0..200 {
@@ -173,7 +183,7 @@ fn silent_peer_inactive_ticks(
             }
         }
         tick(&mut leg, n);
-        if media_events(&mut leg).contains(&MediaEvent::Inactive { leg: 4 }) {
+        if media_events(&mut leg).contains(&MediaEvent::Inactive { leg: LegId(4) }) {
             inactive_ticks.push(n);
         }
     }
@@ -185,10 +195,10 @@ fn a_peer_that_declared_it_will_not_send_is_never_reported_inactive() {
     const SEVENTY_SECONDS: u64 = 3500;
     // sendrecv: 60 s without a packet is a dead peer.
     let (inactive, _) =
-        silent_peer_inactive_ticks(setup(4, G711::Pcmu, None), None, SEVENTY_SECONDS);
+        silent_peer_inactive_ticks(setup(LegId(4), G711::Pcmu, None), None, SEVENTY_SECONDS);
     assert_eq!(inactive, vec![3000], "sendrecv peer silent for 60 s");
     // recvonly: we answered sendonly and keep talking to it, but expect nothing back.
-    let mut recvonly = setup(4, G711::Pcmu, None);
+    let mut recvonly = setup(LegId(4), G711::Pcmu, None);
     recvonly.peer_sends = false;
     let (inactive, sent) = silent_peer_inactive_ticks(recvonly.clone(), None, SEVENTY_SECONDS);
     assert_eq!(inactive, Vec::<u64>::new(), "recvonly peer silent for 70 s");
@@ -202,17 +212,20 @@ fn a_peer_that_declared_it_will_not_send_is_never_reported_inactive() {
 
 #[test]
 fn a_recvonly_peer_that_starts_sending_is_watched_from_then_on() {
-    let mut recvonly = setup(4, G711::Pcmu, None);
+    let mut recvonly = setup(LegId(4), G711::Pcmu, None);
     recvonly.peer_sends = false;
     // A re-INVITE at 80 s makes it sendrecv: its 60 s count from then, not from the start.
-    let (inactive, _) =
-        silent_peer_inactive_ticks(recvonly, Some((4000, setup(4, G711::Pcmu, None))), 8000);
+    let (inactive, _) = silent_peer_inactive_ticks(
+        recvonly,
+        Some((4000, setup(LegId(4), G711::Pcmu, None))),
+        8000,
+    );
     assert_eq!(inactive, vec![7000]);
 }
 
 #[test]
 fn malformed_packets_are_counted_never_a_panic() {
-    let mut leg = leg(setup(1, G711::Pcmu, Some(TE)));
+    let mut leg = leg(setup(LegId(1), G711::Pcmu, Some(TE)));
     let mut seed = 0x1234_5678_9abc_def0u64;
     let mut next = move || {
         seed = seed
@@ -250,7 +263,7 @@ fn malformed_packets_are_counted_never_a_panic() {
 
 #[test]
 fn send_dtmf_as_rfc4733_events_keeps_the_stream_continuous() {
-    let mut leg = leg(setup(1, G711::Pcmu, Some(TE)));
+    let mut leg = leg(setup(LegId(1), G711::Pcmu, Some(TE)));
     assert!(leg.send_dtmf('7'));
     assert!(!leg.send_dtmf('x'));
     let packets: Vec<Parsed> = (0..12).filter_map(|n| tick(&mut leg, n)).collect();
@@ -276,7 +289,7 @@ fn send_dtmf_as_rfc4733_events_keeps_the_stream_continuous() {
 
 #[test]
 fn send_dtmf_in_band_without_telephone_event() {
-    let mut leg = leg(setup(1, G711::Pcma, None));
+    let mut leg = leg(setup(LegId(1), G711::Pcma, None));
     assert!(leg.send_dtmf('*'));
     assert!(leg.send_dtmf('0'));
     let mut detector = InbandDetector::new();
