@@ -3,6 +3,7 @@
 //! (group commit: one fsync for a burst of calls) and only then answers each call, so the caller
 //! never hears "saved" for a message that was not.
 
+use crate::engine::{StoreQuery, StoreWrite};
 use tokio::sync::mpsc;
 
 use super::sip_loop::LoopMsg;
@@ -39,31 +40,32 @@ pub fn spawn(
             let (mut states, mut log, mut links) = (Vec::new(), Vec::new(), Vec::new());
             for command in batch {
                 match command {
-                    StoreCommand::Call(record) => writer.submit(record),
-                    StoreCommand::AgentState(row) => states.push(row),
-                    StoreCommand::QueueLog(row) => log.push(row),
-                    StoreCommand::AgentConnected {
+                    StoreCommand::Write(StoreWrite::Call(record)) => writer.submit(record),
+                    StoreCommand::Write(StoreWrite::AgentState(row)) => states.push(row),
+                    StoreCommand::Write(StoreWrite::QueueLog(row)) => log.push(row),
+                    StoreCommand::Write(StoreWrite::AgentConnected {
                         tracking_code,
                         agent,
                         at_ms,
-                    } => links.push((tracking_code, agent, at_ms)),
-                    StoreCommand::Registrations { agent, rows } => {
+                    }) => links.push((tracking_code, agent, at_ms)),
+                    StoreCommand::Write(StoreWrite::Registrations { agent, rows }) => {
                         if let Err(error) = store.save_registrations(&agent, &rows).await {
                             tracing::error!(%error, %agent, "registrations not saved");
                         }
                     }
-                    StoreCommand::FileMessage { call, message } => {
+                    StoreCommand::Write(StoreWrite::FileMessage { call, message }) => {
                         let _ = filings.send(Filing::Message(call, message));
                     }
-                    StoreCommand::AttachCallRecording { call_ref, name } => {
+                    StoreCommand::Write(StoreWrite::AttachCallRecording { call_ref, name }) => {
                         let _ = filings.send(Filing::CallRecording { call_ref, name });
                     }
-                    lookup => {
+                    // A query gets a task of its own: a caller's lookup never waits behind
+                    // writes. Its answer comes back through the loop as an input.
+                    StoreCommand::Query(query) => {
                         let (store, to_loop) = (store.clone(), to_loop.clone());
                         tokio::spawn(async move {
-                            if let Some(reply) = look_up(&store, lookup).await {
-                                let _ = to_loop.send(LoopMsg::Engine(Input::Store(reply)));
-                            }
+                            let reply = look_up(&store, query).await;
+                            let _ = to_loop.send(LoopMsg::Engine(Input::Store(reply)));
                         });
                     }
                 }
@@ -154,9 +156,9 @@ async fn file_in_batches(
     }
 }
 
-async fn look_up(store: &Store, command: StoreCommand) -> Option<StoreReply> {
-    Some(match command {
-        StoreCommand::LookupCase { call, kind, number } => {
+async fn look_up(store: &Store, query: StoreQuery) -> StoreReply {
+    match query {
+        StoreQuery::LookupCase { call, kind, number } => {
             let case = store
                 .find_case(kind, &number)
                 .await
@@ -166,7 +168,7 @@ async fn look_up(store: &Store, command: StoreCommand) -> Option<StoreReply> {
                 });
             StoreReply::CaseFound { call, case }
         }
-        StoreCommand::LookupMessage {
+        StoreQuery::LookupMessage {
             call,
             tracking_code,
         } => {
@@ -179,12 +181,5 @@ async fn look_up(store: &Store, command: StoreCommand) -> Option<StoreReply> {
                 });
             StoreReply::MessageFound { call, status }
         }
-        StoreCommand::Call(_)
-        | StoreCommand::FileMessage { .. }
-        | StoreCommand::AttachCallRecording { .. }
-        | StoreCommand::AgentState(_)
-        | StoreCommand::Registrations { .. }
-        | StoreCommand::QueueLog(_)
-        | StoreCommand::AgentConnected { .. } => return None,
-    })
+    }
 }

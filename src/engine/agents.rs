@@ -2,6 +2,7 @@
 //! requests (feature codes dialled from the softphone, REST), their registrations, the state
 //! saved for a restart, the queue log, and the live snapshot for supervisors.
 
+use crate::engine::StoreWrite;
 use std::time::Duration;
 
 use super::call::CallKey;
@@ -185,7 +186,9 @@ impl Engine {
         };
         let row = AgentStateRow::from_acd(&view.id, &view.state, view.pending.as_ref());
         self.outputs
-            .push_back(Output::Store(StoreCommand::AgentState(row)));
+            .push_back(Output::Store(StoreCommand::Write(StoreWrite::AgentState(
+                row,
+            ))));
     }
 
     pub(super) fn queue_log(&mut self, event: QueueEvent) {
@@ -202,7 +205,9 @@ impl Engine {
             detail: event.detail,
         };
         self.outputs
-            .push_back(Output::Store(StoreCommand::QueueLog(row)));
+            .push_back(Output::Store(StoreCommand::Write(StoreWrite::QueueLog(
+                row,
+            ))));
     }
 
     /// What the wallboard shows, now.

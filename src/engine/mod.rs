@@ -4,7 +4,7 @@
 //! send, media commands, store commands) until `poll_timeout` says when to call again.
 //!
 //! Calls are owned in a map keyed by our own `CallKey`; dialogs are found by Call-ID and our tag.
-//! Nothing here blocks: a database lookup is a `StoreCommand` whose answer comes back as an input.
+//! Nothing here blocks: a database lookup is a `StoreQuery` whose answer comes back as an input.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
@@ -41,7 +41,8 @@ pub use call::{CallKey, Disposition, HangupBy};
 pub use counters::Counters;
 use ports::PortPool;
 pub use store_io::{
-    AgentStateRow, FilingStage, NewMessage, QueueLogRow, RegistrationRow, StoreCommand, StoreReply,
+    AgentStateRow, FilingStage, NewMessage, QueueLogRow, RegistrationRow, StoreCommand, StoreQuery,
+    StoreReply, StoreWrite,
 };
 
 /// What the engine is configured with (from flags/TOML, resolved by the driver).

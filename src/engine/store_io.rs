@@ -136,20 +136,22 @@ pub enum FilingStage {
     Complete,
 }
 
+/// What the engine asks of the store: a write, or a query whose answer comes back as
+/// `Input::Store`. The drivers run them differently (`docs/drivers.md`): writes through the
+/// call-record writer and the filer, in order; each query on a task of its own, so a slow write
+/// never holds up a caller's lookup.
 #[derive(Debug, Clone, PartialEq)]
 pub enum StoreCommand {
+    Write(StoreWrite),
+    Query(StoreQuery),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum StoreWrite {
     /// Insert or update a call detail record.
     Call(CallRecord),
-    LookupCase {
-        call: CallKey,
-        kind: CaseKind,
-        number: String,
-    },
-    LookupMessage {
-        call: CallKey,
-        tracking_code: String,
-    },
-    /// File a message durably and answer with its tracking code.
+    /// File a message durably and answer with its tracking code (`StoreReply::Filed`, or
+    /// `StoreReply::Opened` for an opening).
     FileMessage {
         call: CallKey,
         message: NewMessage,
@@ -174,6 +176,20 @@ pub enum StoreCommand {
     AttachCallRecording {
         call_ref: String,
         name: String,
+    },
+}
+
+/// A question for the store; its answer is a `StoreReply` for the same call.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StoreQuery {
+    LookupCase {
+        call: CallKey,
+        kind: CaseKind,
+        number: String,
+    },
+    LookupMessage {
+        call: CallKey,
+        tracking_code: String,
     },
 }
 

@@ -14,6 +14,7 @@
 //! message: the take is stopped, saved, and the message filed with it when the save completes
 //! (`Recordings::waiting_files`).
 
+use crate::engine::{StoreQuery, StoreWrite};
 use std::time::Duration;
 
 use crate::engine::app::App;
@@ -157,7 +158,7 @@ impl Engine {
                 barge_in,
             }),
             IvrOutput::StopPlayback => self.media(MediaCommand::StopPlayback { leg: info.leg }),
-            IvrOutput::LookupCase { kind, number } => self.store(StoreCommand::LookupCase {
+            IvrOutput::LookupCase { kind, number } => self.query(StoreQuery::LookupCase {
                 call: info.key,
                 kind,
                 number,
@@ -260,7 +261,7 @@ impl Engine {
             self.recordings.wait_for_take(info.leg, info.key, message);
             return;
         }
-        self.store(StoreCommand::FileMessage {
+        self.write(StoreWrite::FileMessage {
             call: info.key,
             message,
         });
@@ -281,7 +282,7 @@ impl Engine {
             if saved {
                 message.recording = Some(name.clone());
             }
-            self.store(StoreCommand::FileMessage {
+            self.write(StoreWrite::FileMessage {
                 call: call_key,
                 message,
             });
@@ -347,8 +348,14 @@ impl Engine {
         self.feed(call_key, input);
     }
 
-    pub(crate) fn store(&mut self, command: StoreCommand) {
-        self.outputs.push_back(Output::Store(command));
+    pub(crate) fn write(&mut self, write: StoreWrite) {
+        self.outputs
+            .push_back(Output::Store(StoreCommand::Write(write)));
+    }
+
+    pub(crate) fn query(&mut self, query: StoreQuery) {
+        self.outputs
+            .push_back(Output::Store(StoreCommand::Query(query)));
     }
 }
 

@@ -6,6 +6,7 @@
 //! voice message, even in the middle of an announcement (announcements are played with barge-in,
 //! so the exit key is never blocked by a prompt).
 
+use crate::engine::StoreWrite;
 use std::time::Duration;
 
 use crate::acd::{self, AcdInput, AcdOutput, OverflowReason};
@@ -20,7 +21,7 @@ use crate::engine::prompt_names::{
     QUEUE_ALL_BUSY, QUEUE_ESTIMATED_WAIT, QUEUE_IN_LINE, QUEUE_PRESS1_VOICEMAIL,
     QUEUE_YOUR_POSITION,
 };
-use crate::engine::{FilingStage, NewMessage, StoreCommand};
+use crate::engine::{FilingStage, NewMessage};
 
 /// The longest conversation recorded (a forgotten call must not fill the disk).
 pub const MAX_CONVERSATION: Duration = Duration::from_secs(4 * 3600);
@@ -72,7 +73,7 @@ impl Engine {
         });
         match opening {
             Some(message) => {
-                self.store(StoreCommand::FileMessage { call, message });
+                self.write(StoreWrite::FileMessage { call, message });
                 if let Some(c) = self.calls.get_mut(call) {
                     c.agent_side = AgentSide::Opening(waiting);
                 }
@@ -184,7 +185,7 @@ impl Engine {
             let leg = c.leg;
             if let Some(tracking_code) = c.message.tracking_code().map(str::to_string) {
                 let at_ms = self.wall_ms(now);
-                self.store(StoreCommand::AgentConnected {
+                self.write(StoreWrite::AgentConnected {
                     tracking_code,
                     agent: agent.to_string(),
                     at_ms,
@@ -237,7 +238,7 @@ impl Engine {
             return false;
         };
         if saved {
-            self.store(StoreCommand::AttachCallRecording {
+            self.write(StoreWrite::AttachCallRecording {
                 call_ref,
                 name: name.to_string(),
             });

@@ -4,6 +4,7 @@
 //! up) goes through `end_call`, which frees the port, closes the media leg, forgets the dialog and
 //! writes the final call record exactly once.
 
+use crate::engine::StoreWrite;
 use std::time::Duration;
 
 use crate::engine::call::{CallKey, Disposition, HangupBy, Phase};
@@ -218,8 +219,8 @@ impl Engine {
         call.record.hangup_by = by.as_str().to_string();
         self.counters.calls_ended += 1;
         self.outputs
-            .push_back(Output::Store(crate::engine::StoreCommand::Call(
-                call.record,
+            .push_back(Output::Store(crate::engine::StoreCommand::Write(
+                StoreWrite::Call(call.record),
             )));
     }
 

@@ -6,6 +6,7 @@
 //! every check passed, so a rejected INVITE never leaks a port or a dialog.
 //! The answer itself (opening the leg, then the 200 OK) is in `answer.rs`.
 
+use crate::engine::StoreWrite;
 use std::time::Duration;
 
 use crate::engine::app::Destination;
@@ -109,8 +110,8 @@ impl Engine {
             dtmf: String::new(),
         };
         self.outputs
-            .push_back(crate::engine::Output::Store(StoreCommand::Call(
-                record.clone(),
+            .push_back(crate::engine::Output::Store(StoreCommand::Write(
+                StoreWrite::Call(record.clone()),
             )));
         let trying = response_to(&req, 100, None);
         self.send_response(&key, &trying, now);

@@ -1,6 +1,7 @@
 //! REGISTER and agents' INVITEs: SIP messages turned into the registrar's plain values and its
 //! outcomes turned back into responses (the registrar itself never sees SIP types).
 
+use crate::engine::StoreWrite;
 use std::time::Duration;
 
 use crate::engine::signalling::reply::SERVER;
@@ -122,8 +123,9 @@ impl Engine {
                 expires_at_ms: self.wall_ms_of(b.expires_at_ms),
             })
             .collect();
-        self.outputs
-            .push_back(Output::Store(StoreCommand::Registrations { agent, rows }));
+        self.outputs.push_back(Output::Store(StoreCommand::Write(
+            StoreWrite::Registrations { agent, rows },
+        )));
     }
 
     /// Registrations saved before a restart; those that ran out meanwhile are left out.

@@ -149,7 +149,9 @@ const TRACKING_CODE: &str = "10000051";
 /// The store's answer to the opening of the waiting call's message.
 fn open_message(h: &mut Harness, code: Option<&str>) {
     let opened = h.store.iter().find_map(|c| match c {
-        StoreCommand::FileMessage { call, message } if message.stage == FilingStage::Open => {
+        StoreCommand::Write(StoreWrite::FileMessage { call, message })
+            if message.stage == FilingStage::Open =>
+        {
             Some(*call)
         }
         _ => None,
@@ -470,11 +472,16 @@ fn a_recording_queue_records_the_conversation_and_attaches_it_to_the_message() {
     let attached: Vec<&StoreCommand> = h
         .store
         .iter()
-        .filter(|c| matches!(c, StoreCommand::AttachCallRecording { .. }))
+        .filter(|c| {
+            matches!(
+                c,
+                StoreCommand::Write(StoreWrite::AttachCallRecording { .. })
+            )
+        })
         .collect();
     // Attached by the call's own reference, which its message carries beside the Call-ID.
     let filed_ref = h.store.iter().find_map(|c| match c {
-        StoreCommand::FileMessage { message, .. } if message.call_id == "q1" => {
+        StoreCommand::Write(StoreWrite::FileMessage { message, .. }) if message.call_id == "q1" => {
             Some(message.call_ref.clone())
         }
         _ => None,
@@ -488,20 +495,22 @@ fn a_recording_queue_records_the_conversation_and_attaches_it_to_the_message() {
     );
     assert_eq!(
         attached,
-        [&StoreCommand::AttachCallRecording {
+        [&StoreCommand::Write(StoreWrite::AttachCallRecording {
             call_ref,
             name: spec.name.clone()
-        }]
+        })]
     );
     // The message was filed before (at the answer), so the filer attaches in order.
     let filed_at = h
         .store
         .iter()
-        .position(|c| matches!(c, StoreCommand::FileMessage { .. }));
-    let attached_at = h
-        .store
-        .iter()
-        .position(|c| matches!(c, StoreCommand::AttachCallRecording { .. }));
+        .position(|c| matches!(c, StoreCommand::Write(StoreWrite::FileMessage { .. })));
+    let attached_at = h.store.iter().position(|c| {
+        matches!(
+            c,
+            StoreCommand::Write(StoreWrite::AttachCallRecording { .. })
+        )
+    });
     assert!(filed_at < attached_at, "{:?}", h.store);
 }
 
@@ -528,7 +537,7 @@ fn the_message_opened_in_the_queue_is_completed_at_the_answer_not_filed_twice() 
         .store
         .iter()
         .filter_map(|c| match c {
-            StoreCommand::FileMessage { message, .. } => Some(message.stage),
+            StoreCommand::Write(StoreWrite::FileMessage { message, .. }) => Some(message.stage),
             _ => None,
         })
         .collect();
@@ -555,7 +564,7 @@ fn a_caller_who_hangs_up_while_the_message_opens_is_never_offered() {
     assert!(invites_to_agents(&h).is_empty(), "{:?}", h.requests);
     // The call's one message is completed (abandoned while connecting), not lost.
     let last = h.store.iter().rev().find_map(|c| match c {
-        StoreCommand::FileMessage { message, .. } => Some(message.stage),
+        StoreCommand::Write(StoreWrite::FileMessage { message, .. }) => Some(message.stage),
         _ => None,
     });
     assert_eq!(last, Some(FilingStage::Complete));

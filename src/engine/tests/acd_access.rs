@@ -8,11 +8,11 @@ fn links(h: &tests::Harness) -> Vec<(String, String)> {
     h.store
         .iter()
         .filter_map(|c| match c {
-            StoreCommand::AgentConnected {
+            StoreCommand::Write(StoreWrite::AgentConnected {
                 tracking_code,
                 agent,
                 ..
-            } => Some((tracking_code.clone(), agent.clone())),
+            }) => Some((tracking_code.clone(), agent.clone())),
             _ => None,
         })
         .collect()

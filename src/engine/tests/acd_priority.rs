@@ -51,7 +51,7 @@ fn message_opened(h: &mut Harness, leg: LegId, code: &str) {
     // A caller's leg has its call's number.
     let call_key = call::CallKey(leg.0);
     let opening = h.store.iter().any(|c| {
-        matches!(c, StoreCommand::FileMessage { call, message }
+        matches!(c, StoreCommand::Write(StoreWrite::FileMessage { call, message })
             if *call == call_key && message.stage == FilingStage::Open)
     });
     assert!(opening, "call {leg}'s message is opened: {:?}", h.store);

@@ -167,7 +167,9 @@ fn register_phone(h: &mut Harness, agent: &str) -> Vec<RegistrationRow> {
         .iter()
         .rev()
         .find_map(|c| match c {
-            StoreCommand::Registrations { agent: a, rows } if a == agent => Some(rows.clone()),
+            StoreCommand::Write(StoreWrite::Registrations { agent: a, rows }) if a == agent => {
+                Some(rows.clone())
+            }
             _ => None,
         })
         .unwrap_or_else(|| panic!("the registration is saved: {:?}", h.store))
@@ -177,7 +179,7 @@ fn saved_states(h: &Harness) -> Vec<AgentStateRow> {
     h.store
         .iter()
         .filter_map(|c| match c {
-            StoreCommand::AgentState(row) => Some(row.clone()),
+            StoreCommand::Write(StoreWrite::AgentState(row)) => Some(row.clone()),
             _ => None,
         })
         .collect()
@@ -281,7 +283,9 @@ fn an_agent_whose_softphone_unregisters_is_logged_out() {
     assert_eq!(h.sent.last().map(|r| r.status), Some(200));
     assert_eq!(state(&h, "2001"), "logged_out");
     let saved = h.store.iter().rev().find_map(|c| match c {
-        StoreCommand::Registrations { agent, rows } if agent == "2001" => Some(rows.len()),
+        StoreCommand::Write(StoreWrite::Registrations { agent, rows }) if agent == "2001" => {
+            Some(rows.len())
+        }
         _ => None,
     });
     assert_eq!(saved, Some(0), "the saved registration is removed too");
@@ -425,7 +429,7 @@ fn a_phone_that_stops_answering_options_is_dropped_and_the_agent_stays_on_the_ot
     h.advance_to(h.now + Duration::from_secs(33));
     assert_ne!(state(&h, "2001"), "logged_out", "one phone still answers");
     let saved = h.store.iter().rev().find_map(|c| match c {
-        StoreCommand::Registrations { agent, rows } if agent == "2001" => {
+        StoreCommand::Write(StoreWrite::Registrations { agent, rows }) if agent == "2001" => {
             Some(rows.iter().map(|r| r.uri.clone()).collect::<Vec<_>>())
         }
         _ => None,

@@ -64,7 +64,7 @@ fn filed(h: &Harness) -> Vec<NewMessage> {
     h.store
         .iter()
         .filter_map(|c| match c {
-            StoreCommand::FileMessage { message, .. } => Some(message.clone()),
+            StoreCommand::Write(StoreWrite::FileMessage { message, .. }) => Some(message.clone()),
             _ => None,
         })
         .collect()
@@ -137,7 +137,9 @@ fn key_4_then_1_asks_for_a_zoning_file_and_looks_it_up() {
         digit(&mut h, d);
     }
     let lookup = h.store.iter().find_map(|c| match c {
-        StoreCommand::LookupCase { kind, number, .. } => Some((kind.as_str(), number.clone())),
+        StoreCommand::Query(StoreQuery::LookupCase { kind, number, .. }) => {
+            Some((kind.as_str(), number.clone()))
+        }
         _ => None,
     });
     assert_eq!(

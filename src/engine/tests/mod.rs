@@ -77,7 +77,7 @@ impl Harness {
                     }
                     self.media.push(m);
                 }
-                Output::Store(StoreCommand::Call(r)) => self.records.push(r),
+                Output::Store(StoreCommand::Write(StoreWrite::Call(r))) => self.records.push(r),
                 Output::Store(other) => self.store.push(other),
             }
         }

@@ -7,12 +7,13 @@
 //! further guesses from that number learn nothing until the window has passed. And a manager's voice reply is for the citizen who left the message: it is played
 //! only when the caller's number is the message's; anyone else with the code hears the status.
 
+use crate::engine::StoreQuery;
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
 use crate::engine::app::ivr::CallInfo;
 use crate::engine::call::CallKey;
-use crate::engine::{Engine, StoreCommand};
+use crate::engine::Engine;
 use crate::ivr::{IvrInput, MessageStatus};
 
 /// Codes that named no message, per caller number, before lookups are refused...
@@ -90,7 +91,7 @@ impl Engine {
             tracing::info!(call = info.key.0, "follow-up refused: too many wrong codes");
             return Some(IvrInput::LookupRefused);
         }
-        self.store(StoreCommand::LookupMessage {
+        self.query(StoreQuery::LookupMessage {
             call: info.key,
             tracking_code,
         });

@@ -1,7 +1,7 @@
 use super::*;
 use crate::engine::tests::ivr::{ivr_harness, plays};
 use crate::engine::tests::{in_dialog, invite, Harness, SDP};
-use crate::engine::{Input, StoreReply};
+use crate::engine::{Input, StoreCommand, StoreQuery, StoreReply};
 use crate::ivr::tracking::make_tracking_code;
 use crate::media::api::LegId;
 use crate::media::api::MediaEvent;
@@ -112,7 +112,7 @@ fn key_code(h: &mut Harness, code: &str) -> Option<CallKey> {
         .store
         .iter()
         .filter_map(|c| match c {
-            StoreCommand::LookupMessage { call, .. } => Some(*call),
+            StoreCommand::Query(StoreQuery::LookupMessage { call, .. }) => Some(*call),
             _ => None,
         })
         .collect();
@@ -122,7 +122,7 @@ fn key_code(h: &mut Harness, code: &str) -> Option<CallKey> {
 fn lookups(h: &Harness) -> usize {
     h.store
         .iter()
-        .filter(|c| matches!(c, StoreCommand::LookupMessage { .. }))
+        .filter(|c| matches!(c, StoreCommand::Query(StoreQuery::LookupMessage { .. })))
         .count()
 }
 
