@@ -131,10 +131,6 @@ async fn not_found() -> ApiError {
 }
 
 #[cfg(test)]
-mod message_access_tests;
-#[cfg(test)]
-mod message_pages_tests;
-#[cfg(test)]
 mod test_http;
 #[cfg(test)]
 mod tests;
