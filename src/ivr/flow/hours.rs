@@ -7,7 +7,7 @@
 
 use serde_yaml::{Mapping, Value};
 
-use crate::ivr::jalali::{JalaliDate, Weekday};
+use crate::calendar::{JalaliDate, Weekday};
 
 /// Weekday names as written in a flow, in the Iranian week's order (Saturday first, Friday last).
 pub const WEEKDAY_NAMES: [&str; 7] = [
