@@ -18,6 +18,7 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 
 use super::auth::{Staff, StaffOrAgent};
+use super::limit::parse_limit;
 use super::message_access::{message_for, unavailable};
 use super::{iso8601_utc, ApiError, Authorized, WebState};
 use crate::calendar::{days_from_civil, days_in_month, MS_PER_DAY};
@@ -25,8 +26,6 @@ use crate::ivr::case::MESSAGE_STATUSES;
 use crate::ivr::MessageKind;
 use crate::store::{MessageCursor, MessageFilter, MessageRow, MessageUpdate};
 
-const DEFAULT_LIMIT: u32 = 50;
-const MAX_LIMIT: u32 = 1_000;
 /// Longest category name and line name accepted (they are short identifiers).
 const MAX_NAME_CHARS: usize = 100;
 /// Longest transcription or note a client may store on a message.
@@ -186,18 +185,6 @@ fn parse_filter(query: &ListQuery) -> Result<MessageFilter, ApiError> {
         since,
         limit: parse_limit(query.limit.as_deref())?,
     })
-}
-
-fn parse_limit(text: Option<&str>) -> Result<u32, ApiError> {
-    let Some(text) = text else {
-        return Ok(DEFAULT_LIMIT);
-    };
-    match text.parse::<u32>() {
-        Ok(limit) if (1..=MAX_LIMIT).contains(&limit) => Ok(limit),
-        _ => Err(ApiError::BadRequest(format!(
-            "limit must be a whole number from 1 to {MAX_LIMIT}"
-        ))),
-    }
 }
 
 /// A short identifier (line, category): not empty, no control characters, at most 100 chars.

@@ -28,6 +28,7 @@ mod cases;
 mod error;
 mod iso_time;
 mod json_errors;
+mod limit;
 mod live;
 mod message_access;
 mod messages;
