@@ -156,7 +156,7 @@ impl CallTimer {
 /// Milliseconds from `unix_ms` to the next midnight in Tehran (UTC+03:30, no DST since 2022).
 fn ms_to_tehran_midnight(unix_ms: i64) -> u64 {
     const DAY: i64 = 86_400_000;
-    const OFFSET: i64 = (3 * 60 + 30) * 60_000;
+    const OFFSET: i64 = crate::calendar::TEHRAN_UTC_OFFSET_SECONDS * 1_000;
     let local = unix_ms + OFFSET;
     (DAY - local.rem_euclid(DAY)) as u64
 }

@@ -9,7 +9,7 @@
 //! `status/referred`), so the prompt manifest and these lists are checked against each other by
 //! a test.
 
-use super::jalali::JalaliDate;
+use crate::calendar::JalaliDate;
 
 /// The two kinds of case a caller can ask about under key 4.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

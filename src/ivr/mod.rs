@@ -4,15 +4,19 @@
 //! The split follows what changes together: the flow language (`flow`) is what call-centre
 //! staff edit and must reject mistakes with a file, line and node; the interpreter (`run`) is
 //! what the engine drives and must be deterministic; the Persian speech helpers (`words`,
-//! `jalali`, `tracking`) are shared with the rest of the engine. See docs/ivr.md.
+//! `tracking`) are shared with the rest of the engine, and dates come from `crate::calendar`.
+//! See docs/ivr.md.
 
 pub mod case;
 pub mod flow;
-pub mod jalali;
 pub mod run;
 pub mod simulate;
 pub mod tracking;
 pub mod words;
+
+/// The Jalali calendar's old path (it lives in `crate::calendar` now), still named by the engine
+/// and the app.
+pub use crate::calendar::jalali;
 
 /// Tracking codes naming no message that one number may key within the follow-up window before
 /// its lookups are refused for a while (the engine keeps the count across calls; the simulator

@@ -5,8 +5,8 @@
 //! fine_rials,served_date`. Dates are Jalali `YYYY/MM/DD` in Latin or Persian digits; the last
 //! four columns may be empty and must be for zoning files.
 
+use crate::calendar::JalaliDate;
 use crate::ivr::case::{stage_names, VERDICTS};
-use crate::ivr::jalali::JalaliDate;
 use crate::ivr::words::to_latin_digits;
 use crate::ivr::{CaseInfo, CaseKind};
 

@@ -3,7 +3,7 @@
 use sqlx::Row;
 
 use super::{unix_ms_now, Store, StoreError};
-use crate::ivr::jalali::JalaliDate;
+use crate::calendar::JalaliDate;
 use crate::ivr::{CaseInfo, CaseKind};
 
 const UPSERT_CASE: &str = "\

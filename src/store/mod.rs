@@ -26,8 +26,6 @@ mod calls;
 pub mod case_import;
 mod cases;
 mod filing;
-mod message_access;
-mod message_pages;
 mod messages;
 mod tokens;
 mod write_tx;
@@ -37,8 +35,7 @@ mod writer;
 pub(crate) mod test_support;
 
 pub use agents::AgentRow;
-pub use message_pages::MessageCursor;
-pub use messages::{is_report, MessageFilter, MessageRow, MessageUpdate};
+pub use messages::{is_report, MessageCursor, MessageFilter, MessageRow, MessageUpdate};
 pub use tokens::{InvalidRole, Role, TokenRow};
 pub use writer::{CallWriter, WriterCounters};
 

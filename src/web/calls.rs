@@ -10,11 +10,9 @@ use axum::response::IntoResponse;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
+use super::limit::parse_limit;
 use super::{iso8601_utc, AdminOrSupervisor, ApiError, Authorized, WebState};
 use crate::engine::CallRecord;
-
-const DEFAULT_LIMIT: u32 = 50;
-const MAX_LIMIT: u32 = 1_000;
 
 #[derive(Deserialize)]
 pub(super) struct CallsQuery {
@@ -71,43 +69,9 @@ pub(super) async fn list_calls(
     Ok(([(header::CACHE_CONTROL, "no-store")], Json(calls)))
 }
 
-fn parse_limit(text: Option<&str>) -> Result<u32, ApiError> {
-    let Some(text) = text else {
-        return Ok(DEFAULT_LIMIT);
-    };
-    match text.parse::<u32>() {
-        Ok(limit) if (1..=MAX_LIMIT).contains(&limit) => Ok(limit),
-        _ => Err(ApiError::BadRequest(format!(
-            "limit must be a whole number from 1 to {MAX_LIMIT}"
-        ))),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn limits_default_and_are_bounded() {
-        assert_eq!(parse_limit(None), Ok(50));
-        assert_eq!(parse_limit(Some("1")), Ok(1));
-        assert_eq!(parse_limit(Some("1000")), Ok(1000));
-        for bad in [
-            "0",
-            "1001",
-            "-1",
-            "",
-            "ten",
-            "5.0",
-            " 5",
-            "99999999999999999999",
-        ] {
-            assert!(
-                matches!(parse_limit(Some(bad)), Err(ApiError::BadRequest(_))),
-                "{bad:?}"
-            );
-        }
-    }
 
     #[test]
     fn records_become_iso_times_and_nulls() {

@@ -131,7 +131,7 @@ fn case_kind(text: &str) -> Result<CaseKind, ApiError> {
 mod tests {
     use super::super::test_http::{TestResult, TestServer};
     use super::*;
-    use crate::ivr::jalali::JalaliDate;
+    use crate::calendar::JalaliDate;
     use crate::store::Role;
 
     fn date(text: &str) -> JalaliDate {

@@ -1,7 +1,7 @@
 //! Which message a token may read or correct by its code.
 //!
 //! Staff see the whole register. A call-taker sees only the messages of calls it was connected
-//! to (linked by the engine when the ACD connected it; see `store::message_access`), during the
+//! to (linked by the engine when the ACD connected it; see `store::messages::access`), during the
 //! call and after it. Any other message is "not found", exactly like a code nobody was given, so
 //! an agent's token cannot even tell which codes exist.
 

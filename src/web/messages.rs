@@ -18,14 +18,14 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 
 use super::auth::{Staff, StaffOrAgent};
+use super::limit::parse_limit;
 use super::message_access::{message_for, unavailable};
 use super::{iso8601_utc, ApiError, Authorized, WebState};
+use crate::calendar::{days_from_civil, days_in_month, MS_PER_DAY};
 use crate::ivr::case::MESSAGE_STATUSES;
 use crate::ivr::MessageKind;
 use crate::store::{MessageCursor, MessageFilter, MessageRow, MessageUpdate};
 
-const DEFAULT_LIMIT: u32 = 50;
-const MAX_LIMIT: u32 = 1_000;
 /// Longest category name and line name accepted (they are short identifiers).
 const MAX_NAME_CHARS: usize = 100;
 /// Longest transcription or note a client may store on a message.
@@ -187,18 +187,6 @@ fn parse_filter(query: &ListQuery) -> Result<MessageFilter, ApiError> {
     })
 }
 
-fn parse_limit(text: Option<&str>) -> Result<u32, ApiError> {
-    let Some(text) = text else {
-        return Ok(DEFAULT_LIMIT);
-    };
-    match text.parse::<u32>() {
-        Ok(limit) if (1..=MAX_LIMIT).contains(&limit) => Ok(limit),
-        _ => Err(ApiError::BadRequest(format!(
-            "limit must be a whole number from 1 to {MAX_LIMIT}"
-        ))),
-    }
-}
-
 /// A short identifier (line, category): not empty, no control characters, at most 100 chars.
 fn name(text: &str, field: &str) -> Result<String, ApiError> {
     let text = text.trim();
@@ -250,15 +238,15 @@ fn parse_iso8601_utc(text: &str) -> Option<i64> {
     };
     let mut parts = date.split('-');
     let year = number(parts.next()?, 4)?;
-    let month = number(parts.next()?, 2)?;
-    let day = number(parts.next()?, 2)?;
+    let month = u32::try_from(number(parts.next()?, 2)?).ok()?;
+    let day = u32::try_from(number(parts.next()?, 2)?).ok()?;
     if parts.next().is_some() || !(1..=12).contains(&month) {
         return None;
     }
     if day < 1 || day > days_in_month(year, month) {
         return None;
     }
-    let mut ms = days_from_civil(year, month, day) * 86_400_000;
+    let mut ms = days_from_civil(year, month, day) * MS_PER_DAY;
     if let Some(time) = time {
         let (hms, fraction) = match time.split_once('.') {
             Some((hms, fraction)) => (hms, Some(fraction)),
@@ -285,28 +273,6 @@ fn parse_iso8601_utc(text: &str) -> Option<i64> {
         }
     }
     Some(ms)
-}
-
-fn days_in_month(year: i64, month: i64) -> i64 {
-    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    match month {
-        2 if leap => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days from 1970-01-01 to a proleptic Gregorian date (H. Hinnant's `days_from_civil`, the
-/// inverse of the `civil_from_days` in `iso_time`).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year - era * 400;
-    let month_from_march = (month + 9) % 12;
-    let day_of_year = (153 * month_from_march + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
 }
 
 /// Body of `PATCH /api/messages/{code}`: any of these; absent or `null` leaves a field as it is.

@@ -29,6 +29,7 @@ mod conn;
 mod error;
 mod iso_time;
 mod json_errors;
+mod limit;
 mod live;
 mod message_access;
 mod messages;
@@ -136,12 +137,6 @@ async fn not_found() -> ApiError {
     ApiError::NotFound
 }
 
-#[cfg(test)]
-mod conn_tests;
-#[cfg(test)]
-mod message_access_tests;
-#[cfg(test)]
-mod message_pages_tests;
 #[cfg(test)]
 mod test_http;
 #[cfg(test)]

@@ -373,17 +373,7 @@ pub(crate) fn call_info(key: CallKey, call: &crate::engine::call::Call) -> CallI
 
 /// `YYYY/MM/DD` (UTC) for the recordings folder, from Unix milliseconds.
 pub(crate) fn day_folder(unix_ms: i64) -> String {
-    let days = unix_ms.div_euclid(86_400_000);
-    // Civil-from-days (H. Hinnant's algorithm), proleptic Gregorian.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (year, month, day) = crate::calendar::civil_from_days(unix_ms.div_euclid(86_400_000));
     format!("{year:04}/{month:02}/{day:02}")
 }
 

@@ -10,9 +10,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::error::{FlowError, FlowErrorKind, SourceMap};
 use super::graph::BUILTIN_VARS;
 use super::{Flow, NodeKind, SayAs, Segment};
+use crate::calendar::JalaliDate;
 use crate::ivr::case::{stage_names, stage_prompt, status_prompt, verdict_prompt, CaseKind};
 use crate::ivr::case::{MESSAGE_STATUSES, VERDICTS};
-use crate::ivr::jalali::JalaliDate;
 use crate::ivr::words;
 
 pub(crate) struct CheckEnv<'a> {

@@ -1,6 +1,6 @@
 //! Load errors, and finding the source line each one points at.
 //!
-//! serde_yaml reports locations only for syntax errors; once a document parses, the values no
+//! yaml_serde reports locations only for syntax errors; once a document parses, the values no
 //! longer know where they came from. Flow authors need "137.yaml:42: node `case_menu`: …", so
 //! [`SourceMap`] re-reads the text and finds the line of a node's key (and of a field inside the
 //! node) by indentation. It is a best effort for block-style YAML, which is how flows are
@@ -189,12 +189,12 @@ impl<'a> SourceMap<'a> {
             .map_or(n + 1, |i| i + 1)
     }
 
-    /// For serde_yaml's "duplicate entry with key \"x\"" message about a node: the node and the
+    /// For yaml_serde's "duplicate entry with key \"x\"" message about a node: the node and the
     /// 1-based line of its second definition.
     pub(crate) fn duplicate(&self, message: &str) -> Option<(String, usize)> {
         let rest = message.split("duplicate entry with key \"").nth(1)?;
         let key = &rest[..rest.find('"')?];
-        // Only node names: a repeated field inside a node keeps serde_yaml's own location.
+        // Only node names: a repeated field inside a node keeps yaml_serde's own location.
         self.node_index(key)?;
         let mut lines = self
             .lines

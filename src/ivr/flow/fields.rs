@@ -1,13 +1,13 @@
 //! Reading one node's YAML mapping field by field, collecting every problem instead of stopping
 //! at the first.
 //!
-//! Nodes are read from `serde_yaml::Value` rather than derived structs so that a typo in one
+//! Nodes are read from `yaml_serde::Value` rather than derived structs so that a typo in one
 //! node yields "node `x`: `promt` is not a field of a play node" at that node's line, and the
 //! other nodes are still checked: an author fixing a tree sees all of its mistakes at once.
 
 use std::time::Duration;
 
-use serde_yaml::{Mapping, Value};
+use yaml_serde::{Mapping, Value};
 
 use super::error::FlowErrorKind;
 use super::Retry;

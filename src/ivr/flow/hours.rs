@@ -5,9 +5,9 @@
 //! full date (`1404/01/12`, e.g. a lunar holiday that moves every year) or as `mm/dd`
 //! for the fixed solar holidays that come back every year (Nowruz `01/01`..`01/04`).
 
-use serde_yaml::{Mapping, Value};
+use yaml_serde::{Mapping, Value};
 
-use crate::ivr::jalali::{JalaliDate, Weekday};
+use crate::calendar::{JalaliDate, Weekday};
 
 /// Weekday names as written in a flow, in the Iranian week's order (Saturday first, Friday last).
 pub const WEEKDAY_NAMES: [&str; 7] = [
@@ -166,7 +166,7 @@ mod tests {
     use super::*;
 
     fn hours(yaml: &str) -> Result<Hours, Vec<(String, String)>> {
-        match serde_yaml::from_str::<Mapping>(yaml) {
+        match yaml_serde::from_str::<Mapping>(yaml) {
             Ok(map) => Hours::from_yaml(&map),
             Err(e) => panic!("test yaml: {e}"),
         }

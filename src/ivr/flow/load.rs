@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use serde::Deserialize;
-use serde_yaml::{Mapping, Value};
+use yaml_serde::{Mapping, Value};
 
 use super::check::check_flow;
 use super::error::{FlowError, FlowErrorKind, SourceMap};
@@ -116,9 +116,9 @@ pub fn load_flow(
 
 /// The YAML itself, with the top level's shape; a failure here is the file's only error.
 fn parse_file(text: &str, src: &SourceMap, at: &At) -> Result<RawFile, Vec<FlowError>> {
-    serde_yaml::from_str(text).map_err(|e| {
+    yaml_serde::from_str(text).map_err(|e| {
         let message = e.to_string();
-        // serde_yaml places a duplicate key at the start of its mapping; point at the copy.
+        // yaml_serde places a duplicate key at the start of its mapping; point at the copy.
         if let Some((key, line)) = src.duplicate(&message) {
             return vec![at(line, Some(&key), FlowErrorKind::Syntax(message))];
         }

@@ -4,7 +4,7 @@
 //! a number waits 7 s for its first digit and 4 s between digits, a voice message lasts at most
 //! 180 s, ends after 5 s of silence or on `#`, and may be re-recorded twice.
 
-use serde_yaml::Value;
+use yaml_serde::Value;
 
 use super::error::FlowErrorKind;
 use super::fields::{bad, read_assignments, scalar, Fields, Problem};

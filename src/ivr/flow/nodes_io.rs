@@ -1,7 +1,7 @@
 //! Readers of the node types that ask the engine for something: say (prompts from
 //! variables), lookups, the recorder, agent queues and filing.
 
-use serde_yaml::Value;
+use yaml_serde::Value;
 
 use super::fields::*;
 use super::*;

@@ -7,8 +7,8 @@
 
 use std::time::Duration;
 
+use crate::calendar::{JalaliDate, Weekday};
 use crate::ivr::case::{CaseInfo, CaseKind, MessageStatus};
-use crate::ivr::jalali::{JalaliDate, Weekday};
 
 /// A prompt entry that names a stored recording (a manager's voice reply) rather than a prompt
 /// file: `recording:<recording id>`.

@@ -6,12 +6,12 @@
 
 use super::io::recording_prompt;
 use super::IvrRun;
+use crate::calendar::JalaliDate;
 use crate::ivr::case::{
     stage_prompt, status_prompt, verdict_prompt, CaseInfo, CaseKind, MessageStatus,
 };
 use crate::ivr::flow::graph::CASE_VARS;
 use crate::ivr::flow::{SayAs, Segment};
-use crate::ivr::jalali::JalaliDate;
 use crate::ivr::words;
 
 /// Case variables that are the caller's question rather than the answer: kept across lookups.

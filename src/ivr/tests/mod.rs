@@ -7,10 +7,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::case::{CaseInfo, CaseKind, MessageStatus};
 use super::flow::load::load_flows;
 use super::flow::{FlowSet, NodeKind};
-use super::jalali::JalaliDate;
 use super::run::io::CallContext;
 use super::simulate::{simulate_with, World};
 use super::tracking::make_tracking_code;
+use crate::calendar::JalaliDate;
 use scenarios::{scenarios, Scenario};
 
 mod line_1888;

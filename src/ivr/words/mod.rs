@@ -13,7 +13,7 @@
 //! ("هزار میلیارد", "دو هزار و پانصد میلیارد"), as Iranian news does, so no
 //! extra prompt is needed for trillions and no `u64` can fail.
 
-use crate::ivr::jalali::{JalaliDate, Weekday};
+use crate::calendar::{JalaliDate, Weekday};
 
 #[rustfmt::skip]
 const SMALL: [&str; 20] = [

@@ -1,5 +1,5 @@
 //! The per-tick decisions of a leg: which audio goes out, what the recorder takes, what a digit
-//! does. Split from `leg.rs` to keep the state and its public API on one page.
+//! does. Split from `leg/mod.rs` to keep the state and its public API on one page.
 //!
 //! Decisions made here (see docs/media.md):
 //! - Barge-in: a digit during a `Play { barge_in: true }` is reported as `Digit` and stops the

@@ -1,5 +1,5 @@
 //! The small value types of a leg: its configuration, its events and counters, and the seeded
-//! generator of its stream identity. Kept apart from `leg.rs` so the state machine reads on one
+//! generator of its stream identity. Kept apart from `leg/mod.rs` so the state machine reads on one
 //! page.
 
 use std::time::Duration;

@@ -2,7 +2,9 @@
 //!
 //! A report (criticism, suggestion, complaint, appreciation, urban problem) gets a tracking code
 //! (a random serial plus a Verhoeff check digit, see `filing`) in the same transaction as the row,
-//! so a code is never read to a caller for a message that was not committed.
+//! so a code is never read to a caller for a message that was not committed. The register is read
+//! a page at a time (`pages`), and a call-taker reads only the messages of its own calls
+//! (`access`).
 
 use serde::Serialize;
 use sqlx::Row;
@@ -11,6 +13,10 @@ use super::{unix_ms_now, Store, StoreError};
 use crate::engine::NewMessage;
 use crate::ivr::tracking::check_tracking_code;
 use crate::ivr::MessageStatus;
+
+mod access;
+mod pages;
+pub use pages::MessageCursor;
 
 /// The kinds that are reports and get a tracking code.
 pub fn is_report(kind: &str) -> bool {

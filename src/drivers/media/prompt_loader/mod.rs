@@ -5,7 +5,7 @@
 //!   any sample rate and channel count, and `media::prompts` mixes down and resamples to 8 kHz.
 //!   A call never touches a prompt file.
 //! - Ids are paths relative to the language folder (`dir` = `prompts/fa`), without extension:
-//!   `prompts/fa/digit/4.wav` is `digit/4`, the same ids the IVR flows and `words.rs` use.
+//!   `prompts/fa/digit/4.wav` is `digit/4`, the same ids the IVR flows and `ivr::words` use.
 //! - Start-up fails loudly: an unreadable file, or two files claiming one id (`x.wav` and
 //!   `x.mp3`), is an error naming the file. A hotline that silently skips half its menu is worse
 //!   than one that does not start.

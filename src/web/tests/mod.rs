@@ -5,6 +5,10 @@ use crate::engine::live::{LiveSnapshot, QueueLive};
 use crate::store::test_support::call;
 use crate::store::Role;
 
+mod conn;
+mod message_access;
+mod message_pages;
+
 #[tokio::test]
 async fn health_answers_without_a_token() -> TestResult {
     let server = TestServer::start("web-health").await?;

@@ -9,9 +9,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
-use super::conn::HeadLimits;
-use super::test_http::{parse_reply, Reply, TestResult, TestServer};
 use crate::store::Role;
+use crate::web::conn::HeadLimits;
+use crate::web::test_http::{parse_reply, Reply, TestResult, TestServer};
 
 /// Writes `request` from another task (a server that answers before reading it all must not
 /// stall the test) and reads until the server closes, for at most 10 s.

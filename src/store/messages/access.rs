@@ -6,7 +6,7 @@
 //! before the call was offered to anyone. One row per agent and message, kept after the call, so
 //! the agent can still correct the message later.
 
-use super::{Store, StoreError};
+use crate::store::{Store, StoreError};
 
 impl Store {
     /// Records that `agent` was connected to the call whose message has `tracking_code`. A code

@@ -1,10 +1,10 @@
 //! An agent's token against the whole register: it reads and corrects only its own calls'
 //! messages, and a token for an agent that does not exist (or no longer does) opens nothing.
 
-use super::messages::tests::{message, patch};
-use super::test_http::{TestResult, TestServer};
 use crate::engine::NewMessage;
 use crate::store::Role;
+use crate::web::messages::tests::{message, patch};
+use crate::web::test_http::{TestResult, TestServer};
 
 /// Tries every code of the register with `token`: the codes it could read.
 async fn readable(

@@ -8,8 +8,9 @@
 
 use std::fmt;
 
-use super::messages::{to_row, COLUMNS};
-use super::{MessageFilter, MessageRow, Store, StoreError};
+use super::{to_row, COLUMNS};
+use super::{MessageFilter, MessageRow};
+use crate::store::{Store, StoreError};
 
 /// Where a page ends: the last message's `created_at` and row id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,7 +2,8 @@
 //!
 //! Every conversion goes through one integer, the number of days since
 //! 1970-01-01 (UTC): Unix time counts days that way, and it makes weekday,
-//! `add_days` and Gregorian conversion one line each.
+//! `add_days` and Gregorian conversion (through [`super::gregorian`]) one line
+//! each.
 //!
 //! The leap-year rule is the "break years" algorithm of Borkowski, as used by
 //! the widely deployed jalaali-js library and its ports. The plain 33-year
@@ -10,11 +11,13 @@
 //! few centuries; the break table follows the astronomical calendar over the
 //! whole range this crate accepts, [`MIN_YEAR`]..=[`MAX_YEAR`].
 //!
-//! Time zone: Iran abolished daylight saving time in 2022, so Tehran is a
-//! fixed UTC+03:30. [`tehran_local`] does not model the older summer offset;
-//! a timestamp from a summer before 2022 comes out one hour early.
+//! [`tehran_local`] reads a Unix time on Tehran's wall clock (fixed UTC+03:30,
+//! see [`super::TEHRAN_UTC_OFFSET_SECONDS`]).
 
 use std::fmt;
+
+use super::gregorian::{civil_from_days, days_from_civil, days_in_month};
+use super::{SECONDS_PER_DAY, TEHRAN_UTC_OFFSET_SECONDS};
 
 /// Earliest Jalali year accepted.
 pub const MIN_YEAR: i32 = 1;
@@ -26,9 +29,6 @@ const BREAKS: [i32; 20] = [
     -61, 9, 38, 199, 426, 686, 756, 818, 1111, 1181, 1210, 1635, 2060, 2097, 2192, 2262, 2324,
     2394, 2456, 3178,
 ];
-
-const TEHRAN_OFFSET_SECONDS: i64 = 3 * 3600 + 30 * 60;
-const SECONDS_PER_DAY: i64 = 86_400;
 
 /// A valid date of the Solar Hijri calendar; fields compare as year, month, day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -98,46 +98,13 @@ fn year_info(jy: i32) -> (bool, i64) {
     }
     // Truncating `%` on purpose: -1 means "fourth year after a leap year".
     let phase = ((n + 1) % 33 - 1) % 4;
-    let nowruz = days_from_civil(i64::from(gy), 3, i64::from(march_day));
+    // Nowruz falls on the `march_day`th of March.
+    let nowruz = days_from_civil(i64::from(gy), 3, 1) + i64::from(march_day) - 1;
     (phase == 0, nowruz)
 }
 
 fn year_in_range(year: i32) -> bool {
     (MIN_YEAR..=MAX_YEAR).contains(&year)
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// Inverse of [`days_from_civil`]: `(year, month, day)`.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
-fn gregorian_month_length(y: i64, m: u32) -> u32 {
-    match m {
-        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
 }
 
 /// Value of one ASCII, Persian (۰-۹) or Arabic-Indic (٠-٩) digit.
@@ -195,10 +162,10 @@ impl JalaliDate {
 
     /// Converts a proleptic Gregorian date.
     pub fn from_gregorian(y: i32, m: u32, d: u32) -> Result<Self, DateError> {
-        if !(1..=12).contains(&m) || d == 0 || d > gregorian_month_length(i64::from(y), m) {
+        if !(1..=12).contains(&m) || d == 0 || d > days_in_month(i64::from(y), m) {
             return Err(DateError::OutOfRange);
         }
-        let days = days_from_civil(i64::from(y), i64::from(m), i64::from(d));
+        let days = days_from_civil(i64::from(y), m, d);
         if days < Self::first_day() || days > Self::last_day() {
             return Err(DateError::OutOfRange);
         }
@@ -301,7 +268,7 @@ impl fmt::Display for JalaliDate {
 
 /// Tehran wall-clock view of a Unix timestamp: date, weekday and minute of the day (0..1440).
 pub fn tehran_local(unix_seconds: i64) -> (JalaliDate, Weekday, u32) {
-    let local = unix_seconds.saturating_add(TEHRAN_OFFSET_SECONDS);
+    let local = unix_seconds.saturating_add(TEHRAN_UTC_OFFSET_SECONDS);
     let date = JalaliDate::from_unix_days(local.div_euclid(SECONDS_PER_DAY));
     let minute = (local.rem_euclid(SECONDS_PER_DAY) / 60) as u32;
     (date, date.weekday(), minute)

@@ -2,10 +2,10 @@
 
 use std::collections::HashSet;
 
-use super::messages::tests::message;
-use super::test_http::{TestResult, TestServer};
 use crate::engine::NewMessage;
 use crate::store::Role;
+use crate::web::messages::tests::message;
+use crate::web::test_http::{TestResult, TestServer};
 
 #[tokio::test]
 async fn the_whole_register_is_listed_page_by_page_with_a_cursor() -> TestResult {
