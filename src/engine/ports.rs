@@ -58,7 +58,14 @@ impl PortPool {
         Some(self.free.swap_remove(index))
     }
 
+    /// A port its call or leg no longer uses. A port set aside is not given back: it returns to
+    /// the pool when its time aside is over, and giving it back too would put it in the pool
+    /// twice (two calls on one port). That happens when a leg whose port was found taken ends
+    /// before another port was bound for it.
     pub fn give_back(&mut self, port: u16) {
+        if self.aside.iter().any(|&(aside, _)| aside == port) {
+            return;
+        }
         self.cooling.push_back(port);
         while self.cooling.len() > self.cool_len {
             match self.cooling.pop_front() {
@@ -90,6 +97,25 @@ mod tests {
     use rand_chacha::ChaCha8Rng;
 
     const NOW: Duration = Duration::ZERO;
+
+    #[test]
+    fn a_port_set_aside_and_given_back_returns_to_the_pool_once() {
+        let mut pool = PortPool::new(30000, 30006);
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let Some(port) = pool.take(&mut rng, NOW) else {
+            panic!("a fresh pool has ports");
+        };
+        // Found taken by another process, then its call ends with no other port bound.
+        pool.set_aside(port, NOW);
+        pool.give_back(port);
+        let later = NOW + ASIDE_FOR;
+        let mut handed = Vec::new();
+        while let Some(p) = pool.take(&mut rng, later) {
+            handed.push(p);
+        }
+        handed.sort_unstable();
+        assert_eq!(handed, [30000, 30002, 30004, 30006], "each port once");
+    }
 
     #[test]
     fn hands_out_every_even_port_once_and_not_in_order() {
