@@ -182,8 +182,6 @@ pub struct Engine {
     app_events: VecDeque<(CallKey, crate::ivr::IvrInput)>,
     acd: crate::acd::Acd,
     agent_legs: agent_leg::AgentLegs,
-    /// OPTIONS pings in flight → the agent and the contact pinged.
-    pings: HashMap<TxnKey, agent_leg::ping::Ping>,
     /// Agent requests the ACD refused so far (a feature code hears whether its request took).
     agent_refusals: u64,
     /// A shutdown was asked for: new calls are refused.
@@ -216,7 +214,6 @@ impl Engine {
             app_events: VecDeque::new(),
             acd: crate::acd::Acd::new(queues, Vec::new()),
             agent_legs: agent_leg::AgentLegs::default(),
-            pings: HashMap::new(),
             agent_refusals: 0,
             follow_up: Default::default(),
             draining: false,

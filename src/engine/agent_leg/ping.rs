@@ -46,11 +46,7 @@ impl Engine {
                 continue;
             }
             for binding in bindings {
-                let in_flight = self
-                    .pings
-                    .values()
-                    .any(|p| p.agent == agent && p.uri == binding.uri);
-                if !in_flight {
+                if !self.agent_legs.ping_in_flight(&agent, &binding.uri) {
                     self.ping_contact(&agent, binding, now);
                 }
             }
@@ -85,18 +81,18 @@ impl Engine {
                 agent: agent.to_string(),
                 uri: binding.uri,
             };
-            self.pings.insert(key, ping);
+            self.agent_legs.ping_sent(key, ping);
         }
     }
 
     /// An answered ping (any response) proves the phone is there.
     pub(crate) fn ping_answered(&mut self, key: &TxnKey) -> bool {
-        self.pings.remove(key).is_some()
+        self.agent_legs.ping_done(key).is_some()
     }
 
     /// A ping that was never answered: that contact is gone.
     pub(crate) fn ping_timed_out(&mut self, key: &TxnKey, now: Duration) -> bool {
-        let Some(ping) = self.pings.remove(key) else {
+        let Some(ping) = self.agent_legs.ping_done(key) else {
             return false;
         };
         tracing::info!(agent = %ping.agent, "a softphone does not answer OPTIONS: contact dropped");

@@ -1,11 +1,13 @@
 //! The owner of the agent legs and of every way one is found: by its dialog (the agent's BYE
 //! carries our tag), by the client transaction of its INVITE (responses, Timer B), and by the
 //! caller it is offered for. It also keeps the offers cancelled while ringing until their INVITE
-//! gets a final response (`late.rs`), because a phone may answer after the CANCEL.
+//! gets a final response (`late.rs`), because a phone may answer after the CANCEL, and the
+//! OPTIONS pings in flight to agents' contacts (`ping.rs`).
 
 use std::collections::HashMap;
 
 use super::late::CancelledOffer;
+use super::ping::Ping;
 use super::{AgentLeg, AgentLegState};
 use crate::engine::call::CallKey;
 use crate::media::api::LegId;
@@ -19,6 +21,8 @@ pub struct AgentLegs {
     /// response (kept past a CANCEL, for the late 2xx).
     by_invite: HashMap<TxnKey, LegId>,
     cancelled: HashMap<LegId, CancelledOffer>,
+    /// OPTIONS in flight → the agent and the contact pinged.
+    pings: HashMap<TxnKey, Ping>,
 }
 
 impl AgentLegs {
@@ -113,5 +117,21 @@ impl AgentLegs {
 
     pub fn take_cancelled(&mut self, leg: LegId) -> Option<CancelledOffer> {
         self.cancelled.remove(&leg)
+    }
+
+    pub fn ping_sent(&mut self, key: TxnKey, ping: Ping) {
+        self.pings.insert(key, ping);
+    }
+
+    /// Whether `agent`'s contact `uri` is being pinged already.
+    pub fn ping_in_flight(&self, agent: &str, uri: &str) -> bool {
+        self.pings
+            .values()
+            .any(|p| p.agent == agent && p.uri == uri)
+    }
+
+    /// The ping of transaction `key`, now answered or timed out.
+    pub fn ping_done(&mut self, key: &TxnKey) -> Option<Ping> {
+        self.pings.remove(key)
     }
 }
