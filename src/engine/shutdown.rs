@@ -74,8 +74,19 @@ impl Engine {
             .get(key)
             .is_some_and(|c| matches!(c.agent_side, AgentSide::Bridged(_)));
         if phase != Phase::Confirmed || bridged {
-            // Not answered yet: nothing to play. Bridged to a call-taker: the two are talking,
-            // and the BYE to both is the clearest end.
+            // Not answered yet: nothing to play, but the INVITE still gets its final answer, a
+            // 503 with Retry-After (the phone, or a proxy in front, tries again elsewhere or
+            // later); without it the phone would ring on until its own timers gave up. Bridged
+            // to a call-taker: the two are talking, and the BYE to both is the clearest end.
+            if matches!(phase, Phase::Ringing | Phase::Opening) {
+                if let Some((invite, invite_key)) = self
+                    .calls
+                    .get(key)
+                    .map(|c| (c.invite.clone(), c.invite_key.clone()))
+                {
+                    self.reject_busy(&invite, &invite_key, now);
+                }
+            }
             return self.end_call(key, Disposition::Shutdown, HangupBy::Engine, now);
         }
         // The application stops as if the caller had hung up: the IVR files its message (saving

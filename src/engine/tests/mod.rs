@@ -224,6 +224,30 @@ fn an_unacknowledged_200_is_retransmitted_then_torn_down_at_timer_h() {
 }
 
 #[test]
+fn a_call_still_ringing_when_the_grace_period_ends_gets_503_not_silence() {
+    let mut h = Harness::with(|c| c.answer_delay = Duration::from_secs(60));
+    h.send(&invite("137", "ringing-at-stop", "z9hG4bK-r", SDP));
+    assert_eq!(h.statuses(), vec![100, 180]);
+    h.engine.handle_input(
+        Input::Shutdown {
+            grace: Duration::from_secs(1),
+        },
+        h.now,
+    );
+    h.drain();
+    h.advance_to(Duration::from_secs(2));
+    // The 503 and its retransmissions (no ACK in this test: Timer G resends it).
+    let statuses = h.statuses();
+    assert_eq!(statuses[..3], [100, 180, 503], "{statuses:?}");
+    assert!(statuses[3..].iter().all(|&s| s == 503), "{statuses:?}");
+    let refused = &h.sent[2];
+    assert!(refused.headers.get("Retry-After").is_some(), "{refused:?}");
+    assert_eq!(h.last_record().disposition, "shutdown");
+    assert_eq!(h.engine.active_calls(), 0);
+    assert!(h.engine.is_drained());
+}
+
+#[test]
 fn cancel_before_the_answer_gets_200_and_487() {
     let mut h = Harness::with(|c| c.answer_delay = Duration::from_secs(2));
     h.send(&invite("137", "c4", "z9hG4bK-c", SDP));
