@@ -65,6 +65,17 @@ async fn file_recovered(store: &Store, name: &str) {
         None => None,
     };
     let is_take = name.contains("-take");
+    // A take of a call whose message exists completes it; any other recording is filed whole.
+    let complete = match (&call, is_take) {
+        (Some(c), true) => store
+            .has_message_for_call(&c.call_ref)
+            .await
+            .unwrap_or_else(|error| {
+                tracing::error!(%name, %error, "the recording's message could not be looked for");
+                false
+            }),
+        _ => false,
+    };
     let message = NewMessage {
         call_ref: call
             .as_ref()
@@ -80,7 +91,7 @@ async fn file_recovered(store: &Store, name: &str) {
         caller: call.as_ref().map(|c| c.from.clone()).unwrap_or_default(),
         recording: Some(name.to_string()),
         created_at: crate::store::unix_ms_now(),
-        stage: if call.is_some() && is_take {
+        stage: if complete {
             crate::engine::FilingStage::Complete
         } else {
             crate::engine::FilingStage::Whole

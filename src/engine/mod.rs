@@ -26,6 +26,7 @@ pub mod agents;
 mod app;
 mod call;
 mod counters;
+mod filings;
 pub mod live;
 mod ports;
 pub mod prompt_names;
@@ -178,6 +179,8 @@ pub struct Engine {
     flows: Option<std::sync::Arc<crate::ivr::FlowSet>>,
     /// Conversations being recorded and messages waiting for a take to be saved.
     recordings: recordings::Recordings,
+    /// Each call's one message: opened or not, and filings waiting for the opening's answer.
+    filings: filings::Filings,
     /// Inputs for the calls' IVR runs, fed in order once the step that caused them is over.
     app_events: VecDeque<(CallKey, crate::ivr::IvrInput)>,
     acd: crate::acd::Acd,
@@ -211,6 +214,7 @@ impl Engine {
             counters: Counters::default(),
             flows: None,
             recordings: Default::default(),
+            filings: Default::default(),
             app_events: VecDeque::new(),
             acd: crate::acd::Acd::new(queues, Vec::new()),
             agent_legs: agent_leg::AgentLegs::default(),

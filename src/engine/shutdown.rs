@@ -48,7 +48,10 @@ impl Engine {
     /// Nothing left that the store or a peer is still owed: no call, no agent leg, no message
     /// waiting for its recording to be saved.
     pub fn is_drained(&self) -> bool {
-        self.calls.is_empty() && self.agent_legs.is_empty() && self.recordings.nothing_waiting()
+        self.calls.is_empty()
+            && self.agent_legs.is_empty()
+            && self.recordings.nothing_waiting()
+            && self.filings.nothing_held()
     }
 
     /// The grace period is over: every call still up is closed.

@@ -131,8 +131,9 @@ pub enum FilingStage {
     /// code while ringing and the call-taker can correct the message during the call: it gets a
     /// tracking code whatever its kind.
     Open,
-    /// Completes the message opened for this Call-ID (kind, and whatever the flow learned);
-    /// inserted whole if the opening was lost.
+    /// Completes the message opened for this call (`call_ref`): kind, and whatever the flow
+    /// learned. Sent only once the opening is committed (`engine::filings`); the store refuses
+    /// a completion with no opening.
     Complete,
 }
 

@@ -1,5 +1,8 @@
 //! One filing inside the filer's transaction: a whole message, the opening of a queued call's
-//! message, or its completion. A call has one message however many stages it is filed in.
+//! message, or its completion. A call has one message however many stages it is filed in. One
+//! path per stage: the engine sends a completion only once the opening is committed
+//! (`engine::filings`), and recovery only for a call whose message exists, so a completion
+//! with nothing to complete is an error, never a silent second kind of insert.
 
 use rand::rngs::OsRng;
 use rand::RngCore;
@@ -22,9 +25,10 @@ pub(super) async fn file_one(
         FilingStage::Open => insert(store, tx, m, true).await,
         FilingStage::Complete => match complete(store, tx, m).await? {
             Some(code) => Ok(code),
-            // The opening was never saved (the database was down then): nothing is lost, the
-            // whole message is filed now.
-            None => insert(store, tx, m, is_report(&m.kind)).await,
+            None => Err(StoreError::Invalid(format!(
+                "no opened message to complete for call {}",
+                m.call_ref
+            ))),
         },
     }
 }

@@ -85,11 +85,9 @@ impl Engine {
         let Some(port) = self.ports.take(&mut self.rng, now) else {
             return false;
         };
+        let tracking = self.filings.tracking_code(call).map(str::to_string);
         let (caller, tracking) = match self.calls.get(call) {
-            Some(c) => (
-                c.record.from.clone(),
-                c.message.tracking_code().map(str::to_string),
-            ),
+            Some(c) => (c.record.from.clone(), tracking),
             None => {
                 self.ports.give_back(port);
                 return false;

@@ -33,8 +33,9 @@ pub(crate) struct CallInfo {
     pub call_ref: String,
     pub call_id: String,
     pub caller: String,
-    /// How the flow's filing relates to the call's message (whole, or completing the opened one).
-    pub filing_stage: FilingStage,
+    /// How a filing now relates to the call's message (whole, or completing the opened one;
+    /// `None` while the opening is unanswered).
+    pub filing_stage: Option<FilingStage>,
     /// A take is in the recorder (a filing that names it waits for its save).
     pub take_running: bool,
 }
@@ -98,7 +99,12 @@ impl Engine {
         }
         let mut hang_up = false;
         while let Some(output) = self.run_of(call_key).and_then(|run| run.poll_output()) {
-            let Some(info) = self.calls.get(call_key).map(|c| call_info(call_key, c)) else {
+            let stage = self.filings.stage(call_key);
+            let Some(info) = self
+                .calls
+                .get(call_key)
+                .map(|c| call_info(call_key, c, stage))
+            else {
                 return;
             };
             match self.carry_out(&info, output, now) {
@@ -191,7 +197,7 @@ impl Engine {
                 priority,
                 draft,
             } => {
-                let opening = (info.filing_stage == FilingStage::Whole)
+                let opening = (info.filing_stage == Some(FilingStage::Whole))
                     .then(|| self.new_message(info, &draft, now));
                 let waiting = crate::engine::app::queue::Waiting { queue, priority };
                 self.enqueue_call(info.key, waiting, opening, now);
@@ -250,7 +256,8 @@ impl Engine {
             caller: info.caller.clone(),
             recording: draft.recording_id.clone(),
             created_at: self.wall_ms(now),
-            stage: info.filing_stage,
+            // Settled when the filing is sent (`send_filing`), or set to `Open` by the queue.
+            stage: FilingStage::Whole,
         }
     }
 
@@ -261,10 +268,19 @@ impl Engine {
             self.recordings.wait_for_take(info.leg, info.key, message);
             return;
         }
-        self.write(StoreWrite::FileMessage {
-            call: info.key,
-            message,
-        });
+        self.send_filing(info.key, message);
+    }
+
+    /// Sends the call's filing with the stage its message is at, or holds it until the store
+    /// has answered the call's opening (`Filings`).
+    fn send_filing(&mut self, call: CallKey, mut message: NewMessage) {
+        match self.filings.stage(call) {
+            Some(stage) => {
+                message.stage = stage;
+                self.write(StoreWrite::FileMessage { call, message });
+            }
+            None => self.filings.hold(call, message),
+        }
     }
 
     /// A take ended (key, silence, length, or stopped), saved durably or not: file a message
@@ -282,10 +298,7 @@ impl Engine {
             if saved {
                 message.recording = Some(name.clone());
             }
-            self.write(StoreWrite::FileMessage {
-                call: call_key,
-                message,
-            });
+            self.send_filing(call_key, message);
         }
         let Some(call_key) = self.calls.by_leg(leg) else {
             return;
@@ -359,14 +372,18 @@ impl Engine {
     }
 }
 
-pub(crate) fn call_info(key: CallKey, call: &crate::engine::call::Call) -> CallInfo {
+pub(crate) fn call_info(
+    key: CallKey,
+    call: &crate::engine::call::Call,
+    filing_stage: Option<FilingStage>,
+) -> CallInfo {
     CallInfo {
         key,
         leg: call.leg,
         call_ref: call.record.call_ref.clone(),
         call_id: call.call_id.clone(),
         caller: call.record.from.clone(),
-        filing_stage: call.message.filing_stage(),
+        filing_stage,
         take_running: matches!(call.recorder, Recorder::Running { .. }),
     }
 }

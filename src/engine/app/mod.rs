@@ -114,7 +114,7 @@ impl Engine {
     }
 
     pub(crate) fn stop_app(&mut self, key: CallKey, call: &mut Call, now: Duration) {
-        let info = call_info(key, call);
+        let info = call_info(key, call, self.filings.stage(key));
         if let App::Ivr(run) = &mut call.app {
             self.stop_ivr(&info, run, now);
         }

@@ -10,7 +10,7 @@ use crate::engine::StoreWrite;
 use std::time::Duration;
 
 use crate::acd::{self, AcdInput, AcdOutput, OverflowReason};
-use crate::engine::call::{AgentSide, CallKey, CallMessage};
+use crate::engine::call::{AgentSide, CallKey};
 use crate::engine::Engine;
 use crate::ivr::words::{duration_prompts, number_prompts};
 use crate::ivr::{IvrInput, QueueOutcome};
@@ -52,9 +52,6 @@ impl Engine {
         };
         let leg = c.leg;
         let opening = opening.map(|mut message| {
-            c.message = CallMessage::Opened {
-                tracking_code: None,
-            };
             message.stage = FilingStage::Open;
             message
         });
@@ -73,6 +70,7 @@ impl Engine {
         });
         match opening {
             Some(message) => {
+                self.filings.opening_sent(call);
                 self.write(StoreWrite::FileMessage { call, message });
                 if let Some(c) = self.calls.get_mut(call) {
                     c.agent_side = AgentSide::Opening(waiting);
@@ -85,13 +83,21 @@ impl Engine {
     }
 
     /// The store answered the opening of a queued call's message (`None`: not saved; the call
-    /// is queued all the same and its message filed whole when the call ends).
+    /// is queued all the same and its message filed whole when the call ends). A filing that
+    /// waited for this answer goes now.
     pub(crate) fn message_opened(
         &mut self,
         call: CallKey,
         tracking_code: Option<String>,
         now: Duration,
     ) {
+        let saved = tracking_code.is_some();
+        if let Some(message) = self.filings.opened(call, saved, tracking_code) {
+            self.write(StoreWrite::FileMessage { call, message });
+        }
+        if !self.calls.contains(call) {
+            self.filings.call_ended(call);
+        }
         // Still waiting (not gone, not left by the exit key while the store answered).
         let Some(c) = self
             .calls
@@ -104,7 +110,6 @@ impl Engine {
         else {
             return;
         };
-        c.message = CallMessage::Opened { tracking_code };
         self.call_arrives(call, waiting, now);
     }
 
@@ -180,10 +185,11 @@ impl Engine {
         let Some(agent_leg) = self.legs_of(call, agent).into_iter().next() else {
             return;
         };
+        let tracking_code = self.filings.tracking_code(call).map(str::to_string);
         if let Some(c) = self.calls.get_mut(call) {
             c.agent_side = AgentSide::Bridged(agent_leg);
             let leg = c.leg;
-            if let Some(tracking_code) = c.message.tracking_code().map(str::to_string) {
+            if let Some(tracking_code) = tracking_code {
                 let at_ms = self.wall_ms(now);
                 self.write(StoreWrite::AgentConnected {
                     tracking_code,

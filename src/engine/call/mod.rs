@@ -15,7 +15,6 @@ use crate::sip::txn::TxnKey;
 use crate::engine::app::queue::Waiting;
 use crate::engine::app::App;
 use crate::engine::call::cdr::CallRecord;
-use crate::engine::store_io::FilingStage;
 
 /// Our own number for a call (Call-IDs are the peer's and may collide across peers). A type of
 /// its own, so a media leg's number can never be passed where a call is meant.
@@ -101,8 +100,6 @@ pub struct Call {
     pub app: App,
     /// Where the caller stands with the call-takers.
     pub agent_side: AgentSide,
-    /// The call's one message, as far as it has been filed.
-    pub message: CallMessage,
     /// What the recorder is doing with the caller's voice-message takes.
     pub recorder: Recorder,
     /// Takes recorded so far (numbers the files).
@@ -142,33 +139,4 @@ pub enum Recorder {
     Running { name: String, end_key: char },
     /// The last take stopped and its file exists (deleted if the caller re-records).
     Stopped { name: String },
-}
-
-/// The call's one message. It decides how the next filing relates to what was filed before
-/// (`FilingStage`): nothing else does.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum CallMessage {
-    /// Nothing filed yet.
-    #[default]
-    NotOpened,
-    /// Opened when the call entered a queue; the tracking code once the store gave it (shown to
-    /// the agent; `None` until then, or if the opening could not be saved).
-    Opened { tracking_code: Option<String> },
-}
-
-impl CallMessage {
-    /// How the flow's filing relates to this message: whole, or the completion of the opened one.
-    pub fn filing_stage(&self) -> FilingStage {
-        match self {
-            CallMessage::NotOpened => FilingStage::Whole,
-            CallMessage::Opened { .. } => FilingStage::Complete,
-        }
-    }
-
-    pub fn tracking_code(&self) -> Option<&str> {
-        match self {
-            CallMessage::Opened { tracking_code } => tracking_code.as_deref(),
-            CallMessage::NotOpened => None,
-        }
-    }
 }

@@ -208,6 +208,7 @@ impl Engine {
         let side = std::mem::take(&mut call.agent_side);
         self.acd_caller_gone(call_key, side, direct, now);
         self.stop_app(call_key, &mut call, now);
+        self.filings.call_ended(call_key);
         if call.phase != Phase::Ringing {
             self.media(MediaCommand::Close { leg: call.leg });
         }

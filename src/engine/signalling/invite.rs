@@ -133,7 +133,6 @@ impl Engine {
             sdp_version: 1,
             app,
             agent_side: Default::default(),
-            message: Default::default(),
             recorder: Default::default(),
             takes: 0,
             record,

@@ -560,14 +560,43 @@ fn a_caller_who_hangs_up_while_the_message_opens_is_never_offered() {
     let mut h = acd_harness(&["2001"]);
     let tag = caller_connecting(&mut h);
     h.send(&in_dialog("BYE", "q1", &tag, "z9hG4bK-q1b", 2));
+    // The flow filed at the hang-up, but the opening is unanswered: the filing waits for it.
+    assert_eq!(filing_stages(&h), [FilingStage::Open]);
+    assert!(
+        !h.engine.is_drained(),
+        "a filing is still owed to the store"
+    );
     open_message(&mut h, Some(TRACKING_CODE));
     assert!(invites_to_agents(&h).is_empty(), "{:?}", h.requests);
     // The call's one message is completed (abandoned while connecting), not lost.
-    let last = h.store.iter().rev().find_map(|c| match c {
-        StoreCommand::Write(StoreWrite::FileMessage { message, .. }) => Some(message.stage),
-        _ => None,
-    });
-    assert_eq!(last, Some(FilingStage::Complete));
+    assert_eq!(
+        filing_stages(&h),
+        [FilingStage::Open, FilingStage::Complete]
+    );
+    assert!(h.engine.is_drained());
+}
+
+#[test]
+fn a_caller_who_hangs_up_while_an_opening_fails_is_filed_whole() {
+    let mut h = acd_harness(&["2001"]);
+    let tag = caller_connecting(&mut h);
+    h.send(&in_dialog("BYE", "q1", &tag, "z9hG4bK-q1b", 2));
+    // The opening was not saved (the database was down): the message is filed whole, so the
+    // store never gets a completion with nothing to complete.
+    open_message(&mut h, None);
+    assert_eq!(filing_stages(&h), [FilingStage::Open, FilingStage::Whole]);
+    assert!(h.engine.is_drained());
+}
+
+/// The stages of the filings sent to the store, in order.
+fn filing_stages(h: &Harness) -> Vec<FilingStage> {
+    h.store
+        .iter()
+        .filter_map(|c| match c {
+            StoreCommand::Write(StoreWrite::FileMessage { message, .. }) => Some(message.stage),
+            _ => None,
+        })
+        .collect()
 }
 
 #[test]

@@ -118,6 +118,16 @@ impl Store {
         Ok(codes)
     }
 
+    /// Whether the call (`call_ref`) has a message already (recovery completes it rather than
+    /// filing a second one).
+    pub async fn has_message_for_call(&self, call_ref: &str) -> Result<bool, StoreError> {
+        sqlx::query_scalar("SELECT EXISTS(SELECT 1 FROM messages WHERE call_ref = ?)")
+            .bind(call_ref)
+            .fetch_one(self.pool())
+            .await
+            .map_err(self.error("look for a call's message"))
+    }
+
     /// Every recording name (voice message, reply, conversation) of the messages filed at or
     /// after `since_ms` (Unix ms): what the start-up check compares recent files against.
     pub async fn recordings_filed_since(
