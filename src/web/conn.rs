@@ -8,12 +8,12 @@
 //! memory than that per connection) and replaying it to the library keeps one HTTP
 //! implementation for everything after the check.
 //!
-//! Only the first head of a connection passes through here. Finding the next head on a
-//! kept-alive connection would mean parsing every body's framing (lengths, chunks) a second
-//! time, next to the library, and two parsers that disagree are worse than one. A later head
-//! over 32 KB but within the library's bounds still gets our JSON 431 from
-//! `json_errors::limit_headers`; one beyond them gets the library's empty 431 (docs/web.md
-//! says so).
+//! So that every head passes through here, a connection carries one request: the library is
+//! told not to keep it alive (`Connection: close`). Finding the next head on a kept-alive
+//! connection would mean parsing every body's framing (lengths, chunks) a second time, next to
+//! the library, and two parsers that disagree are worse than one; a new connection per request
+//! costs little for an API whose clients are a few pages and scripts (an `/api/events` stream
+//! is one long request either way).
 
 use std::future::Future;
 use std::io;
@@ -146,7 +146,8 @@ async fn serve_connection(
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(limits.timeout)
-        .max_headers(limits.max_lines);
+        .max_headers(limits.max_lines)
+        .keep_alive(false);
     let connection = builder.serve_connection(io, TowerToHyperService::new(router));
     let mut connection = pin!(connection);
     let mut stopping = pin!(stop.closed());
