@@ -10,8 +10,8 @@ use super::live::{
     mask_number, AgentAction, AgentCounts, AgentLive, LiveSnapshot, QueueLive, WaitingLive,
 };
 use super::prompt_names::{AGENT_LOGGED_IN, AGENT_LOGGED_OUT, AGENT_PAUSED, AGENT_UNPAUSED};
-use super::store_io::{AgentStateRow, QueueLogRow, StoreCommand};
-use super::{Engine, Output};
+use super::store_io::{AgentStateRow, QueueLogRow};
+use super::Engine;
 use crate::acd::{
     AcdInput, AgentConfig, AgentSnapshot, AgentState, PauseReason, Pending, QueueEvent,
 };
@@ -185,10 +185,7 @@ impl Engine {
             return;
         };
         let row = AgentStateRow::from_acd(&view.id, &view.state, view.pending.as_ref());
-        self.outputs
-            .push_back(Output::Store(StoreCommand::Write(StoreWrite::AgentState(
-                row,
-            ))));
+        self.write(StoreWrite::AgentState(row));
     }
 
     pub(super) fn queue_log(&mut self, event: QueueEvent) {
@@ -204,10 +201,7 @@ impl Engine {
             kind: event.kind.as_str().to_string(),
             detail: event.detail,
         };
-        self.outputs
-            .push_back(Output::Store(StoreCommand::Write(StoreWrite::QueueLog(
-                row,
-            ))));
+        self.write(StoreWrite::QueueLog(row));
     }
 
     /// What the wallboard shows, now.

@@ -194,7 +194,7 @@ impl Engine {
         if resp.status >= 300 {
             let (caller, agent) = (agent_leg.caller, agent_leg.agent.clone());
             self.drop_agent_leg(leg, false, now);
-            let others = self.legs_of(caller, &agent);
+            let others = self.agent_legs.of_offer(caller, &agent);
             if resp.status >= 600 {
                 // Declined everywhere (RFC 3261 §21.6): stop the agent's other phones too.
                 for other in others {
@@ -224,7 +224,7 @@ impl Engine {
             None => return,
         };
         // This phone took the call: the agent's other phones stop ringing.
-        for other in self.legs_of(caller, &agent) {
+        for other in self.agent_legs.of_offer(caller, &agent) {
             if other != leg {
                 self.drop_agent_leg(other, true, now);
             }

@@ -169,20 +169,15 @@ impl Engine {
         }
     }
 
-    /// The legs ringing or connected for `call` at `agent`'s phones (one per contact).
-    pub(crate) fn legs_of(&self, call: CallKey, agent: &str) -> Vec<LegId> {
-        self.agent_legs.of_offer(call, agent)
-    }
-
     fn cancel_offer(&mut self, call: CallKey, agent: &str, now: Duration) {
-        for leg in self.legs_of(call, agent) {
+        for leg in self.agent_legs.of_offer(call, agent) {
             self.drop_agent_leg(leg, true, now);
         }
     }
 
     /// The agent answered and the ACD confirmed: caller and agent hear each other.
     fn connect(&mut self, call: CallKey, agent: &str, now: Duration) {
-        let Some(agent_leg) = self.legs_of(call, agent).into_iter().next() else {
+        let Some(agent_leg) = self.agent_legs.of_offer(call, agent).into_iter().next() else {
             return;
         };
         let tracking_code = self.filings.tracking_code(call).map(str::to_string);
@@ -364,7 +359,7 @@ impl Engine {
         self.acd_input(input, now);
         // An answer the ACD did not confirm (it crossed a cancel) was dropped via CancelOffer.
         if !self.calls.contains(call) {
-            for leg in self.legs_of(call, agent) {
+            for leg in self.agent_legs.of_offer(call, agent) {
                 self.drop_agent_leg(leg, true, now);
             }
         }

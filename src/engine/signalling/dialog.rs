@@ -10,7 +10,7 @@ use std::time::Duration;
 use crate::engine::call::{CallKey, Disposition, HangupBy, Phase};
 use crate::engine::signalling::invite::leg_setup;
 use crate::engine::signalling::reply::SERVER;
-use crate::engine::{Engine, Output};
+use crate::engine::Engine;
 use crate::media::api::LegId;
 use crate::media::api::MediaCommand;
 use crate::sip::msg::{response_to, Headers, Method, Request, Response};
@@ -219,10 +219,7 @@ impl Engine {
         call.record.disposition = disposition.as_str().to_string();
         call.record.hangup_by = by.as_str().to_string();
         self.counters.calls_ended += 1;
-        self.outputs
-            .push_back(Output::Store(crate::engine::StoreCommand::Write(
-                StoreWrite::Call(call.record),
-            )));
+        self.write(StoreWrite::Call(call.record));
     }
 
     fn send_bye(&mut self, call: &mut crate::engine::call::Call, now: Duration) {

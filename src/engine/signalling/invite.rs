@@ -12,7 +12,6 @@ use std::time::Duration;
 use crate::engine::app::Destination;
 use crate::engine::call::cdr::CallRecord;
 use crate::engine::call::{Call, CallKey, Phase};
-use crate::engine::store_io::StoreCommand;
 use crate::engine::{CallTimer, Engine};
 use crate::media::api::LegId;
 use crate::media::api::LegSetup;
@@ -109,10 +108,7 @@ impl Engine {
             hangup_by: String::new(),
             dtmf: String::new(),
         };
-        self.outputs
-            .push_back(crate::engine::Output::Store(StoreCommand::Write(
-                StoreWrite::Call(record.clone()),
-            )));
+        self.write(StoreWrite::Call(record.clone()));
         let trying = response_to(&req, 100, None);
         self.send_response(&key, &trying, now);
         let session_id = self.rng_u64() >> 1;

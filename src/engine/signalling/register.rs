@@ -5,7 +5,7 @@ use crate::engine::StoreWrite;
 use std::time::Duration;
 
 use crate::engine::signalling::reply::SERVER;
-use crate::engine::{Engine, Output, RegistrationRow, StoreCommand};
+use crate::engine::{Engine, RegistrationRow};
 use crate::sip::header;
 use crate::sip::msg::{response_to, Request, Response};
 use crate::sip::registrar::{
@@ -123,9 +123,7 @@ impl Engine {
                 expires_at_ms: self.wall_ms_of(b.expires_at_ms),
             })
             .collect();
-        self.outputs.push_back(Output::Store(StoreCommand::Write(
-            StoreWrite::Registrations { agent, rows },
-        )));
+        self.write(StoreWrite::Registrations { agent, rows });
     }
 
     /// Registrations saved before a restart; those that ran out meanwhile are left out.
