@@ -183,6 +183,8 @@ fn parse_filter(query: &ListQuery) -> Result<MessageFilter, ApiError> {
         line,
         kind,
         since,
+        status: None,
+        mailbox: None,
         limit: parse_limit(query.limit.as_deref())?,
     })
 }
