@@ -221,7 +221,7 @@ impl Store {
     ) -> Result<Option<MessageStatus>, StoreError> {
         Ok(self.message(tracking_code).await?.map(|m| MessageStatus {
             tracking_code: m.tracking_code.unwrap_or_default(),
-            status: m.status,
+            status: crate::ivr::case::spoken_status(&m.status, m.reject_reason.as_deref()),
             has_voice_reply: m.reply_recording.is_some(),
             reply_recording_id: m.reply_recording,
             caller: m.caller,
