@@ -79,7 +79,9 @@ impl TestServer {
         // does.
         for mailbox in TEST_MAILBOXES {
             let password = format!("password{mailbox}");
-            store.add_manager(mailbox, mailbox, "1234", &password).await?;
+            store
+                .add_manager(mailbox, mailbox, "1234", &password)
+                .await?;
         }
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;

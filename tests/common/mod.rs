@@ -392,6 +392,7 @@ pub fn read(path: &Path) -> Vec<u8> {
 }
 
 pub mod heard;
+pub mod ivr_call;
 pub mod pcap;
 pub mod rtp;
 pub mod wav;
