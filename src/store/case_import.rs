@@ -89,9 +89,36 @@ fn optional(field: &str) -> Option<&str> {
     (!field.is_empty()).then_some(field)
 }
 
+/// Years a case date may have. A Gregorian date (`2024-08-02`) parses as a Jalali one of year
+/// 2024 and would be read to callers as "2 Aban 2024"; real cases are from this century of the
+/// Jalali calendar.
+const PLAUSIBLE_YEARS: std::ops::RangeInclusive<i32> = 1300..=1499;
+
+/// A Jalali date written `YYYY/MM/DD` (Latin or Persian digits), a plausible year, and a day
+/// that exists in that month (Esfand 30 only in a leap year).
 fn date(field: &str, name: &str) -> Result<JalaliDate, String> {
-    JalaliDate::parse(field)
-        .map_err(|_| format!("{name} {field:?} is not a Jalali date YYYY/MM/DD"))
+    let refused = |why: &str| {
+        format!("{name} {field:?} is not a Jalali date: {why} (write YYYY/MM/DD, e.g. 1403/05/13)")
+    };
+    let latin = to_latin_digits(field.trim());
+    let parts: Vec<&str> = latin.split('/').collect();
+    let shaped = parts.len() == 3
+        && parts[0].len() == 4
+        && (1..=2).contains(&parts[1].len())
+        && (1..=2).contains(&parts[2].len())
+        && parts.iter().all(|p| p.bytes().all(|b| b.is_ascii_digit()));
+    if !shaped {
+        return Err(refused("not in the form YYYY/MM/DD"));
+    }
+    let year: i32 = parts[0].parse().map_err(|_| refused("bad year"))?;
+    if !PLAUSIBLE_YEARS.contains(&year) {
+        return Err(refused(&format!(
+            "year {year} is outside {}-{} (is it a Gregorian date?)",
+            PLAUSIBLE_YEARS.start(),
+            PLAUSIBLE_YEARS.end()
+        )));
+    }
+    JalaliDate::parse(&latin).map_err(|_| refused("no such day in that month"))
 }
 
 fn parse_row(f: &[String]) -> Result<CaseInfo, String> {
@@ -117,14 +144,22 @@ fn parse_row(f: &[String]) -> Result<CaseInfo, String> {
     };
     let stages = stage_names(kind);
     if !stages.contains(&f[3].as_str()) {
-        return Err(format!("stage {:?} is not a {} stage", f[3], kind.as_str()));
+        return Err(format!(
+            "stage {:?} is not a {} stage; the {} stages are: {}",
+            f[3],
+            kind.as_str(),
+            kind.as_str(),
+            stages.join(", ")
+        ));
     }
     let next_step = optional(&f[5]).map(str::to_string);
     if let Some(next) = &next_step {
         if !stages.contains(&next.as_str()) {
             return Err(format!(
-                "next_step {next:?} is not a {} stage",
-                kind.as_str()
+                "next_step {next:?} is not a {} stage; the {} stages are: {}",
+                kind.as_str(),
+                kind.as_str(),
+                stages.join(", ")
             ));
         }
     }
@@ -202,6 +237,58 @@ mod tests {
         assert_eq!(parsed.cases[1].last_step_date.to_string(), "1403/06/01");
         let lines: Vec<usize> = parsed.bad.iter().map(|b| b.line).collect();
         assert_eq!(lines, vec![4, 5, 6, 7, 8, 9]);
+    }
+
+    #[test]
+    fn only_plausible_jalali_dates_are_imported_and_bad_ones_name_their_column() {
+        let row = |date: &str| {
+            format!("{HEAD}zoning,14031234,6,permit_issued,{date},under_construction,,,,\n")
+        };
+        for good in [
+            "1403/05/13",
+            "۱۴۰۳/۰۵/۱۳",
+            "1403/5/3",
+            "1403/12/30",
+            "1300/01/01",
+        ] {
+            let parsed = parse_csv(&row(good)).unwrap_or_default();
+            assert_eq!(parsed.cases.len(), 1, "{good}: {:?}", parsed.bad);
+        }
+        for (bad, why) in [
+            ("2024-08-02", "YYYY/MM/DD"),
+            ("2024/08/02", "Gregorian"),
+            ("1299/12/29", "outside 1300-1499"),
+            ("1500/01/01", "outside"),
+            ("1403/07/31", "no such day"),
+            ("1402/12/30", "no such day"),
+            ("1403/13/01", "no such day"),
+            ("03/05/13", "YYYY/MM/DD"),
+            ("1403/05", "YYYY/MM/DD"),
+            ("1403.05.13", "YYYY/MM/DD"),
+        ] {
+            let parsed = parse_csv(&row(bad)).unwrap_or_default();
+            assert!(parsed.cases.is_empty(), "{bad} accepted");
+            let reason = parsed
+                .bad
+                .first()
+                .map(|b| b.reason.clone())
+                .unwrap_or_default();
+            assert!(
+                reason.contains("last_step_date") && reason.contains(why),
+                "{bad}: {reason}"
+            );
+        }
+        let bad_stage = format!("{HEAD}zoning,1,6,flying,1403/05/13,,,,,\n");
+        let parsed = parse_csv(&bad_stage).unwrap_or_default();
+        let reason = parsed
+            .bad
+            .first()
+            .map(|b| b.reason.clone())
+            .unwrap_or_default();
+        assert!(
+            reason.contains("file_opened") && reason.contains("completion_certificate_issued"),
+            "the error lists the valid stages: {reason}"
+        );
     }
 
     #[test]
