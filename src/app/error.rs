@@ -73,6 +73,16 @@ pub enum CliError {
     /// The SIP UDP socket cannot be created or set up.
     UdpSocket(io::Error),
     MediaWorkers(io::Error),
+    /// Another engine holds the data folder's lock.
+    DataFolderInUse {
+        path: PathBuf,
+        pid: Option<u32>,
+    },
+    /// The data folder's lock file cannot be made or opened.
+    DataLock {
+        path: PathBuf,
+        detail: String,
+    },
 }
 
 /// A prompt file the engine needs and cannot find.
@@ -140,6 +150,25 @@ impl fmt::Display for CliError {
             }
             CliError::UdpSocket(error) => write!(f, "cannot set up the SIP UDP socket: {error}"),
             CliError::MediaWorkers(error) => write!(f, "cannot start the media workers: {error}"),
+            CliError::DataFolderInUse { path, pid } => {
+                write!(
+                    f,
+                    "another pasokh is running on the data folder {}",
+                    path.display()
+                )?;
+                if let Some(pid) = pid {
+                    write!(f, " (process {pid})")?;
+                }
+                write!(
+                    f,
+                    ": stop it first, or give this one its own folder with --data"
+                )
+            }
+            CliError::DataLock { path, detail } => write!(
+                f,
+                "cannot lock the data folder {}: {detail}",
+                path.display()
+            ),
         }
     }
 }

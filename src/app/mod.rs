@@ -4,6 +4,7 @@
 pub mod admin;
 mod agents_sync;
 pub mod cases;
+mod data_lock;
 mod demo;
 pub mod error;
 pub mod flows;

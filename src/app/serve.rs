@@ -67,6 +67,8 @@ fn bind_udp(addr: std::net::SocketAddr) -> Result<UdpSocket, CliError> {
 
 async fn serve(config: Config) -> Result<(), CliError> {
     let start = Instant::now();
+    // Before anything is written to the folder: a second engine stops here, untouched.
+    let _data_lock = super::data_lock::lock_data_folder(&config.data)?;
     let epoch_unix_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
@@ -79,9 +81,6 @@ async fn serve(config: Config) -> Result<(), CliError> {
             "call records left in progress by a crash closed as interrupted"
         ),
         Err(error) => tracing::error!(%error, "interrupted call records not closed"),
-    }
-    if config.demo {
-        super::demo::seed(&store, &config).await?;
     }
     let prompts = Arc::new(load_prompts(&config.prompts)?);
     super::flows::check_engine_prompts(&config)?;
@@ -99,6 +98,17 @@ async fn serve(config: Config) -> Result<(), CliError> {
             addr: config.sip,
             source,
         })?;
+    let listener = TcpListener::bind(config.http)
+        .await
+        .map_err(|source| CliError::Bind {
+            what: "HTTP",
+            addr: config.http,
+            source,
+        })?;
+    // Every address is ours now: only a start that will succeed seeds the demo's data.
+    if config.demo {
+        super::demo::seed(&store, &config).await?;
+    }
     let (to_loop, inbox) = mpsc::unbounded_channel::<LoopMsg>();
 
     let media_events = to_loop.clone();
@@ -175,13 +185,6 @@ async fn serve(config: Config) -> Result<(), CliError> {
         }),
         recordings_dir: config.data.join("recordings"),
     };
-    let listener = TcpListener::bind(config.http)
-        .await
-        .map_err(|source| CliError::Bind {
-            what: "HTTP",
-            addr: config.http,
-            source,
-        })?;
     tokio::spawn(async move {
         let forever = std::future::pending::<()>();
         if let Err(error) = crate::web::serve_on(listener, web_state, forever).await {
