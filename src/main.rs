@@ -114,6 +114,8 @@ enum AgentCommand {
     },
     /// List agents and their queues
     List,
+    /// Remove an agent: its registrations, state and tokens go with it
+    Remove { id: String },
 }
 
 #[derive(Subcommand)]
@@ -133,6 +135,8 @@ enum ManagerCommand {
     },
     /// List managers' mailboxes and the messages waiting in each
     List,
+    /// Remove a manager's mailbox (refused while messages wait in it); its tokens stop working
+    Remove { mailbox: String },
 }
 
 #[derive(Subcommand)]
@@ -180,6 +184,7 @@ fn main() -> ExitCode {
             queues,
         }) => app::admin::agent_add(&config, &id, &name, &password, &queues),
         Command::Agent(AgentCommand::List) => app::admin::agent_list(&config),
+        Command::Agent(AgentCommand::Remove { id }) => app::admin::agent_remove(&config, &id),
         Command::Manager(ManagerCommand::Add {
             mailbox,
             name,
@@ -187,6 +192,9 @@ fn main() -> ExitCode {
             password,
         }) => app::admin::manager_add(&config, &mailbox, &name, &pin, &password),
         Command::Manager(ManagerCommand::List) => app::admin::manager_list(&config),
+        Command::Manager(ManagerCommand::Remove { mailbox }) => {
+            app::admin::manager_remove(&config, &mailbox)
+        }
         Command::Token(TokenCommand::Create { role }) => app::admin::token_create(&config, &role),
         Command::Token(TokenCommand::List) => app::admin::token_list(&config),
         Command::Token(TokenCommand::Revoke { id }) => app::admin::token_revoke(&config, id),

@@ -81,3 +81,73 @@ fn a_demo_start_that_fails_seeds_nothing() {
     drop(taken);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn admin_commands_check_queues_and_remove_agents_and_managers() {
+    let dir = temp_dir("first-day-admin");
+    let data = dir.join("data").to_string_lossy().to_string();
+    let run = |args: &[&str]| {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["--data", data.as_str()]);
+        let output = run_bounded(pasokh(&all), Duration::from_secs(20));
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).to_string()
+                + &String::from_utf8_lossy(&output.stderr),
+        )
+    };
+    let (ok, said) = run(&[
+        "agent",
+        "add",
+        "2001",
+        "--name",
+        "Sara",
+        "--password",
+        "pw",
+        "--queue",
+        "NOSUCH",
+    ]);
+    assert!(!ok, "an unknown queue was accepted: {said}");
+    assert!(
+        said.contains("no queue \"NOSUCH\"") && said.contains("137, 1888, zoning"),
+        "{said}"
+    );
+    let (ok, said) = run(&[
+        "agent",
+        "add",
+        "2001",
+        "--name",
+        "Sara",
+        "--password",
+        "pw",
+        "--queue",
+        "1888",
+    ]);
+    assert!(ok, "{said}");
+    let (ok, token) = run(&["token", "create", "--role", "agent:2001"]);
+    assert!(ok, "{token}");
+    let (ok, said) = run(&["agent", "remove", "2001"]);
+    assert!(ok && said.contains("agent 2001 removed"), "{said}");
+    let (ok, said) = run(&["agent", "remove", "2001"]);
+    assert!(!ok && said.contains("no agent 2001"), "{said}");
+    let (_, listed) = run(&["agent", "list"]);
+    assert!(!listed.contains("2001"), "{listed}");
+
+    let (ok, said) = run(&[
+        "manager",
+        "add",
+        "501",
+        "--name",
+        "M",
+        "--pin",
+        "1234",
+        "--password",
+        "password501",
+    ]);
+    assert!(ok, "{said}");
+    let (ok, said) = run(&["manager", "remove", "501"]);
+    assert!(ok && said.contains("manager 501 removed"), "{said}");
+    let (ok, said) = run(&["manager", "remove", "501"]);
+    assert!(!ok && said.contains("no mailbox 501"), "{said}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

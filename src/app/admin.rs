@@ -33,6 +33,14 @@ pub fn agent_add(
         .iter()
         .map(|q| parse_queue(q))
         .collect::<Result<Vec<_>, _>>()?;
+    // A queue the engine does not have would never offer the agent a call: refuse it now.
+    let known: Vec<String> = config.queues.iter().map(|q| q.name.clone()).collect();
+    if let Some((unknown, _)) = queues.iter().find(|(q, _)| !known.contains(q)) {
+        return Err(CliError::NoSuchQueue {
+            given: unknown.clone(),
+            known,
+        });
+    }
     let credentials = UserCredentials::from_password(id, &config.realm, password);
     runtime()?.block_on(async {
         let store = Store::open(&config.data).await?;
@@ -40,6 +48,39 @@ pub fn agent_add(
         store.close().await;
         println!("agent {id} saved");
         Ok(())
+    })
+}
+
+/// Removes an agent; its tokens stop working and the engine drops it within a second (a call
+/// in progress ends normally first).
+pub fn agent_remove(config: &Config, id: &str) -> Result<(), CliError> {
+    runtime()?.block_on(async {
+        let store = Store::open(&config.data).await?;
+        let removed = store.remove_agent(id).await;
+        store.close().await;
+        if removed? {
+            println!("agent {id} removed");
+            Ok(())
+        } else {
+            Err(CliError::NoSuchAgent { id: id.to_string() })
+        }
+    })
+}
+
+/// Removes a manager's mailbox (refused while messages wait in it).
+pub fn manager_remove(config: &Config, mailbox: &str) -> Result<(), CliError> {
+    runtime()?.block_on(async {
+        let store = Store::open(&config.data).await?;
+        let removed = store.remove_manager(mailbox).await;
+        store.close().await;
+        if removed? {
+            println!("manager {mailbox} removed");
+            Ok(())
+        } else {
+            Err(CliError::NoManagerMailbox {
+                id: mailbox.to_string(),
+            })
+        }
     })
 }
 

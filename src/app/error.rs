@@ -20,6 +20,11 @@ pub enum CliError {
     QueueFlag {
         given: String,
     },
+    /// `--queue` names a queue the configuration does not have.
+    NoSuchQueue {
+        given: String,
+        known: Vec<String>,
+    },
     EmptyPassword,
     Role(InvalidRole),
     /// A token for an agent id nobody has.
@@ -99,6 +104,12 @@ impl fmt::Display for CliError {
         match self {
             CliError::Runtime(error) => write!(f, "cannot start the runtime: {error}"),
             CliError::Store(error) => write!(f, "{error}"),
+            CliError::NoSuchQueue { given, known } => write!(
+                f,
+                "no queue {given:?}: the queues are {} (add one with [queues.NAME] in the \
+                 config file)",
+                known.join(", ")
+            ),
             CliError::QueueFlag { given } => write!(
                 f,
                 "bad penalty in --queue {given:?}: give QUEUE or QUEUE:PENALTY, PENALTY a \

@@ -76,6 +76,28 @@ impl Store {
         tx.commit().await.map_err(self.error("commit agent"))
     }
 
+    /// Removes an agent: its queues, registrations and saved state go with it, and its tokens
+    /// stop working. `false` when no agent has that id.
+    pub async fn remove_agent(&self, id: &str) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write("start removing an agent").await?;
+        let done = sqlx::query("DELETE FROM agents WHERE id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(self.error("remove an agent"))?;
+        for table in ["registration", "agent_state"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE agent_id = ?"))
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(self.error("remove an agent's state"))?;
+        }
+        tx.commit()
+            .await
+            .map_err(self.error("commit an agent's removal"))?;
+        Ok(done.rows_affected() > 0)
+    }
+
     /// Every agent with its queues, sorted by id.
     pub async fn list_agents(&self) -> Result<Vec<AgentRow>, StoreError> {
         let agents: Vec<(String, String, i64)> =

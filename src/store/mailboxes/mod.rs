@@ -125,6 +125,35 @@ impl Store {
         Ok(())
     }
 
+    /// Removes a manager's mailbox unless messages still wait in it for an answer (they would be
+    /// left with nobody to hear them): `Err` names how many. `Ok(false)` when there is no such
+    /// mailbox. Answered messages keep the mailbox number as history.
+    pub async fn remove_manager(&self, mailbox: &str) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write("start removing a manager").await?;
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM messages WHERE mailbox = ? AND status = 'referred'",
+        )
+        .bind(mailbox)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(self.error("count a mailbox's messages"))?;
+        if waiting > 0 {
+            return Err(StoreError::Invalid(format!(
+                "mailbox {mailbox} still has {waiting} message(s) waiting for an answer: \
+                 have them answered, or refer them again, before removing it"
+            )));
+        }
+        let done = sqlx::query("DELETE FROM managers WHERE mailbox = ?")
+            .bind(mailbox)
+            .execute(&mut *tx)
+            .await
+            .map_err(self.error("remove a manager"))?;
+        tx.commit()
+            .await
+            .map_err(self.error("commit a manager's removal"))?;
+        Ok(done.rows_affected() > 0)
+    }
+
     /// Every manager, by mailbox.
     pub async fn list_managers(&self) -> Result<Vec<ManagerRow>, StoreError> {
         let rows: Vec<(String, String, i64)> =

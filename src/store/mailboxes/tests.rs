@@ -304,3 +304,27 @@ async fn session_tokens_expire_and_manager_tokens_die_with_the_manager() -> Resu
     assert_eq!(store.verify_token(&nobody).await?, None, "no such mailbox");
     Ok(())
 }
+
+#[tokio::test]
+async fn a_mailbox_with_messages_waiting_is_not_removed() -> Result<(), StoreError> {
+    let (_dir, store) = store_with_managers("remove-manager").await?;
+    let code = file(&store, 1, Some("2026/12/07/a-take1-0.wav")).await?;
+    decided(
+        store
+            .screen_message(&code, &refer("501"), "screener")
+            .await?,
+    );
+    let refused = store.remove_manager("501").await;
+    assert!(
+        matches!(&refused, Err(StoreError::Invalid(why)) if why.contains("1 message")),
+        "{refused:?}"
+    );
+    assert!(store.remove_manager("502").await?);
+    assert!(!store.remove_manager("502").await?);
+    store.mark_handled(&code, "501", "web").await?;
+    assert!(
+        store.remove_manager("501").await?,
+        "answered messages do not hold it"
+    );
+    Ok(())
+}
