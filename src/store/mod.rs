@@ -26,6 +26,7 @@ mod calls;
 pub mod case_import;
 mod cases;
 mod filing;
+mod mailboxes_phone;
 mod messages;
 mod tokens;
 mod write_tx;
