@@ -82,13 +82,16 @@ pub(crate) fn read_mailbox(f: &mut Fields) -> NodeKind {
     let text = |f: &mut Fields, name: &str, default: &str| {
         f.text(name).unwrap_or_else(|| default.to_owned())
     };
-    let count = f.prompt_list(
-        "count_prompts",
-        "count_prompts",
-        &["mailbox/you_have", "mailbox/new_messages"],
-    );
-    let count_prompts = match count.as_slice() {
-        [before, after] => (before.clone(), after.clone()),
+    let count: Option<Vec<String>> = match f.get("count_prompts") {
+        None => Some(vec![
+            "mailbox/you_have".into(),
+            "mailbox/new_messages".into(),
+        ]),
+        Some(yaml_serde::Value::Sequence(items)) => items.iter().map(scalar).collect(),
+        Some(_) => None,
+    };
+    let count_prompts = match count.as_deref() {
+        Some([before, after]) => (before.clone(), after.clone()),
         _ => {
             f.problem(
                 "count_prompts",

@@ -446,3 +446,20 @@ fn a_staff_flow_may_not_file_or_queue() {
         "{errors:?}"
     );
 }
+
+#[test]
+fn a_manager_who_knows_the_menu_keys_the_mailbox_during_the_welcome() {
+    let (mut run, out) = start(real("mailbox"));
+    assert_eq!(out, [play(&["mailbox/welcome"], true)]);
+    assert_eq!(keys(&mut run, "5", 1), [IvrOutput::StopPlayback]);
+    assert_eq!(run.current_node(), "login");
+    let out = keys(&mut run, "01#1234#", 2);
+    assert_eq!(
+        out,
+        [
+            play(&["mailbox/enter_pin"], true),
+            IvrOutput::StopPlayback,
+            verify("501", "1234")
+        ]
+    );
+}
