@@ -171,7 +171,11 @@ impl Engine {
             }
             MediaEvent::Digit { digit, .. } => {
                 if let Some(call) = self.calls.get_mut(call_key) {
-                    call.record.dtmf.push(digit);
+                    // A manager's PIN never reaches the stored call record.
+                    let secret = matches!(&call.app, App::Ivr(run) if run.keys_are_secret());
+                    if !secret {
+                        call.record.dtmf.push(digit);
+                    }
                 }
                 if self.digit_for_queue(call_key) {
                     self.queue_digit(call_key, digit, now);

@@ -245,6 +245,14 @@ impl IvrRun {
         self.vars.get(name).map(String::as_str)
     }
 
+    /// Whether the keys typed now are secret (a manager's mailbox and PIN at a `mailbox_login`):
+    /// the engine keeps them out of the call record, which is stored and shown to staff.
+    pub fn keys_are_secret(&self) -> bool {
+        self.flow
+            .node(&self.node)
+            .is_some_and(|n| matches!(n.kind, super::flow::NodeKind::MailboxLogin(_)))
+    }
+
     /// Whether the run waits for the caller's keys (rather than for a prompt or the engine).
     pub fn waiting_for_caller(&self) -> bool {
         self.timer.is_some_and(|(t, _)| t.waits_for_caller())

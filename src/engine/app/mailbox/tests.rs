@@ -222,6 +222,12 @@ fn a_reply_is_named_reply_and_sent_is_said_only_after_the_store_saved_it() {
     };
     answer(&mut h, call, "501", ManagerCheck::Accepted(items()));
     finish(&mut h); // the count
+    let dtmf = &h.engine.calls.get(call).map(|c| c.record.dtmf.clone());
+    assert_eq!(
+        dtmf.as_deref(),
+        Some(""),
+        "the login keys are not in the call record"
+    );
     let listened = h.store.iter().any(|c| {
         matches!(c, StoreCommand::Write(StoreWrite::Audit { actor, action, tracking_code, .. })
             if actor == "manager:501" && action == "listen"
