@@ -65,6 +65,9 @@ enum Command {
     /// Manage call-takers (SIP accounts)
     #[command(subcommand)]
     Agent(AgentCommand),
+    /// Manage managers' voice mailboxes (dialled with *98, or signed in at /mailbox)
+    #[command(subcommand)]
+    Manager(ManagerCommand),
     /// Manage API tokens
     #[command(subcommand)]
     Token(TokenCommand),
@@ -114,6 +117,25 @@ enum AgentCommand {
 }
 
 #[derive(Subcommand)]
+enum ManagerCommand {
+    /// Add a manager's mailbox, or replace the name, PIN and password of an existing one
+    Add {
+        /// The mailbox number, 2 to 8 digits (keyed after *98)
+        mailbox: String,
+        #[arg(long)]
+        name: String,
+        /// For the phone: 4 to 8 digits
+        #[arg(long)]
+        pin: String,
+        /// For the browser: at least 8 characters
+        #[arg(long)]
+        password: String,
+    },
+    /// List managers' mailboxes and the messages waiting in each
+    List,
+}
+
+#[derive(Subcommand)]
 enum TokenCommand {
     /// Print a new API token for a role: admin, supervisor, screener, agent:ID, manager:ID
     Create {
@@ -158,6 +180,13 @@ fn main() -> ExitCode {
             queues,
         }) => app::admin::agent_add(&config, &id, &name, &password, &queues),
         Command::Agent(AgentCommand::List) => app::admin::agent_list(&config),
+        Command::Manager(ManagerCommand::Add {
+            mailbox,
+            name,
+            pin,
+            password,
+        }) => app::admin::manager_add(&config, &mailbox, &name, &pin, &password),
+        Command::Manager(ManagerCommand::List) => app::admin::manager_list(&config),
         Command::Token(TokenCommand::Create { role }) => app::admin::token_create(&config, &role),
         Command::Token(TokenCommand::List) => app::admin::token_list(&config),
         Command::Token(TokenCommand::Revoke { id }) => app::admin::token_revoke(&config, id),

@@ -67,16 +67,63 @@ pub fn agent_list(config: &Config) -> Result<(), CliError> {
     })
 }
 
-/// Why a role may not have a token, if it may not: an agent must exist (its token would
-/// otherwise open messages of whoever is later added with that id), and managers' mailboxes do
-/// not exist yet, so no `manager:ID` names anyone.
+pub fn manager_add(
+    config: &Config,
+    mailbox: &str,
+    name: &str,
+    pin: &str,
+    password: &str,
+) -> Result<(), CliError> {
+    runtime()?.block_on(async {
+        let store = Store::open(&config.data).await?;
+        let saved = store.add_manager(mailbox, name, pin, password).await;
+        store.close().await;
+        saved?;
+        println!("manager {mailbox} saved");
+        Ok(())
+    })
+}
+
+pub fn manager_list(config: &Config) -> Result<(), CliError> {
+    runtime()?.block_on(async {
+        let store = Store::open(&config.data).await?;
+        let listed = async {
+            let mut rows = Vec::new();
+            for manager in store.list_managers().await? {
+                let messages = store.mailbox_messages(&manager.mailbox).await?;
+                let waiting = messages.iter().filter(|m| m.status == "referred").count();
+                rows.push((manager, waiting, messages.len() - waiting));
+            }
+            Ok::<_, crate::store::StoreError>(rows)
+        }
+        .await;
+        store.close().await;
+        println!(
+            "{:<9} {:<32} {:>7} {:>9}",
+            "MAILBOX", "NAME", "WAITING", "ANSWERED"
+        );
+        for (manager, waiting, answered) in listed? {
+            println!(
+                "{:<9} {:<32} {waiting:>7} {answered:>9}",
+                manager.mailbox, manager.name
+            );
+        }
+        Ok(())
+    })
+}
+
+/// Why a role may not have a token, if it may not: an agent or a manager must exist (the token
+/// would otherwise open the messages of whoever is later added with that id).
 async fn refusal(store: &Store, role: &Role) -> Result<Option<CliError>, CliError> {
     Ok(match role {
         Role::Agent(id) => {
             let exists = store.agent_exists(id).await?;
             (!exists).then(|| CliError::NoSuchAgent { id: id.clone() })
         }
-        Role::Manager(id) => Some(CliError::NoManagerMailbox { id: id.clone() }),
+        Role::Manager(id) => {
+            let exists = store.manager_exists(id).await?;
+            (!exists).then(|| CliError::NoManagerMailbox { id: id.clone() })
+        }
         Role::Admin | Role::Supervisor | Role::Screener => None,
     })
 }
@@ -132,7 +179,7 @@ mod tests {
     use crate::store::test_support::TempDir;
 
     #[tokio::test]
-    async fn tokens_are_refused_for_unknown_agents_and_for_managers() -> Result<(), CliError> {
+    async fn tokens_are_refused_for_unknown_agents_and_managers() -> Result<(), CliError> {
         let dir = TempDir::new("token-refusal");
         let store = Store::open(dir.path()).await?;
         let credentials = UserCredentials::from_password("2001", "pasokh", "pw");
@@ -145,8 +192,13 @@ mod tests {
         assert_eq!(text(refusal(&store, &Role::Screener).await?), None);
         let unknown = text(refusal(&store, &Role::Agent("9999".into())).await?);
         assert!(unknown.is_some_and(|r| r.contains("no agent 9999")));
-        let manager = text(refusal(&store, &Role::Manager("7".into())).await?);
-        assert!(manager.is_some_and(|r| r.contains("mailboxes do not exist yet")));
+        let manager = text(refusal(&store, &Role::Manager("77".into())).await?);
+        assert!(manager.is_some_and(|r| r.contains("no mailbox 77")));
+        store
+            .add_manager("77", "Manager", "1234", "password")
+            .await?;
+        let manager = text(refusal(&store, &Role::Manager("77".into())).await?);
+        assert_eq!(manager, None);
         store.close().await;
         Ok(())
     }

@@ -1,6 +1,6 @@
 //! `--demo`: seeds what a newcomer needs to call in at once: call-takers 2001–2003 (password
-//! `demo2001` etc.) on the 137, 1888 and zoning queues, and a few thousand synthetic cases (two
-//! of them with known numbers, listed in the README). Re-seeding is idempotent.
+//! `demo2001` etc.) on the 137, 1888 and zoning queues, managers' mailboxes 501–503, and a few
+//! thousand synthetic cases (two of them with known numbers, listed in the README). Re-seeding is idempotent.
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -18,6 +18,14 @@ pub const DEMO_AGENTS: [(&str, &str); 3] = [
     ("2003", "Sara Hosseini"),
 ];
 
+/// Managers' mailboxes of the demo: (mailbox, name, PIN, password). The demo's
+/// `[mailboxes]` suggestions share the 22 districts between them (`MailboxRoutes::demo`).
+pub const DEMO_MANAGERS: [(&str, &str, &str, &str); 3] = [
+    ("501", "Districts 1-7 manager", "5011", "manager501"),
+    ("502", "Districts 8-15 manager", "5022", "manager502"),
+    ("503", "Districts 16-22 manager", "5033", "manager503"),
+];
+
 const DEMO_CASES: usize = 3000;
 
 pub async fn seed(store: &Store, config: &Config) -> Result<(), StoreError> {
@@ -30,8 +38,14 @@ pub async fn seed(store: &Store, config: &Config) -> Result<(), StoreError> {
         let credentials = UserCredentials::from_password(id, &config.realm, &format!("demo{id}"));
         store.add_agent(id, name, &credentials, &queues).await?;
     }
+    for (mailbox, name, pin, password) in DEMO_MANAGERS {
+        store.add_manager(mailbox, name, pin, password).await?;
+    }
     store.import_cases(&demo_cases()).await?;
-    tracing::info!("demo data seeded: agents 2001-2003 (passwords demo2001..), {DEMO_CASES} cases");
+    tracing::info!(
+        "demo data seeded: agents 2001-2003 (passwords demo2001..), managers 501-503 \
+         (PINs 5011, 5022, 5033; passwords manager501..), {DEMO_CASES} cases"
+    );
     Ok(())
 }
 

@@ -26,7 +26,7 @@ pub enum CliError {
     NoSuchAgent {
         id: String,
     },
-    /// A token for a manager: their mailboxes do not exist yet.
+    /// A token for a manager whose mailbox does not exist.
     NoManagerMailbox {
         id: String,
     },
@@ -99,10 +99,9 @@ impl fmt::Display for CliError {
             CliError::NoSuchAgent { id } => {
                 write!(f, "no agent {id}: add it first with `pasokh agent add`")
             }
-            CliError::NoManagerMailbox { id } => write!(
-                f,
-                "no mailbox for manager {id}: managers' mailboxes do not exist yet"
-            ),
+            CliError::NoManagerMailbox { id } => {
+                write!(f, "no mailbox {id}: add it first with `pasokh manager add`")
+            }
             CliError::NoSuchToken { id } => {
                 write!(f, "no token {id}: `pasokh token list` shows the ids")
             }

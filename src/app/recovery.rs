@@ -25,9 +25,41 @@ pub async fn file_repaired(store: &Store, report: SweepReport) {
         tracing::error!(file = %path.display(), %error, "recording could not be checked");
     }
     for repaired in report.repaired {
+        if is_reply(&repaired.name) {
+            // A reply cut off mid-write was never sent: the manager did not hear "sent".
+            continue; // `file_orphans` removes it if no message names it
+        }
         tracing::warn!(name = %repaired.name, duration_ms = repaired.duration_ms,
             "recording repaired after a crash: filing it for screening");
         file_recovered(store, &repaired.name).await;
+    }
+}
+
+/// A manager's voice reply (`CALLREF-reply-…` by phone, `web-reply-…` from the browser) rather
+/// than a citizen's recording.
+fn is_reply(name: &str) -> bool {
+    name.rsplit('/')
+        .next()
+        .is_some_and(|file| file.contains("-reply-") || file.starts_with("web-reply-"))
+}
+
+/// Deletes a reply file that no message names. A reply is attached to its message only after
+/// its file is durable, and the manager hears "sent" only after that: a file without its row is
+/// one the manager was never told was sent, so keeping it would only leave a recording of a
+/// manager's voice that nobody can find or is allowed to hear.
+async fn remove_unsent_reply(store: &Store, recordings: &Path, name: &str) {
+    match store.message_of_recording(name).await {
+        Ok(Some(_)) => {}
+        Ok(None) => {
+            let path = recordings.join(name);
+            match std::fs::remove_file(&path) {
+                Ok(()) => {
+                    tracing::warn!(%name, "reply without its message after a crash: removed (it was never sent)")
+                }
+                Err(error) => tracing::error!(%name, %error, "unsent reply could not be removed"),
+            }
+        }
+        Err(error) => tracing::error!(%name, %error, "reply not checked against the messages"),
     }
 }
 
@@ -47,6 +79,11 @@ pub async fn file_orphans(store: &Store, recordings: &Path) {
         }
     };
     for name in files.iter().filter(|name| !filed.contains(*name)) {
+        // A reply may answer a message older than the window above: it is looked up by name.
+        if is_reply(name) {
+            remove_unsent_reply(store, recordings, name).await;
+            continue;
+        }
         tracing::warn!(%name, "saved recording without a message after a crash: filing it for screening");
         file_recovered(store, name).await;
     }
@@ -57,9 +94,8 @@ pub async fn file_orphans(store: &Store, recordings: &Path) {
 /// line; a voice-message take completes the message the call had opened, if any (keeping its
 /// tracking code), instead of filing a second one.
 async fn file_recovered(store: &Store, name: &str) {
-    // A manager's voice reply (`DAY/CALLREF-reply-RANDOM.wav`) is never a citizen's message: a
-    // reply file without its message row is a reply that was not sent (or whose save failed),
-    // and is left alone here (removing such files is the reply clean-up's job).
+    // A manager's voice reply (`DAY/CALLREF-reply-RANDOM.wav`) is never a citizen's message
+    // (the callers above remove an unsent one first; this keeps it so whoever calls this).
     if is_reply_take(name) {
         tracing::info!(%name, "manager's reply without a message row: not filed");
         return;
@@ -139,6 +175,56 @@ mod tests {
             created_at: crate::store::unix_ms_now(),
             stage: crate::engine::FilingStage::Whole,
         }
+    }
+
+    #[tokio::test]
+    async fn an_unsent_reply_is_removed_and_a_sent_one_kept_however_old_its_message(
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let dir = TempDir::new("recovery-replies");
+        let store = Store::open(dir.path()).await?;
+        let recordings = dir.path().join("recordings");
+        let day = recordings.join("2026/12/07");
+        std::fs::create_dir_all(&day)?;
+        let names = [
+            "abc123-reply-00ff.wav",
+            "web-reply-0123456789abcdef.wav",
+            "def456-reply-0aa0.wav",
+        ];
+        for name in names {
+            std::fs::write(day.join(name), b"RIFF")?;
+        }
+        // A message filed ten days ago (outside the recent window), referred and answered now
+        // with the last file.
+        let mut old = message_with("2026/11/27/c1-take1-0.wav");
+        old.created_at -= 10 * 24 * 3600 * 1000;
+        let code = store.file_message(&old).await?.ok_or("a code")?;
+        store.add_manager("501", "M", "1234", "password501").await?;
+        let refer = crate::store::Screening::Refer {
+            mailbox: "501".into(),
+        };
+        store.screen_message(&code, &refer, "screener").await?;
+        let sent = format!("2026/12/07/{}", names[2]);
+        store.save_reply(&code, "501", &sent, "phone").await?;
+
+        file_orphans(&store, &recordings).await;
+
+        assert!(!day.join(names[0]).exists(), "a phone reply never sent");
+        assert!(!day.join(names[1]).exists(), "a browser reply never sent");
+        assert!(day.join(names[2]).exists(), "the sent reply stays");
+        let filed = store
+            .list_messages(&crate::store::MessageFilter {
+                limit: 100,
+                ..Default::default()
+            })
+            .await?;
+        assert_eq!(
+            filed.len(),
+            1,
+            "no reply is ever filed as a citizen's message"
+        );
+        assert!(is_reply("x/abc-reply-1.wav") && is_reply("web-reply-1.wav"));
+        assert!(!is_reply("x/abc-take1-1.wav") && !is_reply("x/abc-conversation-1.wav"));
+        Ok(())
     }
 
     #[tokio::test]

@@ -133,6 +133,7 @@ async fn serve(config: Config) -> Result<(), CliError> {
     })
     .with_flows(flows);
     tokio::spawn(super::agents_sync::run(store.clone(), to_loop.clone()));
+    tokio::spawn(crate::drivers::sms::run(store.clone(), config.sms.clone()));
     let tcp_stats = Arc::new(crate::drivers::sip_tcp::TcpStats::default());
     let tcp_limits = crate::drivers::sip_tcp::TcpLimits {
         idle: Duration::from_secs(config.tcp_idle_s),

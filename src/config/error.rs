@@ -70,6 +70,20 @@ pub enum Problem {
     UnknownStrategy {
         given: String,
     },
+    /// A mailbox number in `[mailboxes.LINE]` that is not 2 to 8 digits.
+    Mailbox {
+        given: String,
+    },
+    /// A key in `[mailboxes.LINE]` that is neither a district (1-22) nor `default`.
+    District {
+        given: String,
+    },
+    /// `[sms] sender` other than `log` or `webhook`.
+    UnknownSender {
+        given: String,
+    },
+    /// `sender = "webhook"` needs `webhook_url = "http://…"`.
+    WebhookUrl,
 }
 
 impl fmt::Display for ConfigError {
@@ -105,6 +119,23 @@ impl fmt::Display for ConfigError {
                         f,
                         "{key} {given:?} is not one of longest-idle, ring-all, round-robin, \
                          fewest-calls"
+                    ),
+                    Problem::Mailbox { given } => write!(
+                        f,
+                        "mailbox {given:?} must be 2 to 8 digits (a manager's mailbox number)"
+                    ),
+                    Problem::District { given } => write!(
+                        f,
+                        "{given:?} is not a district: keys of [mailboxes.LINE] are district \
+                         numbers 1 to 22 or `default`"
+                    ),
+                    Problem::UnknownSender { given } => {
+                        write!(f, "{key} {given:?} is not one of log, webhook")
+                    }
+                    Problem::WebhookUrl => write!(
+                        f,
+                        "sender \"webhook\" needs {key} = \"http://HOST:PORT/PATH\" (plain \
+                         HTTP; put a TLS relay in front of an https gateway)"
                     ),
                 }
             }

@@ -13,9 +13,11 @@ use toml::Spanned;
 use crate::acd::QueueConfig;
 
 mod error;
+mod mailboxes;
 mod queues;
 
 pub use error::{ConfigError, Origin, PortRangeError, PortRangeProblem, Problem};
+pub use mailboxes::{LineMailboxes, MailboxRoutes, SmsSender};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -49,6 +51,10 @@ pub struct Config {
     pub queues: Vec<QueueConfig>,
     /// `max_unconfirmed_per_source` and `max_port_share_per_source` (percent).
     pub source_limits: crate::engine::SourceLimits,
+    /// `[mailboxes.LINE]`: the mailbox the screening page suggests, by line and district.
+    pub mailbox_routes: MailboxRoutes,
+    /// `[sms]`: how texts to citizens leave the outbox.
+    pub sms: SmsSender,
 }
 
 impl Default for Config {
@@ -73,6 +79,8 @@ impl Default for Config {
             md5_only_user_agents: crate::engine::default_md5_only_user_agents(),
             queues: crate::engine::default_queues(),
             source_limits: crate::engine::SourceLimits::default(),
+            mailbox_routes: MailboxRoutes::default(),
+            sms: SmsSender::default(),
         }
     }
 }
@@ -110,7 +118,12 @@ struct FileConfig {
     queues: Option<BTreeMap<Spanned<String>, queues::QueueFile>>,
     max_unconfirmed_per_source: Option<Spanned<usize>>,
     max_port_share_per_source: Option<Spanned<u8>>,
+    mailboxes: Option<MailboxTables>,
+    sms: Option<mailboxes::SmsFile>,
 }
+
+/// `[mailboxes.LINE]` tables: district number (or `default`) → mailbox.
+type MailboxTables = BTreeMap<Spanned<String>, BTreeMap<Spanned<String>, Spanned<String>>>;
 
 /// The file being applied, to turn a value's place in it into a line number.
 struct FileSource<'a> {
@@ -226,6 +239,12 @@ impl Config {
         }
         if let Some(tables) = f.queues {
             queues::apply_queue_files(&mut self.queues, tables, file)?;
+        }
+        if let Some(tables) = f.mailboxes {
+            mailboxes::apply_mailbox_files(&mut self.mailbox_routes, tables, file)?;
+        }
+        if let Some(sms) = f.sms {
+            mailboxes::apply_sms_file(&mut self.sms, sms, file)?;
         }
         let limits = &mut self.source_limits;
         if let Some(n) = f.max_unconfirmed_per_source {

@@ -4,4 +4,5 @@
 pub mod media;
 pub mod sip_loop;
 pub mod sip_tcp;
+pub mod sms;
 pub mod store_driver;

@@ -11,7 +11,7 @@ use crate::engine::ManagerCheck;
 use crate::engine::{CallKey, FilingStage, Input, NewMessage, StoreCommand, StoreReply};
 use crate::ivr::jalali::tehran_local;
 use crate::ivr::{MailboxItem, MessageKind};
-use crate::store::{CallWriter, MessageRow, Store};
+use crate::store::{AuditEntry, CallWriter, MessageRow, ReplyOutcome, Store};
 
 /// Filings committed together at most (a bound on one transaction's size).
 const FILING_BATCH: usize = 512;
@@ -69,10 +69,14 @@ pub fn spawn(
                         tracking_code,
                         detail,
                     }) => {
-                        let code = tracking_code.as_deref();
-                        if let Err(error) =
-                            store.audit(&actor, &channel, &action, code, &detail).await
-                        {
+                        let entry = AuditEntry {
+                            actor: &actor,
+                            channel: &channel,
+                            action: &action,
+                            tracking_code: tracking_code.as_deref(),
+                            detail: &detail,
+                        };
+                        if let Err(error) = store.audit(entry).await {
                             tracing::error!(%error, %actor, %action, "audit row not written");
                         }
                     }
@@ -212,13 +216,16 @@ async fn look_up(store: &Store, query: StoreQuery) -> StoreReply {
             recording,
             mailbox,
         } => {
-            let saved = store
+            let saved = match store
                 .save_reply(&tracking_code, &mailbox, &recording, "phone")
                 .await
-                .unwrap_or_else(|error| {
+            {
+                Ok(outcome) => outcome == ReplyOutcome::Saved,
+                Err(error) => {
                     tracing::error!(%error, %mailbox, "reply not saved");
                     false
-                });
+                }
+            };
             StoreReply::MailboxSaved { call, saved }
         }
         StoreQuery::MarkHandled {
@@ -226,13 +233,13 @@ async fn look_up(store: &Store, query: StoreQuery) -> StoreReply {
             tracking_code,
             mailbox,
         } => {
-            let saved = store
-                .mark_handled(&tracking_code, &mailbox, "phone")
-                .await
-                .unwrap_or_else(|error| {
+            let saved = match store.mark_handled(&tracking_code, &mailbox, "phone").await {
+                Ok(outcome) => outcome == ReplyOutcome::Saved,
+                Err(error) => {
                     tracing::error!(%error, %mailbox, "message not marked handled");
                     false
-                });
+                }
+            };
             StoreReply::MailboxSaved { call, saved }
         }
     }

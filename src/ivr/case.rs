@@ -66,15 +66,54 @@ const ARTICLE100_STAGES: &[&str] = &[
 /// Kinds of verdict the Article 100 commission gives.
 pub const VERDICTS: &[&str] = &["fine", "demolition", "no_violation"];
 
-/// Statuses of a filed message, as the follow-up line reads them.
+/// Statuses of a filed message. A voice message waits for screening (`new`), is referred to a
+/// manager's mailbox or not (`referred`, `rejected`), and is answered (`replied`, or `closed`
+/// when handled without a voice reply); `received` is a message with nothing to screen. The
+/// others are set by staff through the API.
 pub const MESSAGE_STATUSES: &[&str] = &[
+    "new",
     "received",
     "referred",
+    "rejected",
+    "replied",
     "in_progress",
     "answered",
     "closed",
     "not_referred",
 ];
+
+/// What the follow-up line can say of a message: every status, and for a message not referred
+/// the reason with it (`rejected_duplicate`), since "not referred" alone leaves the caller
+/// guessing what to do next.
+pub const SPOKEN_STATUSES: &[&str] = &[
+    "new",
+    "received",
+    "referred",
+    "rejected",
+    "rejected_incomplete_message",
+    "rejected_incomplete_caller",
+    "rejected_duplicate",
+    "rejected_unrelated",
+    "replied",
+    "in_progress",
+    "answered",
+    "closed",
+    "not_referred",
+];
+
+/// The spoken status of a message: its status, with the reason when it was not referred.
+pub fn spoken_status(status: &str, reject_reason: Option<&str>) -> String {
+    match reject_reason {
+        Some(reason) if status == "rejected" => {
+            let with_reason = format!("rejected_{reason}");
+            if SPOKEN_STATUSES.contains(&with_reason.as_str()) {
+                return with_reason;
+            }
+            status.to_string()
+        }
+        _ => status.to_string(),
+    }
+}
 
 /// Days after a verdict is served during which the owner may object to it.
 pub const OBJECTION_DAYS: i64 = 10;
@@ -101,9 +140,9 @@ pub fn verdict_prompt(verdict: &str) -> Option<String> {
         .then(|| format!("verdict/{verdict}"))
 }
 
-/// The prompt id of a message status phrase, or `None` for an unknown status.
+/// The prompt id of a spoken status phrase, or `None` for an unknown status.
 pub fn status_prompt(status: &str) -> Option<String> {
-    MESSAGE_STATUSES
+    SPOKEN_STATUSES
         .contains(&status)
         .then(|| format!("status/{status}"))
 }
@@ -117,7 +156,7 @@ pub fn all_case_prompts() -> Vec<String> {
             .filter_map(move |s| stage_prompt(kind, s))
     });
     let verdicts = VERDICTS.iter().filter_map(|v| verdict_prompt(v));
-    let statuses = MESSAGE_STATUSES.iter().filter_map(|s| status_prompt(s));
+    let statuses = SPOKEN_STATUSES.iter().filter_map(|s| status_prompt(s));
     stages.chain(verdicts).chain(statuses).collect()
 }
 
@@ -166,7 +205,7 @@ impl CaseInfo {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MessageStatus {
     pub tracking_code: String,
-    /// A name from [`MESSAGE_STATUSES`].
+    /// A name from [`SPOKEN_STATUSES`] (see [`spoken_status`]).
     pub status: String,
     pub has_voice_reply: bool,
     /// The manager's recorded voice reply, played to the caller when present.
@@ -222,7 +261,22 @@ mod tests {
         );
         assert_eq!(stage_names(CaseKind::Zoning).len(), 9);
         assert_eq!(stage_names(CaseKind::Article100).len(), 8);
-        assert_eq!(all_case_prompts().len(), 9 + 8 + 3 + 6);
+        assert_eq!(all_case_prompts().len(), 9 + 8 + 3 + 13);
+    }
+
+    #[test]
+    fn a_message_not_referred_is_spoken_with_its_reason() {
+        assert_eq!(
+            spoken_status("rejected", Some("duplicate")),
+            "rejected_duplicate"
+        );
+        assert_eq!(spoken_status("rejected", None), "rejected");
+        assert_eq!(spoken_status("rejected", Some("made_up")), "rejected");
+        assert_eq!(spoken_status("referred", Some("duplicate")), "referred");
+        for reason in crate::store::REJECT_REASONS {
+            let spoken = spoken_status("rejected", Some(reason));
+            assert!(status_prompt(&spoken).is_some(), "{spoken}");
+        }
     }
 
     #[test]

@@ -41,10 +41,12 @@ async fn complete(
     m: &NewMessage,
 ) -> Result<Option<Option<String>>, StoreError> {
     let row: Option<(i64, Option<String>)> = sqlx::query_as(
-        "UPDATE messages SET kind = ?, district = COALESCE(?, district), \
-         category = COALESCE(?, category), case_number = COALESCE(?, case_number), \
-         recording = COALESCE(?, recording), updated_at = ? \
-         WHERE id = (SELECT MAX(id) FROM messages WHERE call_ref = ?) \
+        "UPDATE messages SET kind = ?1, district = COALESCE(?2, district), \
+         category = COALESCE(?3, category), case_number = COALESCE(?4, case_number), \
+         recording = COALESCE(?5, recording), updated_at = ?6, \
+         status = CASE WHEN status = 'received' AND COALESCE(?5, recording) IS NOT NULL \
+             THEN 'new' ELSE status END \
+         WHERE id = (SELECT MAX(id) FROM messages WHERE call_ref = ?7) \
          RETURNING id, tracking_code",
     )
     .bind(&m.kind)
@@ -75,7 +77,9 @@ async fn insert(
 ) -> Result<Option<String>, StoreError> {
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO messages (call_ref, call_id, line, kind, district, category, case_number, \
-         caller, recording, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+         caller, recording, created_at, updated_at, status) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, \
+             CASE WHEN ?9 IS NULL THEN 'received' ELSE 'new' END) \
          RETURNING id",
     )
     .bind(&m.call_ref)

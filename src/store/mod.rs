@@ -22,12 +22,14 @@ use sqlx::sqlite::{
 
 mod acd_state;
 mod agents;
+mod audit;
 mod calls;
 pub mod case_import;
 mod cases;
 mod filing;
-mod mailboxes_phone;
-mod messages;
+mod mailboxes;
+pub(crate) mod messages;
+mod outbox;
 mod tokens;
 mod write_tx;
 mod writer;
@@ -36,7 +38,12 @@ mod writer;
 pub(crate) mod test_support;
 
 pub use agents::AgentRow;
+pub use audit::{AuditEntry, AuditRow};
+pub use mailboxes::{
+    check_mailbox, ManagerRow, ReplyOutcome, Screening, ScreeningOutcome, Secret, REJECT_REASONS,
+};
 pub use messages::{is_report, MessageCursor, MessageFilter, MessageRow, MessageUpdate};
+pub use outbox::{reply_notice, sms_recipient, OutboxRow, MAX_ATTEMPTS};
 pub use tokens::{InvalidRole, Role, TokenRow};
 pub use writer::{CallWriter, WriterCounters};
 

@@ -227,13 +227,13 @@ mod tests {
         assert!(AdminOrSupervisor::allows(&Role::Supervisor));
         assert!(!AdminOrSupervisor::allows(&Role::Screener));
         assert!(!AdminOrSupervisor::allows(&Role::Agent("2001".into())));
-        assert!(!AdminOrSupervisor::allows(&Role::Manager("7".into())));
+        assert!(!AdminOrSupervisor::allows(&Role::Manager("77".into())));
     }
 
     #[test]
     fn the_register_rules_name_their_roles() {
         let agent = Role::Agent("2001".into());
-        let manager = Role::Manager("7".into());
+        let manager = Role::Manager("77".into());
         for staff in [Role::Admin, Role::Supervisor, Role::Screener] {
             assert!(Staff::allows(&staff));
             assert!(StaffOrAgent::allows(&staff));

@@ -183,6 +183,8 @@ fn parse_filter(query: &ListQuery) -> Result<MessageFilter, ApiError> {
         line,
         kind,
         since,
+        status: None,
+        mailbox: None,
         limit: parse_limit(query.limit.as_deref())?,
     })
 }
@@ -518,7 +520,7 @@ pub(super) mod tests {
                 "tracking_code": codes[0], "call_ref": "ref-1795448513123",
                 "call_id": "call-1795448513123", "line": "1888",
                 "kind": "complaint", "district": 6, "category": "asphalt", "case_number": null,
-                "caller": "09121234567", "status": "received", "text": null,
+                "caller": "09121234567", "status": "new", "text": null,
                 "created_at": "2026-11-23T15:41:53.123Z",
                 "recording_url": format!("/api/recordings/{recording}"),
                 "reply_recording_url": null,
@@ -586,7 +588,7 @@ pub(super) mod tests {
             (Role::Screener, 200, 200),
             (Role::Agent("2001".into()), 403, 200),
             (Role::Agent("2002".into()), 403, 404),
-            (Role::Manager("7".into()), 403, 403),
+            (Role::Manager("77".into()), 403, 403),
         ];
         for (role, list, single) in cases {
             let token = server.store.create_token(&role).await?;

@@ -328,7 +328,7 @@ mod tests {
             (Role::Admin, 200),
             (Role::Supervisor, 200),
             (Role::Screener, 200),
-            (Role::Manager("7".into()), 200),
+            (Role::Manager("77".into()), 200),
             (Role::Agent("2001".into()), 403),
         ] {
             let token = server.store.create_token(&role).await?;

@@ -57,6 +57,9 @@ pub(super) struct TestServer {
     _dir: TempDir,
 }
 
+/// Managers' mailboxes every test server has.
+pub const TEST_MAILBOXES: [&str; 2] = ["77", "78"];
+
 impl TestServer {
     pub async fn start(label: &str) -> Result<TestServer, Box<dyn Error>> {
         TestServer::start_with(label, HeadLimits::default()).await
@@ -71,6 +74,14 @@ impl TestServer {
         for id in TEST_AGENTS {
             let credentials = UserCredentials::from_password(id, "pasokh", "pw");
             store.add_agent(id, id, &credentials, &[]).await?;
+        }
+        // Managers' mailboxes 77 and 78 exist: a manager's token works only while its mailbox
+        // does.
+        for mailbox in TEST_MAILBOXES {
+            let password = format!("password{mailbox}");
+            store
+                .add_manager(mailbox, mailbox, "1234", &password)
+                .await?;
         }
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;

@@ -12,7 +12,7 @@ use super::graph::BUILTIN_VARS;
 use super::{Flow, NodeKind, SayAs, Segment};
 use crate::calendar::JalaliDate;
 use crate::ivr::case::{stage_names, stage_prompt, status_prompt, verdict_prompt, CaseKind};
-use crate::ivr::case::{MESSAGE_STATUSES, VERDICTS};
+use crate::ivr::case::{SPOKEN_STATUSES, VERDICTS};
 use crate::ivr::words;
 
 pub(crate) struct CheckEnv<'a> {
@@ -221,7 +221,7 @@ fn sample_prompts(how: SayAs) -> BTreeSet<String> {
             })
             .collect(),
         SayAs::Verdict => VERDICTS.iter().filter_map(|v| verdict_prompt(v)).collect(),
-        SayAs::Status => MESSAGE_STATUSES
+        SayAs::Status => SPOKEN_STATUSES
             .iter()
             .filter_map(|s| status_prompt(s))
             .collect(),

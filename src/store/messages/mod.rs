@@ -48,6 +48,17 @@ pub struct MessageRow {
     pub call_recording: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The manager's mailbox a screener referred the message to.
+    pub mailbox: Option<String>,
+    /// Why a screener did not refer it (one of [`REJECT_REASONS`](crate::store::REJECT_REASONS)).
+    pub reject_reason: Option<String>,
+    /// Who screened it (a role, e.g. `screener`) and when (Unix milliseconds).
+    pub screened_by: Option<String>,
+    pub screened_at: Option<i64>,
+    /// Who replied (`manager:501`), when, and how (`phone` or `web`).
+    pub replied_by: Option<String>,
+    pub replied_at: Option<i64>,
+    pub reply_channel: Option<String>,
 }
 
 /// Filters of `GET /api/messages`.
@@ -57,6 +68,10 @@ pub struct MessageFilter {
     pub kind: Option<String>,
     /// Unix milliseconds.
     pub since: Option<i64>,
+    /// `new`, `referred`, `rejected`, `replied`, ...
+    pub status: Option<String>,
+    /// Messages referred to this mailbox.
+    pub mailbox: Option<String>,
     pub limit: u32,
 }
 
@@ -70,11 +85,12 @@ pub struct MessageUpdate {
     pub status: Option<String>,
 }
 
-pub(super) const COLUMNS: &str =
+pub(crate) const COLUMNS: &str =
     "id, tracking_code, call_ref, call_id, line, kind, district, category, case_number, caller, \
-    recording, status, text, reply_recording, call_recording, created_at, updated_at";
+    recording, status, text, reply_recording, call_recording, created_at, updated_at, mailbox, \
+    reject_reason, screened_by, screened_at, replied_by, replied_at, reply_channel";
 
-pub(super) fn to_row(row: &sqlx::sqlite::SqliteRow) -> Result<MessageRow, sqlx::Error> {
+pub(crate) fn to_row(row: &sqlx::sqlite::SqliteRow) -> Result<MessageRow, sqlx::Error> {
     Ok(MessageRow {
         id: row.try_get("id")?,
         tracking_code: row.try_get("tracking_code")?,
@@ -93,6 +109,13 @@ pub(super) fn to_row(row: &sqlx::sqlite::SqliteRow) -> Result<MessageRow, sqlx::
         call_recording: row.try_get("call_recording")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
+        mailbox: row.try_get("mailbox")?,
+        reject_reason: row.try_get("reject_reason")?,
+        screened_by: row.try_get("screened_by")?,
+        screened_at: row.try_get("screened_at")?,
+        replied_by: row.try_get("replied_by")?,
+        replied_at: row.try_get("replied_at")?,
+        reply_channel: row.try_get("reply_channel")?,
     })
 }
 
@@ -198,7 +221,7 @@ impl Store {
     ) -> Result<Option<MessageStatus>, StoreError> {
         Ok(self.message(tracking_code).await?.map(|m| MessageStatus {
             tracking_code: m.tracking_code.unwrap_or_default(),
-            status: m.status,
+            status: crate::ivr::case::spoken_status(&m.status, m.reject_reason.as_deref()),
             has_voice_reply: m.reply_recording.is_some(),
             reply_recording_id: m.reply_recording,
             caller: m.caller,
@@ -208,13 +231,16 @@ impl Store {
     pub async fn list_messages(&self, f: &MessageFilter) -> Result<Vec<MessageRow>, StoreError> {
         let sql = format!(
             "SELECT {COLUMNS} FROM messages WHERE (?1 IS NULL OR line = ?1) AND (?2 IS NULL OR kind = ?2) \
-             AND (?3 IS NULL OR created_at >= ?3) ORDER BY created_at DESC, id DESC LIMIT ?4"
+             AND (?3 IS NULL OR created_at >= ?3) AND (?5 IS NULL OR status = ?5) \
+             AND (?6 IS NULL OR mailbox = ?6) ORDER BY created_at DESC, id DESC LIMIT ?4"
         );
         let rows = sqlx::query(&sql)
             .bind(&f.line)
             .bind(&f.kind)
             .bind(f.since)
             .bind(i64::from(f.limit))
+            .bind(&f.status)
+            .bind(&f.mailbox)
             .fetch_all(self.pool())
             .await
             .map_err(self.error("list messages"))?;

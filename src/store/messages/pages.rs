@@ -60,6 +60,7 @@ impl Store {
             "SELECT {COLUMNS} FROM messages WHERE (?1 IS NULL OR line = ?1) \
              AND (?2 IS NULL OR kind = ?2) AND (?3 IS NULL OR created_at >= ?3) \
              AND (?5 IS NULL OR created_at < ?5 OR (created_at = ?5 AND id < ?6)) \
+             AND (?7 IS NULL OR status = ?7) AND (?8 IS NULL OR mailbox = ?8) \
              ORDER BY created_at DESC, id DESC LIMIT ?4"
         );
         let rows = sqlx::query(&sql)
@@ -69,6 +70,8 @@ impl Store {
             .bind(i64::from(f.limit))
             .bind(cursor.map(|c| c.created_at))
             .bind(cursor.map(|c| c.id))
+            .bind(&f.status)
+            .bind(&f.mailbox)
             .fetch_all(self.pool())
             .await
             .map_err(self.error("list messages"))?;

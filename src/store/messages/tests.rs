@@ -34,7 +34,8 @@ async fn reports_get_valid_tracking_codes_and_other_calls_none() -> Result<(), S
         "{first}"
     );
     let status = store.message_status(&first).await?;
-    assert_eq!(status.map(|s| s.status), Some("received".to_string()));
+    // A voice message waits for screening.
+    assert_eq!(status.map(|s| s.status), Some("new".to_string()));
     // One wrong digit is caught by the check digit, never matched to another message.
     let mut wrong = first.clone().into_bytes();
     wrong[2] = if wrong[2] == b'9' { b'0' } else { wrong[2] + 1 };
@@ -61,6 +62,7 @@ async fn listing_filters_and_updates_apply() -> Result<(), StoreError> {
         kind: None,
         since: Some(15),
         limit: 10,
+        ..MessageFilter::default()
     };
     let listed = store.list_messages(&filter).await?;
     assert_eq!(

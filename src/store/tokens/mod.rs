@@ -94,18 +94,42 @@ impl fmt::Display for Role {
 impl Store {
     /// Makes a new token for `role` and returns it; this is the only time it is ever visible.
     pub async fn create_token(&self, role: &Role) -> Result<String, StoreError> {
+        self.create_token_until(role, None).await
+    }
+
+    /// Makes a token that stops working at `expires_at` (Unix milliseconds): a browser
+    /// sign-in's session, which must not outlive the working day it was made for.
+    pub async fn create_session_token(
+        &self,
+        role: &Role,
+        lifetime: std::time::Duration,
+    ) -> Result<String, StoreError> {
+        let lifetime_ms = i64::try_from(lifetime.as_millis()).unwrap_or(i64::MAX);
+        self.create_token_until(role, Some(unix_ms_now().saturating_add(lifetime_ms)))
+            .await
+    }
+
+    async fn create_token_until(
+        &self,
+        role: &Role,
+        expires_at: Option<i64>,
+    ) -> Result<String, StoreError> {
         let mut secret = [0_u8; TOKEN_BYTES];
         OsRng
             .try_fill_bytes(&mut secret)
             .map_err(|error| StoreError::Random(error.to_string()))?;
         let token = format!("{TOKEN_PREFIX}{}", hex(&secret));
-        sqlx::query("INSERT INTO api_tokens (token_sha256, role, created_at) VALUES (?, ?, ?)")
-            .bind(token_hash(&token))
-            .bind(role.to_string())
-            .bind(unix_ms_now())
-            .execute(self.pool())
-            .await
-            .map_err(self.error("save token"))?;
+        sqlx::query(
+            "INSERT INTO api_tokens (token_sha256, role, created_at, expires_at) \
+             VALUES (?, ?, ?, ?)",
+        )
+        .bind(token_hash(&token))
+        .bind(role.to_string())
+        .bind(unix_ms_now())
+        .bind(expires_at)
+        .execute(self.pool())
+        .await
+        .map_err(self.error("save token"))?;
         Ok(token)
     }
 
@@ -115,13 +139,16 @@ impl Store {
         if !looks_like_token(token) {
             return Ok(None);
         }
-        // An agent's token stops working when the agent is removed: it would otherwise outlive
-        // the person it was made for.
+        // An agent's or manager's token stops working when they are removed: it would otherwise
+        // outlive the person it was made for. A session token stops at its expiry.
         let role: Option<String> = sqlx::query_scalar(
             "SELECT role FROM api_tokens WHERE token_sha256 = ? AND (role NOT LIKE 'agent:%' \
-             OR substr(role, 7) IN (SELECT id FROM agents))",
+             OR substr(role, 7) IN (SELECT id FROM agents)) AND (role NOT LIKE 'manager:%' \
+             OR substr(role, 9) IN (SELECT mailbox FROM managers)) \
+             AND (expires_at IS NULL OR expires_at > ?)",
         )
         .bind(token_hash(token))
+        .bind(unix_ms_now())
         .fetch_optional(self.pool())
         .await
         .map_err(self.error("check token"))?;
