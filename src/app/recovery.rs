@@ -8,7 +8,7 @@ use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use crate::drivers::media::{recent_recordings, SweepReport};
-use crate::engine::NewMessage;
+use crate::engine::{is_reply_take, NewMessage};
 use crate::store::Store;
 
 /// Files written this recently are checked against the database at start-up.
@@ -94,6 +94,12 @@ pub async fn file_orphans(store: &Store, recordings: &Path) {
 /// line; a voice-message take completes the message the call had opened, if any (keeping its
 /// tracking code), instead of filing a second one.
 async fn file_recovered(store: &Store, name: &str) {
+    // A manager's voice reply (`DAY/CALLREF-reply-RANDOM.wav`) is never a citizen's message
+    // (the callers above remove an unsent one first; this keeps it so whoever calls this).
+    if is_reply_take(name) {
+        tracing::info!(%name, "manager's reply without a message row: not filed");
+        return;
+    }
     let call = match call_ref_of(name) {
         Some(call_ref) => store.call_by_ref(call_ref).await.unwrap_or_else(|error| {
             tracing::error!(%name, %error, "the recording's call could not be read");
@@ -101,7 +107,7 @@ async fn file_recovered(store: &Store, name: &str) {
         }),
         None => None,
     };
-    let is_take = name.contains("-take");
+    let is_take = name.contains("-take") && !is_reply_take(name);
     // A take of a call whose message exists completes it; any other recording is filed whole.
     let complete = match (&call, is_take) {
         (Some(c), true) => store
@@ -139,11 +145,13 @@ async fn file_recovered(store: &Store, name: &str) {
     }
 }
 
-/// The call reference at the start of an engine-made recording name, if it has one.
+/// The call reference at the start of an engine-made recording name, if it has one: a citizen's
+/// take (`CALLREF-takeN-…`), a manager's reply (`CALLREF-reply-…`) or a conversation.
 fn call_ref_of(name: &str) -> Option<&str> {
     let file = name.rsplit('/').next()?;
     let (call_ref, _) = file
         .split_once("-take")
+        .or_else(|| file.split_once("-reply-"))
         .or_else(|| file.split_once("-conversation-"))?;
     (!call_ref.is_empty() && call_ref.bytes().all(|b| b.is_ascii_hexdigit())).then_some(call_ref)
 }
@@ -268,6 +276,10 @@ mod tests {
             call_ref_of("2026/12/07/00c0ffee12345678-conversation-0a1b2c3d.wav"),
             Some("00c0ffee12345678")
         );
+        assert_eq!(
+            call_ref_of("2026/12/07/00c0ffee12345678-reply-0a1b2c3d.wav"),
+            Some("00c0ffee12345678")
+        );
         assert_eq!(call_ref_of("2026/12/06/orphan.wav"), None);
         assert_eq!(call_ref_of("2026/12/06/../x-take1-0.wav"), None);
     }
@@ -302,6 +314,34 @@ mod tests {
         assert_eq!(m.call_ref.as_deref(), Some("00c0ffee12345678"));
         assert_eq!(m.call_id, record.call_id);
         assert_eq!(m.category.as_deref(), Some("recovered_recording"));
+        store.close().await;
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_managers_reply_without_a_row_is_never_filed_as_a_citizens_message(
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let dir = TempDir::new("recovery-reply");
+        let store = Store::open(dir.path()).await?;
+        let record = crate::engine::CallRecord {
+            call_ref: "00c0ffee12345679".into(),
+            ..crate::store::test_support::call("manager@10.0.0.2", 1_000)
+        };
+        store.upsert_calls(std::slice::from_ref(&record)).await?;
+        let recordings = dir.path().join("recordings");
+        let day = recordings.join("2026/12/07");
+        std::fs::create_dir_all(&day)?;
+        std::fs::write(day.join("00c0ffee12345679-reply-0a1b2c3d.wav"), b"RIFF")?;
+
+        file_orphans(&store, &recordings).await;
+
+        let messages = store
+            .list_messages(&crate::store::MessageFilter {
+                limit: 10,
+                ..Default::default()
+            })
+            .await?;
+        assert!(messages.is_empty(), "a reply is not a citizen's message");
         store.close().await;
         Ok(())
     }

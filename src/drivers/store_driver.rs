@@ -7,8 +7,11 @@ use crate::engine::{StoreQuery, StoreWrite};
 use tokio::sync::mpsc;
 
 use super::sip_loop::LoopMsg;
+use crate::engine::ManagerCheck;
 use crate::engine::{CallKey, FilingStage, Input, NewMessage, StoreCommand, StoreReply};
-use crate::store::{CallWriter, Store};
+use crate::ivr::jalali::tehran_local;
+use crate::ivr::{MailboxItem, MessageKind};
+use crate::store::{AuditEntry, CallWriter, MessageRow, ReplyOutcome, Store};
 
 /// Filings committed together at most (a bound on one transaction's size).
 const FILING_BATCH: usize = 512;
@@ -58,6 +61,24 @@ pub fn spawn(
                     }
                     StoreCommand::Write(StoreWrite::AttachCallRecording { call_ref, name }) => {
                         let _ = filings.send(Filing::CallRecording { call_ref, name });
+                    }
+                    StoreCommand::Write(StoreWrite::Audit {
+                        actor,
+                        channel,
+                        action,
+                        tracking_code,
+                        detail,
+                    }) => {
+                        let entry = AuditEntry {
+                            actor: &actor,
+                            channel: &channel,
+                            action: &action,
+                            tracking_code: tracking_code.as_deref(),
+                            detail: &detail,
+                        };
+                        if let Err(error) = store.audit(entry).await {
+                            tracing::error!(%error, %actor, %action, "audit row not written");
+                        }
                     }
                     // A query gets a task of its own: a caller's lookup never waits behind
                     // writes. Its answer comes back through the loop as an input.
@@ -181,5 +202,77 @@ async fn look_up(store: &Store, query: StoreQuery) -> StoreReply {
                 });
             StoreReply::MessageFound { call, status }
         }
+        StoreQuery::VerifyManager { call, mailbox, pin } => {
+            let check = verify_manager(store, &mailbox, &pin).await;
+            StoreReply::ManagerVerified {
+                call,
+                mailbox,
+                check,
+            }
+        }
+        StoreQuery::SaveReply {
+            call,
+            tracking_code,
+            recording,
+            mailbox,
+        } => {
+            let saved = match store
+                .save_reply(&tracking_code, &mailbox, &recording, "phone")
+                .await
+            {
+                Ok(outcome) => outcome == ReplyOutcome::Saved,
+                Err(error) => {
+                    tracing::error!(%error, %mailbox, "reply not saved");
+                    false
+                }
+            };
+            StoreReply::MailboxSaved { call, saved }
+        }
+        StoreQuery::MarkHandled {
+            call,
+            tracking_code,
+            mailbox,
+        } => {
+            let saved = match store.mark_handled(&tracking_code, &mailbox, "phone").await {
+                Ok(outcome) => outcome == ReplyOutcome::Saved,
+                Err(error) => {
+                    tracing::error!(%error, %mailbox, "message not marked handled");
+                    false
+                }
+            };
+            StoreReply::MailboxSaved { call, saved }
+        }
     }
+}
+
+/// A manager's login: the PIN, then the mailbox's messages as the phone reads them.
+async fn verify_manager(store: &Store, mailbox: &str, pin: &str) -> ManagerCheck {
+    match store.verify_manager_pin(mailbox, pin).await {
+        Ok(false) => return ManagerCheck::Wrong,
+        Ok(true) => {}
+        Err(error) => {
+            tracing::error!(%error, %mailbox, "manager PIN not checked");
+            return ManagerCheck::Failed;
+        }
+    }
+    match store.mailbox_messages(mailbox).await {
+        Ok(rows) => ManagerCheck::Accepted(rows.iter().filter_map(mailbox_item).collect()),
+        Err(error) => {
+            tracing::error!(%error, %mailbox, "mailbox messages not read");
+            ManagerCheck::Failed
+        }
+    }
+}
+
+/// A message row as the phone reads it: only voice messages with a tracking code can be played
+/// and answered; the date is Tehran's, in the Jalali calendar.
+fn mailbox_item(row: &MessageRow) -> Option<MailboxItem> {
+    Some(MailboxItem {
+        tracking_code: row.tracking_code.clone()?,
+        line: row.line.clone(),
+        kind: MessageKind::parse(&row.kind).unwrap_or(MessageKind::Unusable),
+        received: tehran_local(row.created_at.div_euclid(1000)).0,
+        recording_id: row.recording.clone().filter(|r| !r.is_empty())?,
+        is_new: row.status == "referred",
+    })
 }

@@ -31,6 +31,7 @@ pub mod live;
 mod ports;
 pub mod prompt_names;
 mod recordings;
+pub use recordings::is_reply_take;
 mod shutdown;
 mod signalling;
 mod store_io;
@@ -42,8 +43,8 @@ pub use call::{CallKey, Disposition, HangupBy};
 pub use counters::Counters;
 use ports::PortPool;
 pub use store_io::{
-    AgentStateRow, FilingStage, NewMessage, QueueLogRow, RegistrationRow, StoreCommand, StoreQuery,
-    StoreReply, StoreWrite,
+    AgentStateRow, FilingStage, ManagerCheck, NewMessage, QueueLogRow, RegistrationRow,
+    StoreCommand, StoreQuery, StoreReply, StoreWrite,
 };
 
 /// What the engine is configured with (from flags/TOML, resolved by the driver).
@@ -191,6 +192,8 @@ pub struct Engine {
     draining: bool,
     /// Callers' wrong tracking codes, to refuse guessing on the follow-up line.
     follow_up: app::follow_up::FollowUpGuard,
+    /// Managers' wrong PINs on `*98`, per mailbox and per source address.
+    pin_guard: app::mailbox::PinGuard,
 }
 
 impl Engine {
@@ -220,6 +223,7 @@ impl Engine {
             agent_legs: agent_leg::AgentLegs::default(),
             agent_refusals: 0,
             follow_up: Default::default(),
+            pin_guard: Default::default(),
             draining: false,
         };
         engine.arm_daily_reset(Duration::ZERO);

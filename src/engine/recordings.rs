@@ -41,3 +41,13 @@ impl Recordings {
         self.waiting_files.is_empty()
     }
 }
+
+/// Whether an engine-made recording name is a manager's voice reply
+/// (`DAY/CALLREF-reply-RANDOM.wav`) rather than a citizen's take (`DAY/CALLREF-takeN-RANDOM.wav`)
+/// or a conversation (`DAY/CALLREF-conversation-…`). A reply belongs to the message it answers,
+/// never to the call that recorded it: it is deleted when unsent and never filed as a message.
+pub fn is_reply_take(name: &str) -> bool {
+    name.rsplit('/')
+        .next()
+        .is_some_and(|file| file.contains("-reply-"))
+}

@@ -4,7 +4,7 @@
 use super::call::cdr::CallRecord;
 use super::call::CallKey;
 use crate::acd::{AgentState, PauseReason, Pending};
-use crate::ivr::{CaseInfo, CaseKind, MessageStatus};
+use crate::ivr::{CaseInfo, CaseKind, MailboxItem, MessageStatus};
 
 /// An agent's state as saved for a restart: the state's name, a pause reason, a pending change.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -178,6 +178,17 @@ pub enum StoreWrite {
         call_ref: String,
         name: String,
     },
+    /// Who did what to which message, when (a manager listening to a message on the phone).
+    Audit {
+        /// `manager:501`.
+        actor: String,
+        /// `phone`.
+        channel: String,
+        /// `listen`.
+        action: String,
+        tracking_code: Option<String>,
+        detail: String,
+    },
 }
 
 /// A question for the store; its answer is a `StoreReply` for the same call.
@@ -192,6 +203,38 @@ pub enum StoreQuery {
         call: CallKey,
         tracking_code: String,
     },
+    /// A manager's login on `*98`: answered by `StoreReply::ManagerVerified` (with the
+    /// mailbox's messages when the PIN is right).
+    VerifyManager {
+        call: CallKey,
+        mailbox: String,
+        pin: String,
+    },
+    /// Save the durable take `recording` as the reply to the message `tracking_code` referred
+    /// to `mailbox`; answered by `StoreReply::MailboxSaved` once committed (or not).
+    SaveReply {
+        call: CallKey,
+        tracking_code: String,
+        recording: String,
+        mailbox: String,
+    },
+    /// Mark the message handled without a reply; answered by `StoreReply::MailboxSaved`.
+    MarkHandled {
+        call: CallKey,
+        tracking_code: String,
+        mailbox: String,
+    },
+}
+
+/// The store's verdict on a manager's login.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ManagerCheck {
+    /// The PIN is right: the mailbox's messages, new first.
+    Accepted(Vec<MailboxItem>),
+    /// No such mailbox or a wrong PIN.
+    Wrong,
+    /// The store could not answer (not counted as a wrong PIN).
+    Failed,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -217,4 +260,11 @@ pub enum StoreReply {
         call: CallKey,
         tracking_code: Option<String>,
     },
+    ManagerVerified {
+        call: CallKey,
+        mailbox: String,
+        check: ManagerCheck,
+    },
+    /// A reply or a mark: `saved` only once its transaction committed.
+    MailboxSaved { call: CallKey, saved: bool },
 }

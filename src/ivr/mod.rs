@@ -32,8 +32,8 @@ pub use flow::fields::DEFAULT_PROMPTS;
 pub use flow::load::{load_flow, load_flows};
 pub use flow::{Flow, FlowSet};
 pub use run::io::{
-    as_recording, recording_prompt, CallContext, IvrInput, IvrOutput, IvrTimer, MessageDraft,
-    MessageKind, QueueOutcome, RecordEnd, TrailStep,
+    as_recording, recording_prompt, CallContext, IvrInput, IvrOutput, IvrTimer, LoginResult,
+    MailboxItem, MessageDraft, MessageKind, QueueOutcome, RecordEnd, TakePurpose, TrailStep,
 };
 pub use run::IvrRun;
 pub use simulate::simulate;

@@ -7,7 +7,11 @@
 //! - `hangup`: the caller hangs up at that point (also while recording);
 //! - at a recording: `#` speaks for 12 s then presses `#`, `~` says nothing, anything else (or
 //!   nothing) speaks for 12 s and stops by silence; `#`, `~`, `_` and `hangup` are consumed there;
-//! - at a queue: `q:answered`, `q:overflow`, `q:no_agents` or `q:exit` (default: answered).
+//! - at a queue: `q:answered`, `q:overflow`, `q:no_agents` or `q:exit` (default: answered);
+//! - at a mailbox reply or mark: `save:fail` (the store does not save it; default: saved).
+//!
+//! The managers' mailbox (`*98`) logs in mailbox 501 with PIN 1234 (see [`demo_login`]), which
+//! holds two messages; any other mailbox or PIN is wrong.
 //!
 //! Playback finishes at once (the clock moves 1 s per prompt), recordings are saved as
 //! `sim-rec-N`, and the filed message gets the tracking code of serial 1.
@@ -20,6 +24,7 @@ use super::flow::FlowSet;
 use super::run::io::*;
 use super::run::{IvrRun, State};
 use super::tracking::make_tracking_code;
+use crate::calendar::JalaliDate;
 
 /// Steps after which a simulation is cut short (a flow that loops through fallbacks forever).
 const MAX_STEPS: usize = 5_000;
@@ -37,6 +42,7 @@ struct Sim<'a> {
     cases: &'a dyn Fn(CaseKind, &str) -> Option<CaseInfo>,
     messages: &'a dyn Fn(&str) -> Option<MessageStatus>,
     prompt_text: &'a dyn Fn(&str) -> Option<String>,
+    login: &'a dyn Fn(&str, &str) -> LoginResult,
     /// Inputs and timeouts handed to the run so far, and after how many the caller hangs up.
     steps: usize,
     hang_up_after: Option<usize>,
@@ -52,12 +58,38 @@ pub fn simulate(
     prompt_text: &dyn Fn(&str) -> Option<String>,
     ctx: CallContext,
 ) -> Vec<String> {
+    let today = ctx.today;
+    let login = |mailbox: &str, pin: &str| demo_login(mailbox, pin, today);
     let world = World {
         cases,
         messages,
         prompt_text,
+        login: &login,
     };
     simulate_with(flows, line, keys, &world, ctx, None)
+}
+
+/// The simulator's mailbox: 501 with PIN 1234 holds a new complaint on 1888 (two days old) and
+/// a handled urban problem on 137 (nine days old).
+pub fn demo_login(mailbox: &str, pin: &str, today: JalaliDate) -> LoginResult {
+    if (mailbox, pin) != ("501", "1234") {
+        return LoginResult::Wrong;
+    }
+    let item = |code: u64, line: &str, kind, days: i64, is_new| MailboxItem {
+        tracking_code: make_tracking_code(code),
+        line: line.to_owned(),
+        kind,
+        received: today.add_days(-days),
+        recording_id: format!("demo-citizen-{code}"),
+        is_new,
+    };
+    LoginResult::Accepted {
+        mailbox: mailbox.to_owned(),
+        items: vec![
+            item(7, "1888", MessageKind::Complaint, 2, true),
+            item(8, "137", MessageKind::UrbanProblem, 9, false),
+        ],
+    }
 }
 
 /// The engine's side of a simulation.
@@ -65,6 +97,8 @@ pub(crate) struct World<'a> {
     pub cases: &'a dyn Fn(CaseKind, &str) -> Option<CaseInfo>,
     pub messages: &'a dyn Fn(&str) -> Option<MessageStatus>,
     pub prompt_text: &'a dyn Fn(&str) -> Option<String>,
+    /// Answers `VerifyManager` (mailbox, PIN).
+    pub login: &'a dyn Fn(&str, &str) -> LoginResult,
 }
 
 /// [`simulate`], with the caller hanging up after `hang_up_after` steps (inputs and timeouts)
@@ -96,6 +130,7 @@ pub(crate) fn simulate_with(
         cases: world.cases,
         messages: world.messages,
         prompt_text: world.prompt_text,
+        login: world.login,
         steps: 0,
         hang_up_after,
     };
@@ -236,8 +271,13 @@ impl Sim<'_> {
                 max,
                 silence,
                 end_key,
+                purpose,
             } => self.log.push(format!(
-                "record: max {} s, silence {} s, end key {end_key}",
+                "record{}: max {} s, silence {} s, end key {end_key}",
+                match purpose {
+                    TakePurpose::Message => "",
+                    TakePurpose::Reply => " reply",
+                },
                 max.as_secs(),
                 silence.as_secs()
             )),
@@ -260,8 +300,59 @@ impl Sim<'_> {
                 self.replies.push_back(IvrInput::Filed { tracking_code });
             }
             IvrOutput::Hangup => self.log.push("flow hangs up".into()),
+            other => self.answer_mailbox(other),
+        }
+    }
+
+    fn answer_mailbox(&mut self, output: IvrOutput) {
+        match output {
+            IvrOutput::VerifyManager { mailbox, pin } => {
+                let result = (self.login)(&mailbox, &pin);
+                let said = match &result {
+                    LoginResult::Accepted { items, .. } => {
+                        format!("accepted, {} messages", items.len())
+                    }
+                    LoginResult::Wrong => "wrong".into(),
+                    LoginResult::Limited => "limited".into(),
+                };
+                // The PIN is never written out, not even by the simulator.
+                self.log
+                    .push(format!("verify manager: mailbox {mailbox}: {said}"));
+                self.replies.push_back(IvrInput::ManagerLogin(result));
+            }
+            IvrOutput::MailboxListened { tracking_code } => {
+                self.log.push(format!("audit: listened to {tracking_code}"))
+            }
+            IvrOutput::SendReply {
+                tracking_code,
+                recording_id,
+            } => {
+                let saved = self.save_outcome();
+                self.log.push(format!(
+                    "send reply {recording_id} to {tracking_code}: {}",
+                    if saved { "saved" } else { "not saved" }
+                ));
+                self.replies.push_back(IvrInput::MailboxSaved(saved));
+            }
+            IvrOutput::MarkHandled { tracking_code } => {
+                let saved = self.save_outcome();
+                self.log.push(format!(
+                    "mark {tracking_code} handled: {}",
+                    if saved { "saved" } else { "not saved" }
+                ));
+                self.replies.push_back(IvrInput::MailboxSaved(saved));
+            }
             _ => {}
         }
+    }
+
+    /// `save:fail` as the next group makes the store fail this save.
+    fn save_outcome(&mut self) -> bool {
+        if self.groups.front().is_some_and(|g| g == "save:fail") {
+            self.groups.pop_front();
+            return false;
+        }
+        true
     }
 
     fn queue_outcome(&mut self) -> QueueOutcome {

@@ -92,10 +92,7 @@ async fn gateway(statuses: Vec<u16>) -> (String, Arc<Mutex<Vec<String>>>, Arc<At
             let mut buffer = vec![0_u8; 8192];
             let mut got = Vec::new();
             // Read the head and the body it announces.
-            loop {
-                let Ok(read) = socket.read(&mut buffer).await else {
-                    break;
-                };
+            while let Ok(read) = socket.read(&mut buffer).await {
                 if read == 0 {
                     break;
                 }

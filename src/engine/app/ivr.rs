@@ -19,10 +19,11 @@ use std::time::Duration;
 
 use crate::engine::app::App;
 use crate::engine::call::{CallKey, Disposition, HangupBy, Recorder};
+use crate::engine::recordings::is_reply_take;
 use crate::engine::store_io::{FilingStage, NewMessage, StoreCommand, StoreReply};
 use crate::engine::{CallTimer, Engine, Output, TimerOwner};
 use crate::ivr::jalali::tehran_local;
-use crate::ivr::{CallContext, IvrInput, IvrOutput, IvrRun, MessageDraft, RecordEnd};
+use crate::ivr::{CallContext, IvrInput, IvrOutput, IvrRun, MessageDraft, RecordEnd, TakePurpose};
 use crate::media::api::{LegId, MediaCommand, RecordSpec, RecordingEnd};
 
 /// What a run's outputs need to know about its call, copied out once per output.
@@ -38,6 +39,12 @@ pub(crate) struct CallInfo {
     pub filing_stage: Option<FilingStage>,
     /// A take is in the recorder (a filing that names it waits for its save).
     pub take_running: bool,
+    /// The take in the recorder, or the last one stopped (a reply discarded at hang-up).
+    pub take_name: Option<String>,
+    /// Where the call's INVITE came from (wrong PINs are counted per source).
+    pub source: std::net::IpAddr,
+    /// The manager's mailbox the call logged into (`*98`).
+    pub manager: Option<String>,
 }
 
 /// What carrying out one of the run's outputs led to.
@@ -137,16 +144,26 @@ impl Engine {
     /// The call ended (it is out of the calls already): a take in progress is stopped and
     /// saved, and the run files its message.
     pub(crate) fn stop_ivr(&mut self, info: &CallInfo, run: &mut IvrRun, now: Duration) {
+        let reply_take = info.take_name.as_deref().is_some_and(is_reply_take);
         if info.take_running {
+            // A citizen's take is kept (it is their message); a manager's unsent reply is not.
             self.media(MediaCommand::StopRecording {
                 leg: info.leg,
-                keep: true,
+                keep: !reply_take,
             });
         }
         if !run.is_finished() {
             run.handle_input(IvrInput::CallEnded, now);
         }
         while let Some(output) = run.poll_output() {
+            // The call is out of the table: a reply the run discards at hang-up is named here
+            // (a running one was already stopped without keeping it, above).
+            if output == IvrOutput::DiscardRecording {
+                if let (Some(name), false) = (&info.take_name, info.take_running) {
+                    self.media(MediaCommand::DiscardRecording { name: name.clone() });
+                }
+                continue;
+            }
             if let Step::Reply(input) = self.carry_out(info, output, now) {
                 run.handle_input(input, now);
             }
@@ -178,7 +195,8 @@ impl Engine {
                 max,
                 silence,
                 end_key,
-            } => self.start_take(info, max, silence, end_key, now),
+                purpose,
+            } => self.start_take(info, (max, silence, end_key), purpose, now),
             IvrOutput::StopRecording => self.media(MediaCommand::StopRecording {
                 leg: info.leg,
                 keep: true,
@@ -204,6 +222,28 @@ impl Engine {
             }
             IvrOutput::File(draft) => self.file(info, draft, now),
             IvrOutput::Hangup => return Step::HangUp,
+            IvrOutput::VerifyManager { mailbox, pin } => {
+                if let Some(limited) = self.verify_manager(info, mailbox, pin, now) {
+                    return Step::Reply(limited);
+                }
+            }
+            IvrOutput::MailboxListened { tracking_code } => {
+                self.mailbox_listened(info, tracking_code)
+            }
+            IvrOutput::SendReply {
+                tracking_code,
+                recording_id,
+            } => {
+                if let Some(refused) = self.save_in_mailbox(info, tracking_code, Some(recording_id))
+                {
+                    return Step::Reply(refused);
+                }
+            }
+            IvrOutput::MarkHandled { tracking_code } => {
+                if let Some(refused) = self.save_in_mailbox(info, tracking_code, None) {
+                    return Step::Reply(refused);
+                }
+            }
         }
         Step::Done
     }
@@ -211,9 +251,8 @@ impl Engine {
     fn start_take(
         &mut self,
         info: &CallInfo,
-        max: Duration,
-        silence: Duration,
-        end_key: char,
+        (max, silence, end_key): (Duration, Duration, char),
+        purpose: TakePurpose,
         now: Duration,
     ) {
         let day = day_folder(self.wall_ms(now));
@@ -221,13 +260,20 @@ impl Engine {
         let Some(call) = self.calls.get_mut(info.key) else {
             return;
         };
-        call.takes += 1;
         // Named after the call's reference, so a take a crash left without its message is
-        // filed with its caller at start-up; the random part makes the URL unguessable.
-        let name = format!(
-            "{day}/{}-take{}-{random:08x}.wav",
-            info.call_ref, call.takes
-        );
+        // filed with its caller at start-up; the random part makes the URL unguessable. A
+        // manager's reply is `-reply-`, never `-takeN-`: recovery must not file it as a
+        // citizen's message.
+        let name = match purpose {
+            TakePurpose::Message => {
+                call.takes += 1;
+                format!(
+                    "{day}/{}-take{}-{random:08x}.wav",
+                    info.call_ref, call.takes
+                )
+            }
+            TakePurpose::Reply => format!("{day}/{}-reply-{random:08x}.wav", info.call_ref),
+        };
         call.recorder = Recorder::Running {
             name: name.clone(),
             end_key,
@@ -357,6 +403,12 @@ impl Engine {
                 call,
                 tracking_code,
             } => return self.message_opened(call, tracking_code, now),
+            StoreReply::ManagerVerified {
+                call,
+                mailbox,
+                check,
+            } => (call, self.manager_verified(call, mailbox, check, now)),
+            StoreReply::MailboxSaved { call, saved } => (call, IvrInput::MailboxSaved(saved)),
         };
         self.feed(call_key, input);
     }
@@ -385,6 +437,12 @@ pub(crate) fn call_info(
         caller: call.record.from.clone(),
         filing_stage,
         take_running: matches!(call.recorder, Recorder::Running { .. }),
+        take_name: match &call.recorder {
+            Recorder::Running { name, .. } | Recorder::Stopped { name } => Some(name.clone()),
+            Recorder::Idle => None,
+        },
+        source: call.peer.addr.ip(),
+        manager: call.manager.clone(),
     }
 }
 

@@ -4,6 +4,7 @@
 
 pub(crate) mod follow_up;
 pub(crate) mod ivr;
+pub(crate) mod mailbox;
 pub(crate) mod queue;
 
 use std::time::Duration;
@@ -54,8 +55,12 @@ impl Engine {
             Destination::Agent(agent) if self.registrar.is_registered(&agent) => {
                 Some(App::Direct(agent))
             }
-            // The managers' mailbox is not served yet, and an agent without a registered phone
-            // cannot be reached: 480 Temporarily Unavailable.
+            // `*98` runs the managers' mailbox flow (`ivr-flows/mailbox.yaml`).
+            Destination::Mailbox if self.has_flow(mailbox::MAILBOX_LINE) => {
+                Some(App::Line(mailbox::MAILBOX_LINE.to_string()))
+            }
+            // Without the mailbox flow, or for an agent without a registered phone:
+            // 480 Temporarily Unavailable.
             Destination::Mailbox | Destination::Agent(_) => None,
         }
     }
@@ -166,7 +171,11 @@ impl Engine {
             }
             MediaEvent::Digit { digit, .. } => {
                 if let Some(call) = self.calls.get_mut(call_key) {
-                    call.record.dtmf.push(digit);
+                    // A manager's PIN never reaches the stored call record.
+                    let secret = matches!(&call.app, App::Ivr(run) if run.keys_are_secret());
+                    if !secret {
+                        call.record.dtmf.push(digit);
+                    }
                 }
                 if self.digit_for_queue(call_key) {
                     self.queue_digit(call_key, digit, now);

@@ -104,6 +104,9 @@ pub struct Call {
     pub recorder: Recorder,
     /// Takes recorded so far (numbers the files).
     pub takes: u32,
+    /// The manager's mailbox this call logged into on `*98` (set only by the store's answer to
+    /// the login, so a run cannot act for a mailbox it did not log into).
+    pub manager: Option<String>,
     pub record: CallRecord,
 }
 

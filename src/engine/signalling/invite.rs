@@ -131,6 +131,7 @@ impl Engine {
             agent_side: Default::default(),
             recorder: Default::default(),
             takes: 0,
+            manager: None,
             record,
         };
         self.calls.insert(call_key, call);

@@ -74,6 +74,11 @@ pub(crate) fn check_flow(flow: &Flow, env: &CheckEnv, errors: &mut Vec<FlowError
                 c.push(name, field, FlowErrorKind::MissingPrompt(prompt.to_owned()));
             }
         }
+        for (field, prompt) in node.kind.built_prompts() {
+            if !(env.prompt_exists)(&prompt) {
+                c.push(name, field, FlowErrorKind::MissingPrompt(prompt));
+            }
+        }
         for (field, var) in node.kind.vars_read() {
             if env.complete && !written.contains(var) {
                 c.push(name, field, FlowErrorKind::UnknownVariable(var.to_owned()));
@@ -115,6 +120,35 @@ fn check_node_specifics(
                     reason,
                 },
             );
+        }
+        // A staff flow files no citizen message: nothing in it may file, queue, take a
+        // citizen's voice message or hand the call to a call-taker.
+        NodeKind::File(_) | NodeKind::Queue(_) | NodeKind::Record(_) | NodeKind::End(_)
+            if !c.flow.files_messages() =>
+        {
+            let reason = format!(
+                "a `{}` node cannot be in a flow with mailbox nodes: a manager's call files no \
+                 citizen message",
+                kind.type_name()
+            );
+            c.push(
+                name,
+                "type",
+                FlowErrorKind::BadValue {
+                    field: "type".into(),
+                    reason,
+                },
+            );
+        }
+        NodeKind::Mailbox(_) => {
+            // The count of new messages (at most 50 are listed) and every date of a year.
+            for how in [SayAs::Number, SayAs::Date] {
+                for prompt in dynamic.needed(how) {
+                    if !(c.env.prompt_exists)(&prompt) {
+                        c.push(name, "type", FlowErrorKind::MissingPrompt(prompt));
+                    }
+                }
+            }
         }
         NodeKind::Say(say) => {
             let hows: BTreeSet<SayAs> = say

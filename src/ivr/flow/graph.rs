@@ -69,6 +69,8 @@ impl NodeKind {
             NodeKind::Set(n) => fields.push(("next", &n.next)),
             NodeKind::Goto(n) => fields.push(("next", &n.next)),
             NodeKind::Hangup(_) | NodeKind::End(_) => {}
+            NodeKind::MailboxLogin(n) => fields.extend([("next", &n.next), ("fail", &n.fail)]),
+            NodeKind::Mailbox(n) => fields.push(("next", &n.next)),
         }
         keyed.extend(fields.into_iter().map(|(f, t)| (f.to_owned(), t.as_str())));
         keyed
@@ -109,9 +111,57 @@ impl NodeKind {
                 out.push(("failure_prompt", n.failure_prompt.as_str()));
             }
             NodeKind::Hangup(n) => list(&mut out, "prompts", &n.prompts),
+            NodeKind::MailboxLogin(n) => {
+                list(&mut out, "mailbox_prompts", &n.mailbox_prompts);
+                list(&mut out, "pin_prompts", &n.pin_prompts);
+                out.push(("wrong_prompt", n.wrong_prompt.as_str()));
+                out.push(("limited_prompt", n.limited_prompt.as_str()));
+                out.push(("no_input_prompt", n.no_input_prompt.as_str()));
+            }
+            NodeKind::Mailbox(n) => {
+                out.push(("count_prompts", n.count_prompts.0.as_str()));
+                out.push(("count_prompts", n.count_prompts.1.as_str()));
+                let singles = [
+                    ("no_new_prompt", &n.no_new_prompt),
+                    ("empty_prompt", &n.empty_prompt),
+                    ("item_prompt", &n.item_prompt),
+                    ("beep", &n.beep),
+                    ("sent_prompt", &n.sent_prompt),
+                    ("marked_prompt", &n.marked_prompt),
+                    ("not_saved_prompt", &n.not_saved_prompt),
+                    ("empty_take_prompt", &n.empty_take_prompt),
+                    ("record_failed_prompt", &n.record_failed_prompt),
+                    ("end_prompt", &n.end_prompt),
+                    ("no_input_prompt", &n.no_input_prompt),
+                    ("invalid_prompt", &n.invalid_prompt),
+                ];
+                out.extend(singles.map(|(field, p)| (field, p.as_str())));
+                list(&mut out, "menu_prompts", &n.menu_prompts);
+                list(&mut out, "reply_prompts", &n.reply_prompts);
+                list(&mut out, "review_prompts", &n.review_prompts);
+            }
             _ => {}
         }
         out
+    }
+
+    /// `(field, prompt id)` for the prompts a node builds from data rather than names: a
+    /// mailbox's line and kind phrases (one per listed line, one per message kind).
+    pub fn built_prompts(&self) -> Vec<(&'static str, String)> {
+        match self {
+            NodeKind::Mailbox(n) => {
+                let lines = n
+                    .lines
+                    .iter()
+                    .filter_map(|l| n.line_prompt(l))
+                    .map(|p| ("lines", p));
+                let kinds = MessageKind::ALL
+                    .into_iter()
+                    .map(|k| ("kind_prompt_prefix", n.kind_prompt(k)));
+                lines.chain(kinds).collect()
+            }
+            _ => Vec::new(),
+        }
     }
 }
 
@@ -168,6 +218,7 @@ impl NodeKind {
             NodeKind::LookupMessage(_) => MESSAGE_VARS.to_vec(),
             NodeKind::File(_) => vec!["tracking_code"],
             NodeKind::Record(_) => vec!["recording"],
+            NodeKind::MailboxLogin(_) => vec!["mailbox"],
             _ => Vec::new(),
         }
     }

@@ -23,6 +23,7 @@ pub mod hours;
 pub mod load;
 mod nodes;
 pub(super) mod nodes_io;
+mod nodes_mailbox;
 
 #[cfg(test)]
 mod tests;
@@ -60,6 +61,14 @@ impl Flow {
     pub fn node(&self, name: &str) -> Option<&Node> {
         self.nodes.get(name)
     }
+
+    /// Whether a call of this flow files the citizen's one message. A staff flow (one with
+    /// `mailbox_login` or `mailbox` nodes: the managers' `*98` menu) never does, not even at
+    /// hang-up: a manager's call is not a citizen's message. The loader refuses `file`,
+    /// `queue`, `record` and `end` nodes in a staff flow, so nothing in it could file one.
+    pub fn files_messages(&self) -> bool {
+        !self.nodes.values().any(|n| n.kind.is_staff())
+    }
 }
 
 /// A node and the source line it was declared on.
@@ -86,9 +95,17 @@ pub enum NodeKind {
     Goto(GotoNode),
     Hangup(HangupNode),
     End(EndNode),
+    MailboxLogin(MailboxLoginNode),
+    /// Boxed: the player has many prompts, and every node of every flow is a `NodeKind`.
+    Mailbox(Box<MailboxNode>),
 }
 
 impl NodeKind {
+    /// A node of the managers' mailbox menu (see [`Flow::files_messages`]).
+    pub fn is_staff(&self) -> bool {
+        matches!(self, NodeKind::MailboxLogin(_) | NodeKind::Mailbox(_))
+    }
+
     /// The `type:` name of the node.
     pub fn type_name(&self) -> &'static str {
         match self {
@@ -106,6 +123,8 @@ impl NodeKind {
             NodeKind::Goto(_) => "goto",
             NodeKind::Hangup(_) => "hangup",
             NodeKind::End(_) => "end",
+            NodeKind::MailboxLogin(_) => "mailbox_login",
+            NodeKind::Mailbox(_) => "mailbox",
         }
     }
 }
@@ -327,4 +346,75 @@ pub struct HangupNode {
 pub struct EndNode {
     /// The kind filed if nothing more specific is known.
     pub kind: Option<MessageKind>,
+}
+
+/// A manager logs in: mailbox number and `#`, PIN and `#`, checked by the engine.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MailboxLoginNode {
+    /// Asks for the mailbox number.
+    pub mailbox_prompts: Vec<String>,
+    /// Asks for the PIN.
+    pub pin_prompts: Vec<String>,
+    /// Said after a wrong mailbox or PIN (before asking again, or before `fail`).
+    pub wrong_prompt: String,
+    /// Said when the engine refuses the login for now (too many wrong PINs), before `fail`.
+    pub limited_prompt: String,
+    /// Said when nothing was keyed, before asking again.
+    pub no_input_prompt: String,
+    /// Logins allowed (a wrong PIN and a silence each spend one) before `fail`.
+    pub tries: u32,
+    /// The longest mailbox number and PIN; reaching it ends the number as `#` would.
+    pub max_digits: usize,
+    pub terminator: char,
+    pub first_digit_timeout: Duration,
+    pub inter_digit_timeout: Duration,
+    pub next: String,
+    pub fail: String,
+}
+
+/// The player of a logged-in manager's mailbox: each message with its date, line and kind, and
+/// the item menu (1 reply, 2 next, 3 repeat, 4 previous, 9 handled without a reply).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MailboxNode {
+    /// "You have" … N … "new messages".
+    pub count_prompts: (String, String),
+    /// Instead of the count when no message is new.
+    pub no_new_prompt: String,
+    /// The mailbox holds no message at all (then straight to `next`).
+    pub empty_prompt: String,
+    /// The lead-in of each message, before its date ("message of").
+    pub item_prompt: String,
+    /// Prompt of a line is `line_prompt_prefix` + line, for the lines listed in `lines`; a
+    /// message of another line is read without its line.
+    pub line_prompt_prefix: String,
+    pub lines: Vec<String>,
+    /// Prompt of a kind is `kind_prompt_prefix` + the kind's name (`criticism`…).
+    pub kind_prompt_prefix: String,
+    /// The item menu.
+    pub menu_prompts: Vec<String>,
+    /// Reply instructions played before the beep.
+    pub reply_prompts: Vec<String>,
+    pub beep: String,
+    pub max: Duration,
+    pub silence: Duration,
+    pub end_key: char,
+    /// "1 send, 2 re-record, 3 listen".
+    pub review_prompts: Vec<String>,
+    pub sent_prompt: String,
+    pub marked_prompt: String,
+    /// The store did not save the reply or the mark: the manager may try again.
+    pub not_saved_prompt: String,
+    /// A reply take shorter than the shortest take worth keeping.
+    pub empty_take_prompt: String,
+    /// The reply take could not be saved by the media side.
+    pub record_failed_prompt: String,
+    /// After the last message.
+    pub end_prompt: String,
+    /// Seconds the item menu and the review wait for a key.
+    pub timeout: Duration,
+    /// Re-prompts of the item menu and the review; then `next`.
+    pub retries: u32,
+    pub no_input_prompt: String,
+    pub invalid_prompt: String,
+    pub next: String,
 }

@@ -47,6 +47,8 @@ pub(crate) fn read_node(value: &Value) -> Result<NodeKind, Vec<Problem>> {
         "goto" => read_goto(&mut f),
         "hangup" => read_hangup(&mut f),
         "end" => read_end(&mut f),
+        "mailbox_login" => super::nodes_mailbox::read_mailbox_login(&mut f),
+        "mailbox" => super::nodes_mailbox::read_mailbox(&mut f),
         "" => return Err(f.problems),
         other => {
             return Err(vec![bad("type", format!("unknown node type `{other}`"))]);

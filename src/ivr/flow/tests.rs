@@ -352,3 +352,79 @@ fn a_node_defined_twice_is_a_syntax_error_at_its_second_definition() {
         "{kind:?}"
     );
 }
+
+const MAILBOX: &str = r#"line: "m"
+start: login
+nodes:
+  login:
+    type: mailbox_login
+    next: messages
+    fail: bye
+  messages:
+    type: mailbox
+    next: bye
+  bye:
+    type: hangup
+"#;
+
+#[test]
+fn mailbox_nodes_load_with_their_defaults_and_make_a_staff_flow() {
+    let flow = load(MAILBOX).unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(!flow.files_messages());
+    let Some(NodeKind::MailboxLogin(login)) = flow.node("login").map(|n| n.kind.clone()) else {
+        panic!("a login node")
+    };
+    assert_eq!((login.tries, login.max_digits), (3, 8));
+    assert_eq!(login.mailbox_prompts, ["mailbox/enter_mailbox"]);
+    let Some(NodeKind::Mailbox(player)) = flow.node("messages").map(|n| n.kind.clone()) else {
+        panic!("a player node")
+    };
+    assert_eq!(
+        player.line_prompt("137").as_deref(),
+        Some("mailbox/line_137")
+    );
+    assert_eq!(player.line_prompt("bench"), None);
+    assert!(load(BASE).is_ok_and(|f| f.files_messages()));
+}
+
+#[test]
+fn mailbox_node_mistakes_are_reported_at_their_line() {
+    let kind = one_error(
+        &MAILBOX.replace("    fail: bye\n", "    fail: bye\n    tries: 0\n"),
+        8,
+        Some("login"),
+    );
+    assert!(
+        matches!(kind, FlowErrorKind::BadValue { ref field, .. } if field == "tries"),
+        "{kind:?}"
+    );
+    let kind = one_error(
+        &MAILBOX.replace("    next: messages\n", ""),
+        4,
+        Some("login"),
+    );
+    assert!(
+        matches!(kind, FlowErrorKind::BadValue { ref field, .. } if field == "next"),
+        "{kind:?}"
+    );
+    let kind = one_error(
+        &MAILBOX.replace(
+            "    type: mailbox\n",
+            "    type: mailbox\n    count_prompts: [p/one]\n",
+        ),
+        10,
+        Some("messages"),
+    );
+    assert!(
+        matches!(kind, FlowErrorKind::BadValue { ref field, .. } if field == "count_prompts"),
+        "{kind:?}"
+    );
+    // Every message kind needs its phrase: a missing one is found at load, not by a manager.
+    let all = errors(&MAILBOX.replace(
+        "    type: mailbox\n",
+        "    type: mailbox\n    kind_prompt_prefix: missing/kind_\n",
+    ));
+    assert_eq!(all.len(), crate::ivr::MessageKind::ALL.len(), "{all:?}");
+    assert!(all.iter().all(|e| e.line == 10
+        && matches!(&e.kind, FlowErrorKind::MissingPrompt(p) if p.starts_with("missing/kind_"))));
+}

@@ -86,8 +86,51 @@ pub enum IvrInput {
     },
     FileFailed,
     QueueResult(QueueOutcome),
+    /// The answer to `VerifyManager`.
+    ManagerLogin(LoginResult),
+    /// The answer to `SendReply` or `MarkHandled`: true only once the store has committed it.
+    MailboxSaved(bool),
     /// The caller hung up.
     CallEnded,
+}
+
+/// One message in a manager's mailbox, as the phone reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailboxItem {
+    pub tracking_code: String,
+    /// The line the citizen called: "137", "1888".
+    pub line: String,
+    pub kind: MessageKind,
+    /// Tehran's date when the message was left.
+    pub received: JalaliDate,
+    /// The citizen's recording (played with [`recording_prompt`]).
+    pub recording_id: String,
+    /// Not yet replied to or handled (only the count of new messages depends on it).
+    pub is_new: bool,
+}
+
+/// How a manager's login went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginResult {
+    /// The mailbox and PIN match: its messages, new first, as the store lists them.
+    Accepted {
+        mailbox: String,
+        items: Vec<MailboxItem>,
+    },
+    /// No such mailbox, or a wrong PIN (the two are not told apart).
+    Wrong,
+    /// Too many wrong PINs for this mailbox or from this source lately: not even asked.
+    Limited,
+}
+
+/// What a take is for; the engine names the file after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TakePurpose {
+    /// A citizen's voice message (`DAY/CALLREF-takeN-RANDOM.wav`).
+    Message,
+    /// A manager's voice reply (`DAY/CALLREF-reply-RANDOM.wav`): never filed as a citizen's
+    /// message, not even by start-up recovery.
+    Reply,
 }
 
 /// Requests a run makes of the engine.
@@ -111,6 +154,7 @@ pub enum IvrOutput {
         max: Duration,
         silence: Duration,
         end_key: char,
+        purpose: TakePurpose,
     },
     StopRecording,
     /// The caller re-records or the take was empty: delete the last take's file.
@@ -125,6 +169,26 @@ pub enum IvrOutput {
     },
     /// File the call's one message; answer with `Filed` after the durable save, or `FileFailed`.
     File(MessageDraft),
+    /// A manager keyed a mailbox and PIN; answer with `ManagerLogin`.
+    VerifyManager {
+        mailbox: String,
+        pin: String,
+    },
+    /// The manager was played this message: the engine writes an audit row (who, what, when).
+    /// No answer.
+    MailboxListened {
+        tracking_code: String,
+    },
+    /// Send the take `recording_id` (already durable) as the reply to the message; answer with
+    /// `MailboxSaved` once the reply's row is committed (or not).
+    SendReply {
+        tracking_code: String,
+        recording_id: String,
+    },
+    /// The manager marks the message handled without a reply; answer with `MailboxSaved`.
+    MarkHandled {
+        tracking_code: String,
+    },
     Hangup,
 }
 

@@ -21,6 +21,7 @@ use io::*;
 
 pub mod io;
 mod keys;
+mod mailbox;
 mod nodes;
 mod record;
 mod say;
@@ -56,6 +57,12 @@ pub(super) enum State {
     AwaitMessage,
     AwaitQueue,
     AwaitFiled,
+    /// A mailbox node waits for keys: login digits, the item menu or the reply review.
+    MailboxKeys(mailbox::Wait),
+    /// The engine checks a manager's mailbox and PIN.
+    AwaitLogin,
+    /// The engine saves a reply or a mark; nothing is said until it answers.
+    AwaitMailboxSaved,
     Finished,
 }
 
@@ -69,6 +76,8 @@ pub(super) enum AfterPlay {
     Record,
     Enqueue(String, u8),
     Hangup,
+    /// A step of a mailbox node.
+    Mailbox(mailbox::After),
 }
 
 /// Which take is the caller's voice message. The run owns this choice; the engine only knows
@@ -107,6 +116,8 @@ pub struct IvrRun {
     /// A number ended by its last allowed digit: a terminator typed right after it is the
     /// caller finishing the number out of habit, not a key for the next node.
     pub(super) swallow_terminator: Option<(char, Duration)>,
+    /// A manager's session in the mailbox nodes (empty in a citizen's call).
+    pub(super) mailbox: mailbox::Session,
     trail: Vec<TrailStep>,
 }
 
@@ -118,6 +129,8 @@ impl IvrRun {
         vars.insert("line".to_owned(), ctx.line.clone());
         vars.insert("today".to_owned(), ctx.today.to_string());
         let start = flow.start.clone();
+        // A staff flow files nothing: the run starts as if its message were filed already.
+        let filed = !flow.files_messages();
         let mut run = IvrRun {
             flow,
             ctx,
@@ -130,12 +143,13 @@ impl IvrRun {
             takes: 0,
             digits: String::new(),
             take: Take::None,
-            filed: false,
+            filed,
             looked_up_case: false,
             looked_up_message: false,
             hops: 0,
             now,
             swallow_terminator: None,
+            mailbox: mailbox::Session::default(),
             trail: Vec::new(),
         };
         run.go(&start, None);
@@ -178,6 +192,12 @@ impl IvrRun {
             IvrInput::FileFailed if self.state == State::AwaitFiled => self.on_filed(None),
             IvrInput::QueueResult(outcome) if self.state == State::AwaitQueue => {
                 self.on_queue_result(outcome)
+            }
+            IvrInput::ManagerLogin(result) if self.state == State::AwaitLogin => {
+                self.on_login(result)
+            }
+            IvrInput::MailboxSaved(saved) if self.state == State::AwaitMailboxSaved => {
+                self.on_mailbox_saved(saved)
             }
             IvrInput::CallEnded => self.on_call_ended(),
             // Answers that do not fit the current wait are stale: ignore them.
@@ -225,6 +245,14 @@ impl IvrRun {
         self.vars.get(name).map(String::as_str)
     }
 
+    /// Whether the keys typed now are secret (a manager's mailbox and PIN at a `mailbox_login`):
+    /// the engine keeps them out of the call record, which is stored and shown to staff.
+    pub fn keys_are_secret(&self) -> bool {
+        self.flow
+            .node(&self.node)
+            .is_some_and(|n| matches!(n.kind, super::flow::NodeKind::MailboxLogin(_)))
+    }
+
     /// Whether the run waits for the caller's keys (rather than for a prompt or the engine).
     pub fn waiting_for_caller(&self) -> bool {
         self.timer.is_some_and(|(t, _)| t.waits_for_caller())
@@ -259,17 +287,25 @@ impl IvrRun {
             (IvrTimer::EngineReply, State::AwaitCase) => self.on_case(None),
             (IvrTimer::EngineReply, State::AwaitMessage) => self.on_message(None),
             (IvrTimer::EngineReply, State::AwaitFiled) => self.on_filed(None),
+            (_, State::MailboxKeys(wait)) => {
+                let wait = *wait;
+                self.mailbox_timer(timer, wait)
+            }
+            (IvrTimer::EngineReply, State::AwaitLogin) => self.on_login(LoginResult::Wrong),
+            (IvrTimer::EngineReply, State::AwaitMailboxSaved) => self.on_mailbox_saved(false),
             _ => {}
         }
     }
 
     fn on_call_ended(&mut self) {
+        self.discard_unsent_reply();
         self.file_if_needed(None, None);
         self.finish();
     }
 
     /// The flow hangs up: file what is known if nothing was filed, then hang up.
     pub(super) fn hang_up(&mut self) {
+        self.discard_unsent_reply();
         self.file_if_needed(None, None);
         self.emit(IvrOutput::Hangup);
         self.finish();

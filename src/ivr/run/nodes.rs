@@ -86,6 +86,8 @@ impl IvrRun {
             NodeKind::Hangup(n) if n.prompts.is_empty() => self.hang_up(),
             NodeKind::Hangup(n) => self.play(n.prompts.clone(), false, AfterPlay::Hangup),
             NodeKind::End(n) => self.end(n.kind),
+            NodeKind::MailboxLogin(n) => self.enter_login(n, pending),
+            NodeKind::Mailbox(n) => self.enter_player(n, pending),
         }
     }
 
@@ -104,6 +106,7 @@ impl IvrRun {
             AfterPlay::Record => self.start_recorder(),
             AfterPlay::Enqueue(queue, priority) => self.enqueue(queue, priority),
             AfterPlay::Hangup => self.hang_up(),
+            AfterPlay::Mailbox(after) => self.mailbox_after(after),
         }
     }
 
@@ -123,6 +126,7 @@ impl IvrRun {
                         self.collect_digit(digit);
                     }
                     AfterPlay::ReviewKey => self.review_digit(digit),
+                    AfterPlay::Mailbox(after) => self.mailbox_barge_in(after, digit),
                     // Never played with barge-in; keep the prompt's own continuation.
                     other => self.after_play(other),
                 }
@@ -130,6 +134,10 @@ impl IvrRun {
             State::MenuKey => self.menu_digit(digit),
             State::Collecting => self.collect_digit(digit),
             State::ReviewKey => self.review_digit(digit),
+            State::MailboxKeys(wait) => {
+                let wait = *wait;
+                self.mailbox_key(wait, digit)
+            }
             State::Recording { stopping: false } => self.recording_digit(digit),
             // Keys while a prompt plays without barge-in, or while the engine works, are dropped.
             _ => {}

@@ -12,14 +12,14 @@
 
 use std::time::Duration;
 
-use super::io::{IvrOutput, IvrTimer, RecordEnd};
+use super::io::{IvrOutput, IvrTimer, RecordEnd, TakePurpose};
 use super::keys::{reprompt, Miss};
 use super::{AfterPlay, IvrRun, State, Take};
 use crate::ivr::flow::nodes_io::MIN_TAKE_MS;
 use crate::ivr::flow::{NodeKind, RecordNode};
 
 /// Extra time the recorder gets past its own limit before the run stops it.
-const RECORDER_GRACE: Duration = Duration::from_secs(5);
+pub(super) const RECORDER_GRACE: Duration = Duration::from_secs(5);
 /// How long the review waits for 1 or 2.
 const REVIEW_TIMEOUT: Duration = Duration::from_secs(6);
 
@@ -53,6 +53,7 @@ impl IvrRun {
             max: r.max,
             silence: r.silence,
             end_key: r.end_key,
+            purpose: TakePurpose::Message,
         });
         self.take = Take::InRecorder;
         self.state = State::Recording { stopping: false };
@@ -60,12 +61,18 @@ impl IvrRun {
     }
 
     pub(super) fn recording_digit(&mut self, digit: char) {
+        if let Some(NodeKind::Mailbox(n)) = self.current_kind() {
+            if n.end_key == digit {
+                self.stop_recorder();
+            }
+            return;
+        }
         if self.current_record().is_some_and(|r| r.end_key == digit) {
             self.stop_recorder();
         }
     }
 
-    fn stop_recorder(&mut self) {
+    pub(super) fn stop_recorder(&mut self) {
         self.emit(IvrOutput::StopRecording);
         self.state = State::Recording { stopping: true };
         self.arm(IvrTimer::RecordingSafety, RECORDER_GRACE);
@@ -77,7 +84,11 @@ impl IvrRun {
         match self.state {
             State::Recording { stopping: false } => self.stop_recorder(),
             _ => {
-                let max_ms = self.current_record().map_or(0, |r| r.max.as_millis());
+                let max_ms = match self.current_kind() {
+                    Some(NodeKind::Record(r)) => r.max.as_millis(),
+                    Some(NodeKind::Mailbox(n)) => n.max.as_millis(),
+                    _ => 0,
+                };
                 let max_ms = u64::try_from(max_ms).unwrap_or(u64::MAX);
                 self.on_recording_stopped(max_ms, RecordEnd::MaxLength, None);
             }
@@ -90,6 +101,9 @@ impl IvrRun {
         reason: RecordEnd,
         recording: Option<String>,
     ) {
+        if let Some(NodeKind::Mailbox(n)) = self.current_kind() {
+            return self.reply_stopped(&n, duration_ms, reason, recording);
+        }
         let Some(r) = self.current_record() else {
             return;
         };

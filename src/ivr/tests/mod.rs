@@ -14,19 +14,26 @@ use crate::calendar::JalaliDate;
 use scenarios::{scenarios, Scenario};
 
 mod line_1888;
+mod mailbox;
 mod scenarios;
 mod shared_nodes;
 
-const FLOW_FILES: [(&str, &str); 3] = [
+const FLOW_FILES: [(&str, &str); 4] = [
     ("137.yaml", include_str!("../../../ivr-flows/137.yaml")),
     ("1888.yaml", include_str!("../../../ivr-flows/1888.yaml")),
     ("bench.yaml", include_str!("../../../ivr-flows/bench.yaml")),
+    (
+        "mailbox.yaml",
+        include_str!("../../../ivr-flows/mailbox.yaml"),
+    ),
 ];
 
 pub(super) const IVR_MANIFEST: &str = include_str!("../../../prompts/fa/ivr.tsv");
-const OTHER_MANIFESTS: [&str; 2] = [
+pub(super) const MAILBOX_MANIFEST: &str = include_str!("../../../prompts/fa/mailbox.tsv");
+const OTHER_MANIFESTS: [&str; 3] = [
     include_str!("../../../prompts/fa/numbers.tsv"),
     include_str!("../../../prompts/fa/common.tsv"),
+    MAILBOX_MANIFEST,
 ];
 
 /// `id → text` of a prompt manifest.
@@ -160,13 +167,20 @@ pub(super) fn message_fixture(code: &str) -> Option<MessageStatus> {
 }
 
 /// Runs a scenario's keys on its line, hanging up after `hang_up_after` steps if given.
-fn transcript(flows: &FlowSet, s: &Scenario, hang_up_after: Option<usize>) -> Vec<String> {
+pub(super) fn transcript(
+    flows: &FlowSet,
+    s: &Scenario,
+    hang_up_after: Option<usize>,
+) -> Vec<String> {
     let texts = prompt_texts();
     let prompt_text = |id: &str| texts.get(id).cloned();
+    let today = ctx(s.line, s.open).today;
+    let login = |mailbox: &str, pin: &str| super::simulate::demo_login(mailbox, pin, today);
     let world = World {
         cases: &case_fixture,
         messages: &message_fixture,
         prompt_text: &prompt_text,
+        login: &login,
     };
     simulate_with(
         flows,
@@ -279,7 +293,7 @@ fn the_scenarios_reach_every_node_and_every_menu_key() {
     let flows = real_flows();
     let (all_nodes, all_keys) = all_nodes_and_keys(&flows);
     let (mut nodes, mut keys) = (BTreeSet::new(), BTreeSet::new());
-    for s in scenarios() {
+    for s in scenarios().into_iter().chain(mailbox::scenarios()) {
         for line in transcript(&flows, &s, None) {
             if let Some(rest) = line.strip_prefix("node ") {
                 let name = rest.split(' ').next().unwrap_or_default();
@@ -344,9 +358,11 @@ fn every_ivr_phrase_is_used_and_every_case_phrase_is_recorded() {
                     .into_iter()
                     .map(|(_, p)| p.to_owned()),
             );
+            used.extend(node.kind.built_prompts().into_iter().map(|(_, p)| p));
         }
     }
-    let ivr = manifest(IVR_MANIFEST);
+    let mut ivr = manifest(IVR_MANIFEST);
+    ivr.extend(manifest(MAILBOX_MANIFEST));
     let unused: Vec<&String> = ivr.keys().filter(|id| !used.contains(*id)).collect();
     assert!(unused.is_empty(), "phrases no tree plays: {unused:?}");
     let texts = prompt_texts();

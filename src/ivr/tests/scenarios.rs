@@ -3,7 +3,7 @@
 
 use crate::ivr::tracking::make_tracking_code;
 
-pub(super) struct Scenario {
+pub(in crate::ivr) struct Scenario {
     pub name: String,
     pub line: &'static str,
     pub keys: String,

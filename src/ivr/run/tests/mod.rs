@@ -12,6 +12,7 @@ use crate::ivr::flow::load::load_flow;
 use crate::ivr::flow::{Flow, GotoNode, Node, NodeKind, SetNode};
 use crate::ivr::tests::{case_fixture, ctx, real_flows};
 
+mod mailbox;
 mod record;
 
 pub(super) fn secs(s: u64) -> Duration {

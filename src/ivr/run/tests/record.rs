@@ -44,6 +44,7 @@ fn recorded_as(duration_ms: u64, recording: Option<&str>) -> IvrRun {
         max: secs(180),
         silence: secs(5),
         end_key: '#',
+        purpose: TakePurpose::Message,
     };
     assert_eq!(out, [start_recording]);
     assert_eq!(keys(&mut run, "#", 20), [IvrOutput::StopRecording]);
