@@ -203,7 +203,7 @@ async fn look_up(store: &Store, query: StoreQuery) -> StoreReply {
             StoreReply::MessageFound { call, status }
         }
         StoreQuery::VerifyManager { call, mailbox, pin } => {
-            let check = verify_manager(store, &mailbox, &pin).await;
+            let check = verify_manager(store, &mailbox, &pin.0).await;
             StoreReply::ManagerVerified {
                 call,
                 mailbox,

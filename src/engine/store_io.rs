@@ -208,7 +208,7 @@ pub enum StoreQuery {
     VerifyManager {
         call: CallKey,
         mailbox: String,
-        pin: String,
+        pin: crate::ivr::Pin,
     },
     /// Save the durable take `recording` as the reply to the message `tracking_code` referred
     /// to `mailbox`; answered by `StoreReply::MailboxSaved` once committed (or not).

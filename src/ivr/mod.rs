@@ -33,7 +33,7 @@ pub use flow::load::{load_flow, load_flows};
 pub use flow::{Flow, FlowSet};
 pub use run::io::{
     as_recording, recording_prompt, CallContext, IvrInput, IvrOutput, IvrTimer, LoginResult,
-    MailboxItem, MessageDraft, MessageKind, QueueOutcome, RecordEnd, TakePurpose, TrailStep,
+    MailboxItem, MessageDraft, MessageKind, Pin, QueueOutcome, RecordEnd, TakePurpose, TrailStep,
 };
 pub use run::IvrRun;
 pub use simulate::simulate;

@@ -10,7 +10,7 @@
 //! - at a queue: `q:answered`, `q:overflow`, `q:no_agents` or `q:exit` (default: answered);
 //! - at a mailbox reply or mark: `save:fail` (the store does not save it; default: saved).
 //!
-//! The managers' mailbox (`*98`) logs in mailbox 501 with PIN 1234 (see [`demo_login`]), which
+//! The managers' mailbox (`*98`) logs in mailbox 501 with PIN 5011 (the demo's, as `--demo` seeds it) (see [`demo_login`]), which
 //! holds two messages; any other mailbox or PIN is wrong.
 //!
 //! Playback finishes at once (the clock moves 1 s per prompt), recordings are saved as
@@ -69,10 +69,10 @@ pub fn simulate(
     simulate_with(flows, line, keys, &world, ctx, None)
 }
 
-/// The simulator's mailbox: 501 with PIN 1234 holds a new complaint on 1888 (two days old) and
+/// The simulator's mailbox: 501 with PIN 5011 (the demo's, as `--demo` seeds it) holds a new complaint on 1888 (two days old) and
 /// a handled urban problem on 137 (nine days old).
 pub fn demo_login(mailbox: &str, pin: &str, today: JalaliDate) -> LoginResult {
-    if (mailbox, pin) != ("501", "1234") {
+    if (mailbox, pin) != ("501", "5011") {
         return LoginResult::Wrong;
     }
     let item = |code: u64, line: &str, kind, days: i64, is_new| MailboxItem {
@@ -307,7 +307,7 @@ impl Sim<'_> {
     fn answer_mailbox(&mut self, output: IvrOutput) {
         match output {
             IvrOutput::VerifyManager { mailbox, pin } => {
-                let result = (self.login)(&mailbox, &pin);
+                let result = (self.login)(&mailbox, &pin.0);
                 let said = match &result {
                     LoginResult::Accepted { items, .. } => {
                         format!("accepted, {} messages", items.len())

@@ -62,6 +62,17 @@ pub enum QueueOutcome {
     Exit,
 }
 
+/// A PIN as keyed on the phone. Its `Debug` hides the digits, so a request logged or printed
+/// in a test failure never shows a manager's PIN.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Pin(pub String);
+
+impl std::fmt::Debug for Pin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Pin(<{} digits>)", self.0.len())
+    }
+}
+
 /// Events the engine hands a run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IvrInput {
@@ -172,7 +183,7 @@ pub enum IvrOutput {
     /// A manager keyed a mailbox and PIN; answer with `ManagerLogin`.
     VerifyManager {
         mailbox: String,
-        pin: String,
+        pin: Pin,
     },
     /// The manager was played this message: the engine writes an audit row (who, what, when).
     /// No answer.

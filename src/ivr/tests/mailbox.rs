@@ -5,19 +5,19 @@
 use super::scenarios::{on, Scenario};
 use super::{real_flows, transcript};
 
-/// The mailbox's scenarios (the demo mailbox 501, PIN 1234, holds two messages).
+/// The mailbox's scenarios (the demo mailbox 501, PIN 5011, holds two messages).
 pub(super) fn scenarios() -> Vec<Scenario> {
     let m = |name: &str, keys: &str, expect: &[&str]| on("mailbox", name, keys, "none", expect);
     vec![
         m(
             "a full session: reply, listen, send; mark the second handled",
-            "501# 1234# 1 # 3 1 9",
+            "501# 5011# 1 # 3 1 9",
             &[
                 "node login (mailbox_login)",
                 "play mailbox/enter_mailbox",
                 "caller keys 501#",
                 "play mailbox/enter_pin",
-                "caller keys 1234#",
+                "caller keys 5011#",
                 "verify manager: mailbox 501: accepted, 2 messages",
                 "node messages (mailbox)",
                 "play mailbox/you_have",
@@ -79,7 +79,7 @@ pub(super) fn scenarios() -> Vec<Scenario> {
         ),
         m(
             "re-record discards the first take; the store fails once, then saves",
-            "501# 1234# 1 # 2 # 1 save:fail 1",
+            "501# 5011# 1 # 2 # 1 save:fail 1",
             &[
                 "take saved as sim-rec-1",
                 "caller keys 2",
@@ -95,7 +95,7 @@ pub(super) fn scenarios() -> Vec<Scenario> {
         ),
         m(
             "next, previous, repeat and a wrong key",
-            "501# 1234# 2 4 3 7 2 2",
+            "501# 5011# 2 4 3 7 2 2",
             &[
                 "(recording demo-citizen-7)",
                 "caller keys 2",
@@ -113,7 +113,7 @@ pub(super) fn scenarios() -> Vec<Scenario> {
         ),
         m(
             "a silent item menu says goodbye after two re-prompts",
-            "501# 1234#",
+            "501# 5011#",
             &[
                 "timeout no_input at messages",
                 "play ivr/no_input",
@@ -124,7 +124,7 @@ pub(super) fn scenarios() -> Vec<Scenario> {
         ),
         m(
             "hanging up while recording a reply discards it",
-            "501# 1234# 1 hangup",
+            "501# 5011# 1 hangup",
             &[
                 "record reply",
                 "caller hangs up while recording",
@@ -133,7 +133,7 @@ pub(super) fn scenarios() -> Vec<Scenario> {
         ),
         m(
             "an empty reply take is discarded",
-            "501# 1234# 1 ~ 2",
+            "501# 5011# 1 ~ 2",
             &[
                 "caller says nothing",
                 "discard recording",
@@ -143,7 +143,7 @@ pub(super) fn scenarios() -> Vec<Scenario> {
         ),
         m(
             "a silent review discards the unsent reply",
-            "501# 1234# 1 #",
+            "501# 5011# 1 #",
             &[
                 "play mailbox/reply_review",
                 "timeout no_input at messages",

@@ -112,7 +112,7 @@ impl Engine {
         &mut self,
         info: &CallInfo,
         mailbox: String,
-        pin: String,
+        pin: crate::ivr::Pin,
         now: Duration,
     ) -> Option<IvrInput> {
         if self.pin_guard.limited(&mailbox, info.source, now) {

@@ -88,7 +88,7 @@ impl IvrRun {
                 let mailbox = std::mem::take(&mut self.mailbox.typed_mailbox);
                 self.emit(IvrOutput::VerifyManager {
                     mailbox,
-                    pin: digits,
+                    pin: crate::ivr::Pin(digits),
                 });
                 self.state = State::AwaitLogin;
                 self.arm(IvrTimer::EngineReply, ENGINE_REPLY_TIMEOUT);

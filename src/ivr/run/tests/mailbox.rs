@@ -41,7 +41,7 @@ fn two_items() -> Vec<MailboxItem> {
 fn verify(mailbox: &str, pin: &str) -> IvrOutput {
     IvrOutput::VerifyManager {
         mailbox: mailbox.to_owned(),
-        pin: pin.to_owned(),
+        pin: crate::ivr::Pin(pin.to_owned()),
     }
 }
 
@@ -462,4 +462,15 @@ fn a_manager_who_knows_the_menu_keys_the_mailbox_during_the_welcome() {
             verify("501", "1234")
         ]
     );
+}
+
+#[test]
+fn a_pin_never_shows_in_debug_output() {
+    let request = IvrOutput::VerifyManager {
+        mailbox: "501".into(),
+        pin: crate::ivr::Pin("5011".into()),
+    };
+    let shown = format!("{request:?}");
+    assert!(!shown.contains("5011"), "{shown}");
+    assert!(shown.contains("4 digits"), "{shown}");
 }
