@@ -245,12 +245,16 @@ impl IvrRun {
         self.vars.get(name).map(String::as_str)
     }
 
-    /// Whether the keys typed now are secret (a manager's mailbox and PIN at a `mailbox_login`):
-    /// the engine keeps them out of the call record, which is stored and shown to staff.
+    /// Whether the keys typed now are secret: every key of a staff flow (the managers' mailbox).
+    /// The engine keeps them out of the call record, which is stored and shown to staff. Not
+    /// only the keys at the `mailbox_login` node: a manager who knows the menu types mailbox and
+    /// PIN ahead, during the welcome, and those keys are the PIN all the same.
     pub fn keys_are_secret(&self) -> bool {
-        self.flow
-            .node(&self.node)
-            .is_some_and(|n| matches!(n.kind, super::flow::NodeKind::MailboxLogin(_)))
+        !self.flow.files_messages()
+            || self
+                .flow
+                .node(&self.node)
+                .is_some_and(|n| matches!(n.kind, super::flow::NodeKind::MailboxLogin(_)))
     }
 
     /// Whether the run waits for the caller's keys (rather than for a prompt or the engine).
