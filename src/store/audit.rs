@@ -37,6 +37,9 @@ pub struct AuditEntry<'a> {
     pub detail: &'a str,
 }
 
+/// A row of `audit_log` as SQLite gives it: id, at, actor, channel, action, code, detail.
+type AuditTuple = (i64, i64, String, String, String, Option<String>, String);
+
 const INSERT: &str = "INSERT INTO audit_log (at, actor, channel, action, tracking_code, detail) \
                       VALUES (?, ?, ?, ?, ?, ?)";
 
@@ -83,7 +86,7 @@ impl Store {
         before: Option<i64>,
         tracking_code: Option<&str>,
     ) -> Result<Vec<AuditRow>, StoreError> {
-        let rows: Vec<(i64, i64, String, String, String, Option<String>, String)> = sqlx::query_as(
+        let rows: Vec<AuditTuple> = sqlx::query_as(
             "SELECT id, at, actor, channel, action, tracking_code, detail FROM audit_log \
                  WHERE (?1 IS NULL OR id < ?1) AND (?2 IS NULL OR tracking_code = ?2) \
                  ORDER BY id DESC LIMIT ?3",
