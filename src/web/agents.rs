@@ -256,7 +256,7 @@ mod tests {
             .post_json("/api/agents/2002/state", &own, body)
             .await?;
         assert_eq!(reply.status, 403, "{}", reply.body);
-        for role in [Role::Screener, Role::Manager("7".into())] {
+        for role in [Role::Screener, Role::Manager("77".into())] {
             let token = server.store.create_token(&role).await?;
             let reply = server
                 .post_json("/api/agents/2001/state", &token, body)

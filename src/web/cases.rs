@@ -263,7 +263,7 @@ mod tests {
             (Role::Supervisor, 200),
             (Role::Screener, 200),
             (Role::Agent("2003".into()), 200),
-            (Role::Manager("7".into()), 403),
+            (Role::Manager("77".into()), 403),
         ] {
             let token = server.store.create_token(&role).await?;
             let status = server

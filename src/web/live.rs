@@ -190,7 +190,7 @@ mod tests {
             for role in [
                 Role::Screener,
                 Role::Agent("2001".into()),
-                Role::Manager("7".into()),
+                Role::Manager("77".into()),
             ] {
                 let token = server.store.create_token(&role).await?;
                 let reply = server.get(path, Some(&token)).await?;

@@ -6,6 +6,7 @@ use crate::store::test_support::call;
 use crate::store::Role;
 
 mod conn;
+mod mailboxes;
 mod message_access;
 mod message_pages;
 
@@ -55,7 +56,7 @@ async fn roles_outside_the_rule_are_403() -> TestResult {
     let forbidden = [
         Role::Screener,
         Role::Agent("2001".into()),
-        Role::Manager("7".into()),
+        Role::Manager("77".into()),
     ];
     for role in forbidden {
         let token = server.store.create_token(&role).await?;
