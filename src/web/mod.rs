@@ -81,7 +81,9 @@ pub fn router(state: WebState) -> Router {
         .route("/api/messages/{code}/screening", post(screening::screen))
         .route(
             "/api/messages/{code}/reply",
-            post(replies::reply).layer(DefaultBodyLimit::max(replies::MAX_REPLY_BYTES)),
+            post(replies::reply)
+                .layer(DefaultBodyLimit::max(replies::MAX_REPLY_BYTES))
+                .layer(axum::middleware::from_fn(replies::refuse_declared_oversize)),
         )
         .route("/api/messages/{code}/handled", post(replies::handled))
         .route("/api/screening", get(screening::queue))

@@ -14,9 +14,11 @@ use std::f64::consts::PI;
 use std::io::Cursor;
 
 use axum::body::Bytes;
+use axum::extract::Request;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use rand::rngs::OsRng;
 use rand::RngCore;
 
@@ -35,6 +37,22 @@ const MAX_SECONDS: u64 = 5 * 60;
 /// The largest body accepted: five minutes of 48 kHz mono 16-bit, and a little header room. A
 /// browser that sends stereo or 32-bit must downsample first (the page sends 8 kHz mono).
 pub(super) const MAX_REPLY_BYTES: usize = 48_000 * 2 * MAX_SECONDS as usize + 64 * 1024;
+/// Refuses a reply whose declared `Content-Length` is over [`MAX_REPLY_BYTES`] at once: the
+/// body limit alone would first wait for that many bytes, holding the connection for a client
+/// that may never send them.
+pub(super) async fn refuse_declared_oversize(request: Request, next: Next) -> Response {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim().parse::<u64>().ok());
+    if declared.is_some_and(|length| length > MAX_REPLY_BYTES as u64) {
+        return ApiError::TooLarge(format!("a reply is at most {MAX_REPLY_BYTES} bytes"))
+            .into_response();
+    }
+    next.run(request).await
+}
+
 /// Half-width of the low-pass filter in zero crossings: enough to keep the stop band ~50 dB down.
 const FILTER_ZEROS: f64 = 8.0;
 /// The low-pass cut-off, a little under the new Nyquist frequency (4 kHz).

@@ -651,3 +651,40 @@ async fn a_browser_reply_is_stored_in_the_phone_format() -> TestResult {
     assert_eq!(done.json()?["status"], "closed");
     Ok(())
 }
+
+#[tokio::test]
+async fn a_declared_oversize_reply_is_413_at_once() -> TestResult {
+    // Without the early check the server would wait for 900 MB that never come.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = TestServer::start("web-reply-oversize").await?;
+    let own = voice_message(&server, "1888", 1_000).await?;
+    refer(&server, &own, TEST_MANAGER).await?;
+    let manager = server
+        .store
+        .create_token(&Role::Manager(TEST_MANAGER.into()))
+        .await?;
+    let mut stream = tokio::net::TcpStream::connect(server.addr).await?;
+    let head = format!(
+        "POST /api/messages/{own}/reply HTTP/1.1\r\nHost: localhost\r\n\
+         Authorization: Bearer {manager}\r\nContent-Type: audio/wav\r\n\
+         Content-Length: 900000000\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await?;
+    let mut raw = Vec::new();
+    let mut buffer = [0_u8; 4096];
+    let read = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        while !raw.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = stream.read(&mut buffer).await?;
+            if n == 0 {
+                break;
+            }
+            raw.extend_from_slice(&buffer[..n]);
+        }
+        Ok::<_, std::io::Error>(())
+    })
+    .await;
+    assert!(read.is_ok(), "no answer within 5 s");
+    let text = String::from_utf8_lossy(&raw);
+    assert!(text.starts_with("HTTP/1.1 413"), "{text}");
+    Ok(())
+}
