@@ -24,11 +24,12 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use common::{free_port, require, run_bounded, temp_dir, Engine};
+use pasokh::config::MailboxRoutes;
 use pasokh::engine::live::{
     AgentAction, AgentCounts, AgentLive, LiveSnapshot, QueueLive, WaitingLive,
 };
 use pasokh::store::{Role, Store};
-use pasokh::web::{serve_on, AgentActions, LiveFeed, WebState};
+use pasokh::web::{serve_on, AgentActions, LiveFeed, SignInLimiter, WebState};
 
 /// How long the page may take to show a change (the requirement).
 const SHOWN_WITHIN: Duration = Duration::from_secs(2);
@@ -388,6 +389,8 @@ impl BoardServer {
                     metrics: Arc::new(String::new),
                     recordings_dir: data.join("recordings"),
                     live: LiveFeed::new(snapshots, no_engine),
+                    mailbox_routes: Arc::new(MailboxRoutes::default()),
+                    sign_in_limiter: SignInLimiter::default(),
                 };
                 let _ = ready.send(());
                 tokio::select! {

@@ -184,6 +184,13 @@ async fn serve(config: Config) -> Result<(), CliError> {
             engine + &media_stats.render() + &tcp_stats.render()
         }),
         recordings_dir: config.data.join("recordings"),
+        // The demo's managers 501-503 get the demo's suggestions unless the file names others.
+        mailbox_routes: Arc::new(if config.demo && config.mailbox_routes.lines.is_empty() {
+            crate::config::MailboxRoutes::demo()
+        } else {
+            config.mailbox_routes.clone()
+        }),
+        sign_in_limiter: crate::web::SignInLimiter::default(),
     };
     tokio::spawn(async move {
         let forever = std::future::pending::<()>();

@@ -37,7 +37,7 @@ pub struct AuditEntry<'a> {
     pub detail: &'a str,
 }
 
-/// An audit row as read: id, at, actor, channel, action, tracking code, detail.
+/// A row of `audit_log` as SQLite gives it: id, at, actor, channel, action, code, detail.
 type AuditTuple = (i64, i64, String, String, String, Option<String>, String);
 
 const INSERT: &str = "INSERT INTO audit_log (at, actor, channel, action, tracking_code, detail) \

@@ -59,6 +59,43 @@ impl AccessRule for StaffOrManager {
     }
 }
 
+/// Anyone who may read one message: staff, the call-taker who took the call, and the manager
+/// whose mailbox it was referred to (each checked further in `message_access`).
+pub struct StaffAgentOrManager;
+
+impl AccessRule for StaffAgentOrManager {
+    fn allows(role: &Role) -> bool {
+        StaffOrAgent::allows(role) || matches!(role, Role::Manager(_))
+    }
+}
+
+/// Staff who decide on voice messages: admins and screeners.
+pub struct ScreenerOrAdmin;
+
+impl AccessRule for ScreenerOrAdmin {
+    fn allows(role: &Role) -> bool {
+        matches!(role, Role::Admin | Role::Screener)
+    }
+}
+
+/// Admins only (the audit log).
+pub struct AdminOnly;
+
+impl AccessRule for AdminOnly {
+    fn allows(role: &Role) -> bool {
+        matches!(role, Role::Admin)
+    }
+}
+
+/// Managers only: replying and marking handled are theirs alone.
+pub struct ManagerOnly;
+
+impl AccessRule for ManagerOnly {
+    fn allows(role: &Role) -> bool {
+        matches!(role, Role::Manager(_))
+    }
+}
+
 /// Proof that the request carried a valid token allowed by `R`; holds the caller's role.
 pub struct Authorized<R> {
     pub role: Role,

@@ -21,7 +21,9 @@ use std::pin::{pin, Pin};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::Router;
+use axum::{Extension, Router};
+
+use super::mailbox::PeerAddr;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
@@ -86,7 +88,7 @@ pub(super) async fn serve_connections(
     loop {
         let stream = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => stream,
+                Ok(accepted) => accepted,
                 Err(error) => {
                     accept_failed(error).await;
                     continue;
@@ -94,7 +96,9 @@ pub(super) async fn serve_connections(
             },
             _ = stop_tx.closed() => break,
         };
-        let router = router.clone();
+        let (stream, peer) = stream;
+        // The peer's address reaches handlers as an extension (the sign-in lockout counts by it).
+        let router = router.clone().layer(Extension(PeerAddr(peer)));
         let stop = stop_tx.clone();
         let done = done_rx.clone();
         tokio::spawn(async move {

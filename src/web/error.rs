@@ -22,6 +22,15 @@ pub enum ApiError {
     /// A valid token whose role may not use this endpoint.
     Forbidden,
     NotFound,
+    /// Not found, saying what was missing (e.g. "unknown mailbox 509") where that reveals nothing
+    /// the caller may not know.
+    NotFoundWhat(String),
+    /// The request conflicts with the resource's state (a message screened already).
+    Conflict(String),
+    /// The body is larger than the route accepts.
+    TooLarge(String),
+    /// Too many failed attempts; try again later.
+    TooManyRequests,
     /// The store failed (disk full, file locked...); details go to the log, not the client.
     Unavailable,
 }
@@ -32,14 +41,21 @@ impl ApiError {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::MissingToken | Self::InvalidToken => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,
-            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::NotFound | Self::NotFoundWhat(_) => StatusCode::NOT_FOUND,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
     fn message(&self) -> String {
         match self {
-            Self::BadRequest(reason) => reason.clone(),
+            Self::BadRequest(reason)
+            | Self::NotFoundWhat(reason)
+            | Self::Conflict(reason)
+            | Self::TooLarge(reason) => reason.clone(),
+            Self::TooManyRequests => "too many failed attempts, try again later".to_string(),
             Self::MissingToken => "missing bearer token".to_string(),
             Self::InvalidToken => "invalid or unknown token".to_string(),
             Self::Forbidden => "this token's role may not use this endpoint".to_string(),

@@ -3,7 +3,8 @@
 //! Staff see the whole register. A call-taker sees only the messages of calls it was connected
 //! to (linked by the engine when the ACD connected it; see `store::messages::access`), during the
 //! call and after it. Any other message is "not found", exactly like a code nobody was given, so
-//! an agent's token cannot even tell which codes exist.
+//! an agent's token cannot even tell which codes exist. A manager sees only the messages referred
+//! to their mailbox, by the same rule.
 
 use super::{ApiError, WebState};
 use crate::ivr::tracking::check_tracking_code;
@@ -51,6 +52,9 @@ pub(super) async fn message_for(
                 Err(ApiError::NotFound)
             }
         }
-        Role::Manager(_) => Err(ApiError::Forbidden),
+        // A manager reads only what was referred to their mailbox; anything else does not exist
+        // for them, like an agent's view of other calls.
+        Role::Manager(mailbox) if row.mailbox.as_deref() == Some(mailbox.as_str()) => Ok(row),
+        Role::Manager(_) => Err(ApiError::NotFound),
     }
 }

@@ -17,14 +17,14 @@ use axum::response::IntoResponse;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
-use super::auth::{Staff, StaffOrAgent};
+use super::auth::{StaffAgentOrManager, StaffOrAgent, StaffOrManager};
 use super::limit::parse_limit;
 use super::message_access::{message_for, unavailable};
 use super::{iso8601_utc, ApiError, Authorized, WebState};
-use crate::calendar::{days_from_civil, days_in_month, MS_PER_DAY};
+use crate::calendar::{days_from_civil, days_in_month, tehran_local, MS_PER_DAY};
 use crate::ivr::case::MESSAGE_STATUSES;
 use crate::ivr::MessageKind;
-use crate::store::{MessageCursor, MessageFilter, MessageRow, MessageUpdate};
+use crate::store::{check_mailbox, MessageCursor, MessageFilter, MessageRow, MessageUpdate, Role};
 
 /// Longest category name and line name accepted (they are short identifiers).
 const MAX_NAME_CHARS: usize = 100;
@@ -40,11 +40,28 @@ pub(super) struct ListQuery {
     limit: Option<String>,
     /// Where the page starts: the `X-Next-Cursor` of the previous page.
     cursor: Option<String>,
+    status: Option<String>,
+    /// Messages referred to this manager's mailbox.
+    mailbox: Option<String>,
 }
+
+/// Statuses `GET /api/messages?status=` accepts: the screening and mailbox statuses
+/// (`new`, `referred`, `rejected`, `replied`, `closed`) and those the follow-up line reads out.
+pub(super) const LIST_STATUSES: &[&str] = &[
+    "new",
+    "received",
+    "referred",
+    "rejected",
+    "replied",
+    "closed",
+    "in_progress",
+    "answered",
+    "not_referred",
+];
 
 /// One message as the API shows it; absent values are `null`.
 #[derive(Debug, Serialize)]
-struct MessageJson {
+pub(super) struct MessageJson {
     tracking_code: Option<String>,
     /// The call it came from, as `/api/calls` names it (`call_ref`).
     call_ref: Option<String>,
@@ -62,6 +79,23 @@ struct MessageJson {
     reply_recording_url: Option<String>,
     /// The recorded conversation with a call-taker, when the queue records.
     call_recording_url: Option<String>,
+    /// The date in the Solar Hijri calendar, Tehran time (`1405/09/02 19:11`), for Persian pages.
+    received_jalali: String,
+    /// The manager's mailbox a screener referred it to.
+    mailbox: Option<String>,
+    /// Why a screener did not refer it (`incomplete_message`, ...).
+    reject_reason: Option<String>,
+    screened_by: Option<String>,
+    screened_at: Option<String>,
+    replied_at: Option<String>,
+    /// `phone` or `web`.
+    reply_channel: Option<String>,
+}
+
+/// `1405/09/02 19:11`: the Tehran wall-clock date a Persian reader expects.
+pub(super) fn jalali_time(unix_ms: i64) -> String {
+    let (date, _, minute) = tehran_local(unix_ms.div_euclid(1_000));
+    format!("{date} {:02}:{:02}", minute / 60, minute % 60)
 }
 
 impl From<MessageRow> for MessageJson {
@@ -82,6 +116,13 @@ impl From<MessageRow> for MessageJson {
             recording_url: row.recording.as_deref().map(recording_url),
             reply_recording_url: row.reply_recording.as_deref().map(recording_url),
             call_recording_url: row.call_recording.as_deref().map(recording_url),
+            received_jalali: jalali_time(row.created_at),
+            mailbox: row.mailbox,
+            reject_reason: row.reject_reason,
+            screened_by: row.screened_by,
+            screened_at: row.screened_at.map(iso8601_utc),
+            replied_at: row.replied_at.map(iso8601_utc),
+            reply_channel: row.reply_channel,
         }
     }
 }
@@ -101,17 +142,25 @@ pub(super) fn recording_url(name: &str) -> String {
 }
 
 /// Messages hold callers' numbers and words: no shared cache may keep them.
-fn private<T: Serialize>(value: T) -> impl IntoResponse {
+pub(super) fn private<T: Serialize>(value: T) -> impl IntoResponse {
     ([(header::CACHE_CONTROL, "no-store")], Json(value))
 }
 
 pub(super) async fn list_messages(
-    _caller: Authorized<Staff>,
+    caller: Authorized<StaffOrManager>,
     State(state): State<WebState>,
     query: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
     let Query(query) = query.map_err(|rejection| ApiError::BadRequest(rejection.body_text()))?;
-    let filter = parse_filter(&query)?;
+    let mut filter = parse_filter(&query)?;
+    // A manager sees only their own mailbox: asking for another is refused outright (the
+    // caller named it, so a 403 tells them nothing new), and no filter means "mine".
+    if let Role::Manager(own) = &caller.role {
+        if filter.mailbox.as_ref().is_some_and(|asked| asked != own) {
+            return Err(ApiError::Forbidden);
+        }
+        filter.mailbox = Some(own.clone());
+    }
     let cursor = match query.cursor.as_deref() {
         None => None,
         Some(text) => Some(MessageCursor::parse(text).ok_or_else(|| {
@@ -140,7 +189,7 @@ pub(super) async fn list_messages(
 const NEXT_CURSOR: &str = "x-next-cursor";
 
 pub(super) async fn get_message(
-    caller: Authorized<StaffOrAgent>,
+    caller: Authorized<StaffAgentOrManager>,
     State(state): State<WebState>,
     Path(code): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -179,12 +228,30 @@ fn parse_filter(query: &ListQuery) -> Result<MessageFilter, ApiError> {
         Some(kind) => Some(message_kind(kind)?),
     };
     let since = query.since.as_deref().map(parse_since).transpose()?;
+    let status = match query.status.as_deref().map(str::trim) {
+        None => None,
+        Some(status) if LIST_STATUSES.contains(&status) => Some(status.to_string()),
+        Some(_) => {
+            return Err(ApiError::BadRequest(format!(
+                "status must be one of {}",
+                LIST_STATUSES.join(", ")
+            )))
+        }
+    };
+    let mailbox = match query.mailbox.as_deref().map(str::trim) {
+        None => None,
+        Some(mailbox) => {
+            check_mailbox(mailbox)
+                .map_err(|_| ApiError::BadRequest("mailbox must be 2 to 8 digits".into()))?;
+            Some(mailbox.to_string())
+        }
+    };
     Ok(MessageFilter {
         line,
         kind,
         since,
-        status: None,
-        mailbox: None,
+        status,
+        mailbox,
         limit: parse_limit(query.limit.as_deref())?,
     })
 }
@@ -524,7 +591,10 @@ pub(super) mod tests {
                 "created_at": "2026-11-23T15:41:53.123Z",
                 "recording_url": format!("/api/recordings/{recording}"),
                 "reply_recording_url": null,
-                "call_recording_url": null
+                "call_recording_url": null,
+                "received_jalali": "1405/09/02 19:11",
+                "mailbox": null, "reject_reason": null, "screened_by": null,
+                "screened_at": null, "replied_at": null, "reply_channel": null
             })
         );
         assert_eq!(listed[1]["tracking_code"], serde_json::Value::Null);
@@ -582,15 +652,17 @@ pub(super) mod tests {
             .await?;
         assert_eq!(server.get("/api/messages", None).await?.status, 401);
         assert_eq!(server.get(&one, None).await?.status, 401);
+        // A manager lists their own (empty) mailbox, and this message, referred to nobody, is
+        // not theirs; they never correct messages.
         let cases = [
-            (Role::Admin, 200, 200),
-            (Role::Supervisor, 200, 200),
-            (Role::Screener, 200, 200),
-            (Role::Agent("2001".into()), 403, 200),
-            (Role::Agent("2002".into()), 403, 404),
-            (Role::Manager("77".into()), 403, 403),
+            (Role::Admin, 200, 200, 200),
+            (Role::Supervisor, 200, 200, 200),
+            (Role::Screener, 200, 200, 200),
+            (Role::Agent("2001".into()), 403, 200, 200),
+            (Role::Agent("2002".into()), 403, 404, 404),
+            (Role::Manager("77".into()), 200, 404, 403),
         ];
-        for (role, list, single) in cases {
+        for (role, list, single, patched) in cases {
             let token = server.store.create_token(&role).await?;
             let got = server.get("/api/messages", Some(&token)).await?.status;
             assert_eq!(got, list, "{role} list");
@@ -599,7 +671,7 @@ pub(super) mod tests {
             let got = patch(&server, &one, &token, r#"{"status":"referred"}"#)
                 .await?
                 .status;
-            assert_eq!(got, single, "{role} patch");
+            assert_eq!(got, patched, "{role} patch");
         }
         Ok(())
     }

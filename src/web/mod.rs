@@ -12,16 +12,18 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use tokio::net::TcpListener;
 
+use crate::config::MailboxRoutes;
 use crate::store::Store;
 
 mod agents;
+mod audit;
 mod auth;
 mod calls;
 mod cases;
@@ -31,17 +33,21 @@ mod iso_time;
 mod json_errors;
 mod limit;
 mod live;
+mod mailbox;
 mod message_access;
 mod messages;
 mod queue_metrics;
 mod recordings;
+mod replies;
 mod same_origin;
+mod screening;
 mod wallboard;
 
 pub use auth::{AccessRule, AdminOrSupervisor, Authorized};
 pub use error::ApiError;
 pub use iso_time::iso8601_utc;
 pub use live::{AgentActions, LiveFeed, SnapshotReceiver};
+pub use mailbox::{Clock, PeerAddr, SignInLimiter};
 
 /// Renders the engine's counters in the Prometheus text format.
 pub type MetricsRenderer = Arc<dyn Fn() -> String + Send + Sync>;
@@ -56,6 +62,10 @@ pub struct WebState {
     pub recordings_dir: PathBuf,
     /// The engine's live snapshot and its agent requests (queues, events, wallboard).
     pub live: LiveFeed,
+    /// Which mailbox the screening page suggests for a message (`[mailboxes.LINE]`).
+    pub mailbox_routes: Arc<MailboxRoutes>,
+    /// Failed manager sign-ins per mailbox and per address (the lockout).
+    pub sign_in_limiter: SignInLimiter,
 }
 
 /// The whole HTTP surface. See docs/web.md for the role each route requires.
@@ -68,6 +78,18 @@ pub fn router(state: WebState) -> Router {
             "/api/messages/{code}",
             get(messages::get_message).patch(messages::patch_message),
         )
+        .route("/api/messages/{code}/screening", post(screening::screen))
+        .route(
+            "/api/messages/{code}/reply",
+            post(replies::reply)
+                .layer(DefaultBodyLimit::max(replies::MAX_REPLY_BYTES))
+                .layer(axum::middleware::from_fn(replies::refuse_declared_oversize)),
+        )
+        .route("/api/messages/{code}/handled", post(replies::handled))
+        .route("/api/screening", get(screening::queue))
+        .route("/api/managers", get(screening::managers))
+        .route("/api/mailbox", get(mailbox::list))
+        .route("/api/audit", get(audit::list_audit))
         .route("/api/recordings/{*name}", get(recordings::get_recording))
         .route("/api/cases/{number}", get(cases::get_case))
         .route("/metrics", get(metrics))
@@ -77,6 +99,11 @@ pub fn router(state: WebState) -> Router {
         .route("/", get(wallboard::page))
         .route("/signin", post(wallboard::sign_in))
         .route("/signout", post(wallboard::sign_out))
+        .route("/screening", get(wallboard::screening_page))
+        .route("/screening/signin", post(wallboard::screening_sign_in))
+        .route("/mailbox", get(mailbox::page))
+        .route("/mailbox/signin", post(mailbox::sign_in))
+        .route("/mailbox/signout", post(mailbox::sign_out))
         .fallback(not_found)
         .layer(axum::middleware::from_fn(json_errors::limit_headers))
         .layer(axum::middleware::map_response(json_errors::json_errors))

@@ -6,6 +6,13 @@
 //! symbolic links resolved, must still lie inside the folder. The file is streamed in chunks,
 //! never read whole, and a single `Range` is honoured so a browser's audio player can seek.
 //! Recordings are citizens' voices: the reply forbids caching.
+//!
+//! Who hears what: a recording is served only when it belongs to a message (its voice message,
+//! the manager's reply, or the recorded conversation) that the caller may see: staff any such
+//! message, a manager only those referred to their mailbox. Anything else is 404, never 403, so
+//! a name cannot be confirmed by trying it. Agents are refused (403) as before. Every served
+//! recording is written to the audit log before a byte leaves; when the log cannot be written
+//! the answer is 503, never an unlogged listen.
 
 use std::io::SeekFrom;
 use std::path::{Path as FsPath, PathBuf};
@@ -17,19 +24,22 @@ use axum::response::{IntoResponse, Response};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use super::auth::StaffOrManager;
+use super::message_access::unavailable;
 use super::{ApiError, Authorized, WebState};
 use crate::drivers::media::recording_path;
+use crate::store::{AuditEntry, Role};
 
 /// Bytes read from disk per chunk of the reply.
 const CHUNK: usize = 64 * 1024;
 
 pub(super) async fn get_recording(
-    _caller: Authorized<StaffOrManager>,
+    caller: Authorized<StaffOrManager>,
     State(state): State<WebState>,
     Path(name): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let path = resolve(&state.recordings_dir, &name).await?;
+    let (code, which) = allowed_recording(&state, &caller.role, &name).await?;
     let mut file = match tokio::fs::File::open(&path).await {
         Ok(file) => file,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
@@ -48,6 +58,23 @@ pub(super) async fn get_recording(
             return Err(ApiError::Unavailable);
         }
     };
+    // Logged before a byte is sent: a listen the log does not show must not happen.
+    let detail = format!("{which} {name}");
+    let actor = caller.role.to_string();
+    let logged = state
+        .store
+        .audit(AuditEntry {
+            actor: &actor,
+            channel: "web",
+            action: "listen",
+            tracking_code: code.as_deref(),
+            detail: &detail,
+        })
+        .await;
+    if let Err(error) = logged {
+        tracing::error!(%error, "cannot log a listen; the recording is not served");
+        return Err(ApiError::Unavailable);
+    }
     let range = headers
         .get(header::RANGE)
         .and_then(|value| value.to_str().ok())
@@ -81,6 +108,36 @@ pub(super) async fn get_recording(
         }
     }
     Ok(response)
+}
+
+/// The message's code and which of its recordings `name` is, if `role` may hear it; else 404.
+async fn allowed_recording(
+    state: &WebState,
+    role: &Role,
+    name: &str,
+) -> Result<(Option<String>, &'static str), ApiError> {
+    let row = state
+        .store
+        .message_of_recording(name)
+        .await
+        .map_err(unavailable("find a recording's message"))?
+        .ok_or(ApiError::NotFound)?;
+    let allowed = match role {
+        Role::Admin | Role::Supervisor | Role::Screener => true,
+        Role::Manager(mailbox) => row.mailbox.as_deref() == Some(mailbox.as_str()),
+        Role::Agent(_) => false,
+    };
+    if !allowed {
+        return Err(ApiError::NotFound);
+    }
+    let which = if row.recording.as_deref() == Some(name) {
+        "voice message"
+    } else if row.reply_recording.as_deref() == Some(name) {
+        "reply"
+    } else {
+        "conversation"
+    };
+    Ok((row.tracking_code, which))
 }
 
 /// The file `name` names inside `dir`: 400 for a name that tries to leave the folder, 404 for
@@ -194,7 +251,7 @@ fn unsatisfiable(length: u64) -> Response {
 mod tests {
     use super::super::test_http::{TestResult, TestServer};
     use super::*;
-    use crate::store::Role;
+    use crate::store::{Role, Screening};
 
     /// A canonical 44-byte-header WAV of `samples` 16-bit samples at 8 kHz.
     fn wav(samples: usize) -> Vec<u8> {
@@ -216,6 +273,21 @@ mod tests {
             out.extend_from_slice(&((i % 251) as i16 * 97).to_le_bytes());
         }
         out
+    }
+
+    /// Files a voice message whose recording is `name`, so the recording may be served.
+    async fn file_with(
+        server: &TestServer,
+        name: &str,
+    ) -> Result<String, Box<dyn std::error::Error>> {
+        // One call per name (a message is found by its call).
+        let at = name.bytes().map(i64::from).sum::<i64>() * 1_000;
+        let message = crate::web::messages::tests::message("complaint", "1888", at, Some(name));
+        server
+            .store
+            .file_message(&message)
+            .await?
+            .ok_or_else(|| "a complaint gets a tracking code".into())
     }
 
     fn put(dir: &FsPath, name: &str, bytes: &[u8]) -> std::io::Result<()> {
@@ -255,6 +327,7 @@ mod tests {
         let bytes = wav(200_000); // 25 s: several chunks
         let name = "2026/11/23/call1-take1-0a1b2c3d.wav";
         put(&server.recordings, name, &bytes)?;
+        file_with(&server, name).await?;
         let path = format!("/api/recordings/{name}");
         let reply = server.get_bytes(&path, Some(&token), None).await?;
         assert_eq!(reply.status, 200);
@@ -284,6 +357,8 @@ mod tests {
         let server = TestServer::start("web-recordings-escape").await?;
         let token = server.store.create_token(&Role::Admin).await?;
         put(&server.recordings, "ok.wav", &wav(10))?;
+        file_with(&server, "ok.wav").await?;
+        file_with(&server, "link.wav").await?;
         put(&server.recordings, "notes.txt", b"hello")?;
         put(&server.recordings, "2026/11/23/live.wav.part", &wav(10))?;
         let outside = server.recordings.with_file_name("outside.wav");
@@ -319,22 +394,78 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn recordings_are_for_staff_and_managers_not_agents() -> TestResult {
+    async fn recordings_are_for_staff_and_their_manager_not_agents() -> TestResult {
         let server = TestServer::start("web-recordings-roles").await?;
         put(&server.recordings, "m.wav", &wav(10))?;
+        put(&server.recordings, "stray.wav", &wav(10))?;
+        let code = file_with(&server, "m.wav").await?;
+        let refer = Screening::Refer {
+            mailbox: "77".into(),
+        };
+        server
+            .store
+            .screen_message(&code, &refer, "screener")
+            .await?;
+        server
+            .store
+            .add_manager("78", "Other", "1234", "correct horse")
+            .await?;
         let path = "/api/recordings/m.wav";
         assert_eq!(server.get_bytes(path, None, None).await?.status, 401);
-        for (role, expected) in [
-            (Role::Admin, 200),
-            (Role::Supervisor, 200),
-            (Role::Screener, 200),
-            (Role::Manager("77".into()), 200),
-            (Role::Agent("2001".into()), 403),
+        for (role, expected, stray) in [
+            (Role::Admin, 200, 404),
+            (Role::Supervisor, 200, 404),
+            (Role::Screener, 200, 404),
+            (Role::Manager("77".into()), 200, 404),
+            // Another manager's recording is "not found", exactly like a name never used.
+            (Role::Manager("78".into()), 404, 404),
+            (Role::Agent("2001".into()), 403, 403),
         ] {
             let token = server.store.create_token(&role).await?;
             let status = server.get_bytes(path, Some(&token), None).await?.status;
             assert_eq!(status, expected, "{role}");
+            let status = server
+                .get_bytes("/api/recordings/stray.wav", Some(&token), None)
+                .await?
+                .status;
+            assert_eq!(status, stray, "{role}: a file of no message");
         }
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn every_served_recording_is_audited_first() -> TestResult {
+        let server = TestServer::start("web-recordings-audit").await?;
+        put(&server.recordings, "m.wav", &wav(10))?;
+        let code = file_with(&server, "m.wav").await?;
+        let token = server.store.create_token(&Role::Screener).await?;
+        let reply = server
+            .get_bytes("/api/recordings/m.wav", Some(&token), Some("bytes=0-9"))
+            .await?;
+        assert_eq!(reply.status, 206);
+        let log = server.store.list_audit(10, None, Some(&code)).await?;
+        assert_eq!(log.len(), 1, "{log:?}");
+        assert_eq!(
+            (
+                log[0].actor.as_str(),
+                log[0].channel.as_str(),
+                log[0].action.as_str()
+            ),
+            ("screener", "web", "listen")
+        );
+        assert_eq!(log[0].detail, "voice message m.wav");
+        // Refused requests are not listens.
+        let agent = server
+            .store
+            .create_token(&Role::Agent("2001".into()))
+            .await?;
+        server
+            .get_bytes("/api/recordings/m.wav", Some(&agent), None)
+            .await?;
+        assert_eq!(
+            server.store.list_audit(10, None, Some(&code)).await?.len(),
+            1
+        );
         Ok(())
     }
 }

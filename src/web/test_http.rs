@@ -4,6 +4,7 @@
 use std::error::Error;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -19,6 +20,10 @@ use crate::store::Store;
 
 /// The agents every test server knows.
 pub(super) const TEST_AGENTS: [&str; 3] = ["2001", "2002", "2003"];
+
+/// The manager every test server knows, and the password of every manager the tests add.
+pub(super) const TEST_MANAGER: &str = "77";
+pub(super) const TEST_PASSWORD: &str = "correct horse";
 
 pub(super) type TestResult = Result<(), Box<dyn Error>>;
 
@@ -53,12 +58,11 @@ pub(super) struct TestServer {
     live: watch::Sender<Arc<LiveSnapshot>>,
     /// Agent requests the server forwarded, in order (see `actions`).
     agent_actions: Arc<Mutex<Vec<(String, AgentAction)>>>,
+    /// The sign-in lockout's clock (Unix ms); tests move it with `advance_clock`.
+    clock_ms: Arc<AtomicI64>,
     _stop: oneshot::Sender<()>,
     _dir: TempDir,
 }
-
-/// Managers' mailboxes every test server has.
-pub const TEST_MAILBOXES: [&str; 2] = ["77", "78"];
 
 impl TestServer {
     pub async fn start(label: &str) -> Result<TestServer, Box<dyn Error>> {
@@ -75,17 +79,16 @@ impl TestServer {
             let credentials = UserCredentials::from_password(id, "pasokh", "pw");
             store.add_agent(id, id, &credentials, &[]).await?;
         }
-        // Managers' mailboxes 77 and 78 exist: a manager's token works only while its mailbox
-        // does.
-        for mailbox in TEST_MAILBOXES {
-            let password = format!("password{mailbox}");
-            store
-                .add_manager(mailbox, mailbox, "1234", &password)
-                .await?;
-        }
+        // Manager 77 exists: a manager's token works only while their mailbox does.
+        store
+            .add_manager(TEST_MANAGER, "Test manager", "1234", TEST_PASSWORD)
+            .await?;
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let recordings = dir.path().join("recordings");
+        let clock_ms = Arc::new(AtomicI64::new(crate::store::unix_ms_now()));
+        let reading = clock_ms.clone();
+        let clock: super::Clock = Arc::new(move || reading.load(Ordering::SeqCst));
         let (live, snapshots) = watch::channel(Arc::new(LiveSnapshot::default()));
         let agent_actions = Arc::new(Mutex::new(Vec::new()));
         let (known, recorded) = (snapshots.clone(), agent_actions.clone());
@@ -103,6 +106,8 @@ impl TestServer {
             live: LiveFeed::new(snapshots, Arc::new(act)),
             store: store.clone(),
             recordings_dir: recordings.clone(),
+            mailbox_routes: Arc::new(crate::config::MailboxRoutes::demo()),
+            sign_in_limiter: super::SignInLimiter::with_clock(clock.clone()),
             metrics: Arc::new(|| {
                 "# TYPE pasokh_calls_total counter\npasokh_calls_total 3\n".into()
             }),
@@ -118,9 +123,38 @@ impl TestServer {
             recordings,
             live,
             agent_actions,
+            clock_ms,
             _stop: stop,
             _dir: dir,
         })
+    }
+
+    /// Moves the sign-in lockout's clock forward.
+    pub fn advance_clock(&self, ms: i64) {
+        self.clock_ms.fetch_add(ms, Ordering::SeqCst);
+    }
+
+    /// `POST path` with `body` (bytes) of `content_type`, and a bearer token when given.
+    pub async fn post_bytes(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        content_type: &str,
+        body: &[u8],
+    ) -> Result<Reply, Box<dyn Error>> {
+        let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: localhost\r\n{auth}Content-Type: {content_type}\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        let mut stream = TcpStream::connect(self.addr).await?;
+        stream.write_all(head.as_bytes()).await?;
+        // The server may answer (413) and close before reading a large body: that is not an error.
+        let _ = stream.write_all(body).await;
+        let mut raw = Vec::new();
+        let _ = stream.read_to_end(&mut raw).await;
+        parse_reply(&String::from_utf8_lossy(&raw))
     }
 
     /// `GET path`, with `Authorization: Bearer token` when a token is given.

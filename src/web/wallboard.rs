@@ -13,11 +13,22 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use super::auth::{cookie_token, role_of, AccessRule, TOKEN_COOKIE};
+use super::auth::{cookie_token, role_of, AccessRule, ScreenerOrAdmin, TOKEN_COOKIE};
 use super::{AdminOrSupervisor, ApiError, WebState};
+use crate::store::Role;
 
 /// The wallboard page: markup, style and script in one file, no external resources.
 const WALLBOARD_HTML: &str = include_str!("wallboard.html");
+
+/// The screening and mailbox pages: as the wallboard's policy, plus audio from this origin (the
+/// recordings) and from `blob:` (a manager's own take, played back before sending it).
+pub(super) const MEDIA_CONTENT_SECURITY_POLICY: &str = "default-src 'none'; \
+     script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; \
+     img-src 'self' data:; media-src 'self' blob:; form-action 'self'; \
+     frame-ancestors 'none'; base-uri 'none'";
+
+/// The screeners' page: lists the queue and refers or rejects each message.
+const SCREENING_HTML: &str = include_str!("screening.html");
 
 /// Only this origin's pages may load anything, and only this origin may be asked for data.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'unsafe-inline'; \
@@ -42,16 +53,13 @@ impl SignInProblem {
         }
     }
 
-    fn text(self) -> (&'static str, &'static str) {
+    fn text(self, door: &Door) -> (&'static str, &'static str) {
         match self {
             Self::WrongToken => (
                 "توکن نادرست است یا دیگر اعتبار ندارد.",
                 "The token is wrong or no longer valid.",
             ),
-            Self::RoleNotAllowed => (
-                "این توکن برای دیدن داشبورد نیست؛ توکن سرپرست یا مدیر سامانه لازم است.",
-                "This token may not view the wallboard: use a supervisor or admin token.",
-            ),
+            Self::RoleNotAllowed => door.wrong_role,
             Self::Unavailable => (
                 "سامانه موقتاً پاسخ نمی‌دهد؛ چند لحظه بعد دوباره تلاش کنید.",
                 "The service is unavailable; try again in a moment.",
@@ -64,23 +72,73 @@ impl SignInProblem {
     }
 }
 
+/// A page behind a token sign-in: where it lives, where its form posts, who may enter, and what
+/// it shows once signed in. The wallboard and the screening page share the flow and the cookie.
+pub(super) struct Door {
+    home: &'static str,
+    action: &'static str,
+    allows: fn(&Role) -> bool,
+    page: &'static str,
+    /// Content security policy of the signed-in page.
+    policy: &'static str,
+    title: &'static str,
+    heading: &'static str,
+    english: &'static str,
+    wrong_role: (&'static str, &'static str),
+}
+
+/// The supervisors' wallboard at `/`.
+pub(super) const WALLBOARD: Door = Door {
+    home: "/",
+    action: "/signin",
+    allows: AdminOrSupervisor::allows,
+    page: WALLBOARD_HTML,
+    policy: CONTENT_SECURITY_POLICY,
+    title: "ورود به داشبورد — پاسخ",
+    heading: "داشبورد صف‌های تماس",
+    english: "Pasokh live wallboard — sign in with a supervisor token",
+    wrong_role: (
+        "این توکن برای دیدن داشبورد نیست؛ توکن سرپرست یا مدیر سامانه لازم است.",
+        "This token may not view the wallboard: use a supervisor or admin token.",
+    ),
+};
+
+/// The screeners' page at `/screening`.
+pub(super) const SCREENING: Door = Door {
+    home: "/screening",
+    action: "/screening/signin",
+    allows: ScreenerOrAdmin::allows,
+    page: SCREENING_HTML,
+    policy: MEDIA_CONTENT_SECURITY_POLICY,
+    title: "ورود به غربالگری پیام‌ها — پاسخ",
+    heading: "غربالگری پیام‌های صوتی",
+    english: "Pasokh message screening — sign in with a screener token",
+    wrong_role: (
+        "این توکن برای غربالگری نیست؛ توکن غربالگر یا مدیر سامانه لازم است.",
+        "This token may not screen messages: use a screener or admin token.",
+    ),
+};
+
 /// `GET /`: the wallboard for a signed-in supervisor or admin, else the sign-in page.
 pub(super) async fn page(State(state): State<WebState>, headers: HeaderMap) -> Response {
-    let Some(token) = cookie_token(&headers) else {
-        return sign_in_page(StatusCode::OK, None);
+    door_page(&WALLBOARD, &state, &headers).await
+}
+
+/// `GET /screening`: the screening page for a signed-in screener or admin, else its sign-in.
+pub(super) async fn screening_page(State(state): State<WebState>, headers: HeaderMap) -> Response {
+    door_page(&SCREENING, &state, &headers).await
+}
+
+async fn door_page(door: &Door, state: &WebState, headers: &HeaderMap) -> Response {
+    let Some(token) = cookie_token(headers) else {
+        return sign_in_page(door, StatusCode::OK, None);
     };
-    match role_of(&state, token).await {
-        Ok(role) if AdminOrSupervisor::allows(&role) => html(StatusCode::OK, WALLBOARD_HTML),
-        Ok(_) => sign_in_page(
-            SignInProblem::RoleNotAllowed.status(),
-            Some(SignInProblem::RoleNotAllowed),
-        ),
-        Err(ApiError::Unavailable) => sign_in_page(
-            SignInProblem::Unavailable.status(),
-            Some(SignInProblem::Unavailable),
-        ),
+    match role_of(state, token).await {
+        Ok(role) if (door.allows)(&role) => html_with(StatusCode::OK, door.page, door.policy),
+        Ok(_) => problem_page(door, SignInProblem::RoleNotAllowed),
+        Err(ApiError::Unavailable) => problem_page(door, SignInProblem::Unavailable),
         // The cookie's token was deleted: sign the screen out.
-        Err(_) => with_cookie(sign_in_page(StatusCode::OK, None), &expired_cookie()),
+        Err(_) => with_cookie(sign_in_page(door, StatusCode::OK, None), &expired_cookie()),
     }
 }
 
@@ -91,40 +149,57 @@ pub(super) async fn sign_in(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if !same_origin(&headers) {
-        return problem_page(SignInProblem::OtherOrigin);
+    door_sign_in(&WALLBOARD, &state, &headers, &body).await
+}
+
+/// `POST /screening/signin`: as `/signin`, for the screening page.
+pub(super) async fn screening_sign_in(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    door_sign_in(&SCREENING, &state, &headers, &body).await
+}
+
+async fn door_sign_in(door: &Door, state: &WebState, headers: &HeaderMap, body: &[u8]) -> Response {
+    if !same_origin(headers) {
+        return problem_page(door, SignInProblem::OtherOrigin);
     }
-    let token = form_value(&body, "token").unwrap_or_default();
+    let token = form_value(body, "token").unwrap_or_default();
     let token = token.trim();
     if token.is_empty() || !token.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        return problem_page(SignInProblem::WrongToken);
+        return problem_page(door, SignInProblem::WrongToken);
     }
-    match role_of(&state, token).await {
-        Ok(role) if AdminOrSupervisor::allows(&role) => {
-            let cookie = format!("{TOKEN_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/");
-            with_cookie(see_other("/"), &cookie)
+    match role_of(state, token).await {
+        Ok(role) if (door.allows)(&role) => {
+            with_cookie(see_other(door.home), &session_cookie(token))
         }
-        Ok(_) => problem_page(SignInProblem::RoleNotAllowed),
-        Err(ApiError::Unavailable) => problem_page(SignInProblem::Unavailable),
-        Err(_) => problem_page(SignInProblem::WrongToken),
+        Ok(_) => problem_page(door, SignInProblem::RoleNotAllowed),
+        Err(ApiError::Unavailable) => problem_page(door, SignInProblem::Unavailable),
+        Err(_) => problem_page(door, SignInProblem::WrongToken),
     }
+}
+
+/// The sign-in cookie: no script may read it, no other site may make the browser send it.
+pub(super) fn session_cookie(token: &str) -> String {
+    format!("{TOKEN_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/")
 }
 
 /// `POST /signout`: forgets the cookie and goes back to the sign-in page.
 pub(super) async fn sign_out(headers: HeaderMap) -> Response {
     if !same_origin(&headers) {
-        return problem_page(SignInProblem::OtherOrigin);
+        return problem_page(&WALLBOARD, SignInProblem::OtherOrigin);
     }
     with_cookie(see_other("/"), &expired_cookie())
 }
 
-fn expired_cookie() -> String {
+pub(super) fn expired_cookie() -> String {
     format!("{TOKEN_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0")
 }
 
 /// A browser's form post names its page's origin; it must be this server (the `Host` it asked).
 /// Clients that send no `Origin` (scripts, old browsers) are let through: the token decides.
-fn same_origin(headers: &HeaderMap) -> bool {
+pub(super) fn same_origin(headers: &HeaderMap) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return true;
     };
@@ -140,7 +215,7 @@ fn same_origin(headers: &HeaderMap) -> bool {
 }
 
 /// The first value of `name` in an `application/x-www-form-urlencoded` body.
-fn form_value(body: &[u8], name: &str) -> Option<String> {
+pub(super) fn form_value(body: &[u8], name: &str) -> Option<String> {
     body.split(|&b| b == b'&')
         .filter_map(|pair| {
             let mut parts = pair.splitn(2, |&b| b == b'=');
@@ -179,28 +254,38 @@ fn percent_decode(text: &[u8]) -> String {
     String::from_utf8_lossy(&bytes).into_owned()
 }
 
-fn see_other(location: &'static str) -> Response {
+pub(super) fn see_other(location: &'static str) -> Response {
     (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response()
 }
 
-fn with_cookie(mut response: Response, cookie: &str) -> Response {
+pub(super) fn with_cookie(mut response: Response, cookie: &str) -> Response {
     if let Ok(value) = HeaderValue::from_str(cookie) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
     response
 }
 
-fn problem_page(problem: SignInProblem) -> Response {
-    sign_in_page(problem.status(), Some(problem))
+fn problem_page(door: &Door, problem: SignInProblem) -> Response {
+    sign_in_page(door, problem.status(), Some(problem))
 }
 
-fn html(status: StatusCode, body: impl Into<String>) -> Response {
+/// An HTML page under the wallboard's policy (no media).
+pub(super) fn html(status: StatusCode, body: impl Into<String>) -> Response {
+    html_with(status, body, CONTENT_SECURITY_POLICY)
+}
+
+/// An HTML page under `policy`, never cached.
+pub(super) fn html_with(
+    status: StatusCode,
+    body: impl Into<String>,
+    policy: &'static str,
+) -> Response {
     (
         status,
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
             (header::CACHE_CONTROL, "no-store"),
-            (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
+            (header::CONTENT_SECURITY_POLICY, policy),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
             (header::REFERRER_POLICY, "same-origin"),
         ],
@@ -210,9 +295,16 @@ fn html(status: StatusCode, body: impl Into<String>) -> Response {
 }
 
 /// The sign-in page: one password field for the token, in Persian with English beside it.
-fn sign_in_page(status: StatusCode, problem: Option<SignInProblem>) -> Response {
+fn sign_in_page(door: &Door, status: StatusCode, problem: Option<SignInProblem>) -> Response {
+    let Door {
+        title,
+        heading,
+        english,
+        action,
+        ..
+    } = door;
     let error = problem.map_or(String::new(), |problem| {
-        let (fa, en) = problem.text();
+        let (fa, en) = problem.text(door);
         format!(
             "<p id=\"signin-error\" role=\"alert\">{fa}<br><span lang=\"en\" dir=\"ltr\">{en}</span></p>"
         )
@@ -223,7 +315,7 @@ fn sign_in_page(status: StatusCode, problem: Option<SignInProblem>) -> Response 
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>ورود به داشبورد — پاسخ</title>
+<title>{title}</title>
 <style>
   body {{ margin: 0; min-height: 100vh; display: flex; align-items: center; justify-content: center;
          background: #10161f; color: #e8edf3; font-family: Vazirmatn, Tahoma, "DejaVu Sans", sans-serif; }}
@@ -240,10 +332,10 @@ fn sign_in_page(status: StatusCode, problem: Option<SignInProblem>) -> Response 
 </head>
 <body>
 <main>
-  <h1>داشبورد صف‌های تماس</h1>
-  <p class="en" lang="en" dir="ltr">Pasokh live wallboard — sign in with a supervisor token</p>
+  <h1>{heading}</h1>
+  <p class="en" lang="en" dir="ltr">{english}</p>
   {error}
-  <form method="post" action="/signin">
+  <form method="post" action="{action}">
     <label for="token">توکن دسترسی <span class="en" lang="en">(access token)</span></label>
     <input id="token" name="token" type="password" autocomplete="off" required autofocus>
     <button id="signin" type="submit">ورود</button>

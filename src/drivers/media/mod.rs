@@ -34,6 +34,8 @@ mod worker;
 
 pub use prompt_loader::{decode_file, load_prompts, PromptError};
 pub use recorder::{recording_path, PART_SUFFIX};
+/// The web layer writes a manager's browser reply exactly as the recorder writes a voice message.
+pub(crate) use recorder::{sync_dir, RecordingFile};
 pub use stats::{MediaStats, MediaTotals};
 pub use sweep::{
     recent_recordings, sweep_recordings, RepairedRecording, SweepReport, QUARANTINE_DIR,

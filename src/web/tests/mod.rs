@@ -6,6 +6,7 @@ use crate::store::test_support::call;
 use crate::store::Role;
 
 mod conn;
+mod mailboxes;
 mod message_access;
 mod message_pages;
 

@@ -1,0 +1,625 @@
+//! Managers' voice mailboxes in a real browser, against the release binary: a voice message is
+//! filed in a fresh data folder, a screener refers it from `/screening` in headless Chromium, the
+//! manager signs in at `/mailbox`, plays it, records a reply through a fake microphone fed from a
+//! WAV file with a 1 kHz tone, and sends it. Then the API must show the message `replied` by
+//! `web`, the file on disk must be 8 kHz mono 16-bit, about as long as the take, and hold the
+//! tone, and the audit log must show the listen. Chromium and chromedriver are required: the test
+//! fails loudly without them.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use common::{free_port, require, temp_dir, Engine};
+use pasokh::engine::{FilingStage, NewMessage};
+use pasokh::store::{Role, Store};
+
+// ---- a tiny HTTP/1.1 client (std only) -----------------------------------------------------
+
+/// One request with `Connection: close`: (status, body).
+fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+    timeout: Duration,
+) -> Result<(u16, String), String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+    stream
+        .set_read_timeout(Some(timeout))
+        .map_err(|e| e.to_string())?;
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    let body = body.unwrap_or_default();
+    request.push_str(&format!(
+        "Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    ));
+    stream
+        .write_all(request.as_bytes())
+        .map_err(|e| e.to_string())?;
+    // Read until the reply is complete: some servers keep the connection open regardless.
+    let mut raw = Vec::new();
+    let mut buffer = [0_u8; 16 * 1024];
+    loop {
+        if let Some(reply) = complete_reply(&raw, false) {
+            return Ok(reply);
+        }
+        match stream.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(read) => raw.extend_from_slice(&buffer[..read]),
+            Err(error) => return Err(format!("{method} {path}: {error}")),
+        }
+    }
+    complete_reply(&raw, true).ok_or_else(|| format!("{method} {path}: truncated reply"))
+}
+
+/// (status, body) once `raw` holds a whole response (by Content-Length or chunked framing);
+/// without either, the body ends when the server closes the connection.
+fn complete_reply(raw: &[u8], closed: bool) -> Option<(u16, String)> {
+    let end = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
+    let body = &raw[end + 4..];
+    let status = head.split(' ').nth(1)?.parse().ok()?;
+    let length = head.lines().find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        (name.trim() == "content-length").then(|| value.trim().parse::<usize>().ok())?
+    });
+    let text = || String::from_utf8_lossy(body).to_string();
+    match length {
+        Some(length) => (body.len() >= length).then(|| (status, text())),
+        None if head.contains("transfer-encoding: chunked") => body
+            .ends_with(b"0\r\n\r\n")
+            .then(|| (status, dechunk(&text()))),
+        None => closed.then(|| (status, text())),
+    }
+}
+
+fn dechunk(mut rest: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, after)) = rest.split_once("\r\n") {
+        let size = usize::from_str_radix(size.split(';').next().unwrap_or("").trim(), 16);
+        match size {
+            Ok(size) if size > 0 && after.len() >= size => {
+                out.push_str(&after[..size]);
+                rest = after[size..].trim_start_matches("\r\n");
+            }
+            _ => break,
+        }
+    }
+    out
+}
+
+/// Full path of a program on `PATH` (after `require` checked it is there).
+fn program_path(name: &str) -> PathBuf {
+    require(name);
+    std::env::var_os("PATH")
+        .and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|dir| dir.join(name))
+                .find(|path| path.is_file())
+        })
+        .unwrap_or_else(|| panic!("{name} not found"))
+}
+
+/// Polls `probe` every 50 ms until it gives a value, or panics after `within`.
+fn wait_for<T>(within: Duration, what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(value) = probe() {
+            return value;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {within:?}: {what}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+// ---- a tiny WebDriver client ----------------------------------------------------------------
+
+/// chromedriver on a free loopback port, with one headless Chromium session.
+struct Browser {
+    driver: Child,
+    port: u16,
+    session: String,
+    dir: PathBuf,
+}
+
+/// The W3C key of an element reference in WebDriver replies.
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+impl Browser {
+    /// Starts Chromium with `extra` arguments beside the usual headless ones.
+    fn start(extra: &[String]) -> Browser {
+        let chromium = program_path("chromium");
+        let chromedriver = program_path("chromedriver");
+        let dir = temp_dir("chromium");
+        let port = free_port();
+        let log = std::fs::File::create(dir.join("chromedriver.log"))
+            .unwrap_or_else(|e| panic!("cannot create the chromedriver log: {e}"));
+        let driver = Command::new(chromedriver)
+            .arg(format!("--port={port}"))
+            .arg(format!(
+                "--log-path={}",
+                dir.join("chromedriver.log").display()
+            ))
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start chromedriver: {e}"));
+        let mut browser = Browser {
+            driver,
+            port,
+            session: String::new(),
+            dir,
+        };
+        wait_for(Duration::from_secs(20), "chromedriver is ready", || {
+            let (status, body) =
+                http(port, "GET", "/status", &[], None, Duration::from_secs(2)).ok()?;
+            let ready = serde_json::from_str::<Value>(&body).ok()?["value"]["ready"] == true;
+            (status == 200 && ready).then_some(())
+        });
+        let profile = browser.dir.join("profile");
+        let mut args: Vec<String> = [
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--window-size=1920,1080",
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect();
+        args.push(format!("--user-data-dir={}", profile.display()));
+        args.extend(extra.iter().cloned());
+        let capabilities = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": chromium.display().to_string(),
+                "args": args,
+            },
+        }}});
+        let reply = browser
+            .command(
+                "POST",
+                "/session",
+                Some(capabilities),
+                Duration::from_secs(90),
+            )
+            .unwrap_or_else(|e| panic!("cannot start Chromium: {e}\n{}", browser.driver_log()));
+        browser.session = reply["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no session id in {reply}"))
+            .to_string();
+        browser
+    }
+
+    fn driver_log(&self) -> String {
+        let text = std::fs::read_to_string(self.dir.join("chromedriver.log")).unwrap_or_default();
+        let start = text.len().saturating_sub(4_000);
+        text.get(start..).unwrap_or_default().to_string()
+    }
+
+    /// One WebDriver command: the reply's `value`, or the WebDriver error as text.
+    fn command(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        timeout: Duration,
+    ) -> Result<Value, String> {
+        let body = body.map(|b| b.to_string());
+        let headers = [("Content-Type", "application/json; charset=utf-8")];
+        let (status, text) = http(self.port, method, path, &headers, body.as_deref(), timeout)?;
+        let reply: Value =
+            serde_json::from_str(&text).map_err(|e| format!("bad reply {e}: {text}"))?;
+        if status == 200 {
+            Ok(reply["value"].clone())
+        } else {
+            Err(format!("{status} {}", reply["value"]))
+        }
+    }
+
+    fn session_command(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, String> {
+        let path = format!("/session/{}{path}", self.session);
+        self.command(method, &path, body, Duration::from_secs(30))
+    }
+
+    fn navigate(&self, url: &str) {
+        self.session_command("POST", "/url", Some(json!({ "url": url })))
+            .unwrap_or_else(|e| panic!("cannot open {url}: {e}"));
+    }
+
+    /// The element matching a CSS selector, if there is one now.
+    fn find(&self, css: &str) -> Option<String> {
+        let body = json!({"using": "css selector", "value": css});
+        let found = self.session_command("POST", "/element", Some(body)).ok()?;
+        found[ELEMENT_KEY].as_str().map(str::to_string)
+    }
+
+    fn type_into(&self, element: &str, text: &str) {
+        self.session_command(
+            "POST",
+            &format!("/element/{element}/value"),
+            Some(json!({ "text": text })),
+        )
+        .unwrap_or_else(|e| panic!("cannot type: {e}"));
+    }
+
+    fn click(&self, element: &str) {
+        self.session_command(
+            "POST",
+            &format!("/element/{element}/click"),
+            Some(json!({})),
+        )
+        .unwrap_or_else(|e| panic!("cannot click: {e}"));
+    }
+
+    /// Runs a script in the page (`arguments` holds `args`) and returns its result.
+    fn script(&self, script: &str, args: Value) -> Option<Value> {
+        let body = json!({ "script": script, "args": args });
+        self.session_command("POST", "/execute/sync", Some(body))
+            .ok()
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        if !self.session.is_empty() {
+            let path = format!("/session/{}", self.session);
+            let _ = self.command("DELETE", &path, None, Duration::from_secs(20));
+        }
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+        if std::thread::panicking() {
+            eprintln!("chromedriver log (tail):\n{}", self.driver_log());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+// ---- the test --------------------------------------------------------------------------------
+
+const VOICE: &str = "2026/11/23/call1-take1-e2e00001.wav";
+const MANAGER_PASSWORD: &str = "manager-pass-501";
+const TONE_HZ: f64 = 1_000.0;
+
+/// A 16-bit mono WAV of a sine at `hz`.
+fn write_tone(path: &Path, rate: u32, seconds: f64, hz: f64) {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).unwrap_or_else(|e| panic!("{e}"));
+    }
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut writer =
+        hound::WavWriter::create(path, spec).unwrap_or_else(|e| panic!("cannot write a WAV: {e}"));
+    for n in 0..(f64::from(rate) * seconds) as usize {
+        let value = (2.0 * std::f64::consts::PI * hz * n as f64 / f64::from(rate)).sin();
+        writer
+            .write_sample((value * 16_000.0) as i16)
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    writer.finalize().unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// Share of the energy of `samples` (at `rate`) at `hz` (Goertzel).
+fn share_at(samples: &[i16], rate: f64, hz: f64) -> f64 {
+    let w = 2.0 * std::f64::consts::PI * hz / rate;
+    let (mut s1, mut s2) = (0.0_f64, 0.0_f64);
+    for &x in samples {
+        let s = f64::from(x) + 2.0 * w.cos() * s1 - s2;
+        s2 = s1;
+        s1 = s;
+    }
+    let power = s1 * s1 + s2 * s2 - 2.0 * w.cos() * s1 * s2;
+    let total: f64 = samples.iter().map(|&x| f64::from(x).powi(2)).sum();
+    if total == 0.0 {
+        return 0.0;
+    }
+    2.0 * power / (samples.len() as f64 * total)
+}
+
+/// What the test put in the data folder before the engine started.
+struct Prepared {
+    code: String,
+    screener: String,
+    admin: String,
+}
+
+/// Managers 501 and 502, one voice message from district 6 of 1888 (with its recording), and
+/// tokens for a screener and an admin, written with the store API into `data`.
+fn prepare(data: &Path) -> Prepared {
+    write_tone(&data.join("recordings").join(VOICE), 8_000, 1.5, 440.0);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("runtime: {e}"));
+    runtime.block_on(async {
+        let store = Store::open(data)
+            .await
+            .unwrap_or_else(|e| panic!("store: {e}"));
+        store
+            .add_manager("501", "مدیر منطقهٔ ۶", "1234", MANAGER_PASSWORD)
+            .await
+            .unwrap_or_else(|e| panic!("manager: {e}"));
+        store
+            .add_manager("502", "مدیر منطقهٔ ۱۲", "1234", "manager-pass-502")
+            .await
+            .unwrap_or_else(|e| panic!("manager: {e}"));
+        let message = NewMessage {
+            call_ref: "e2e-1".into(),
+            call_id: "e2e-call-1".into(),
+            line: "1888".into(),
+            kind: "complaint".into(),
+            district: Some(6),
+            category: None,
+            case_number: None,
+            caller: "09121234567".into(),
+            recording: Some(VOICE.into()),
+            created_at: 1_795_448_513_123,
+            stage: FilingStage::Whole,
+        };
+        let code = store
+            .file_message(&message)
+            .await
+            .unwrap_or_else(|e| panic!("file: {e}"))
+            .unwrap_or_else(|| panic!("a complaint gets a tracking code"));
+        let screener = store
+            .create_token(&Role::Screener)
+            .await
+            .unwrap_or_else(|e| panic!("token: {e}"));
+        let admin = store
+            .create_token(&Role::Admin)
+            .await
+            .unwrap_or_else(|e| panic!("token: {e}"));
+        store.close().await;
+        Prepared {
+            code,
+            screener,
+            admin,
+        }
+    })
+}
+
+fn api(port: u16, path: &str, token: &str) -> Value {
+    let auth = format!("Bearer {token}");
+    let (status, body) = http(
+        port,
+        "GET",
+        path,
+        &[("Authorization", &auth)],
+        None,
+        Duration::from_secs(10),
+    )
+    .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+    assert_eq!(status, 200, "GET {path}: {body}");
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: {e}: {body}"))
+}
+
+fn wait_visible(browser: &Browser, css: &str, what: &str) -> String {
+    let script = "const e = document.querySelector(arguments[0]); \
+                  return e && !e.hidden && e.offsetParent !== null;";
+    wait_for(Duration::from_secs(15), what, || {
+        (browser.script(script, json!([css]))? == json!(true)).then_some(())?;
+        browser.find(css)
+    })
+}
+
+#[test]
+fn a_manager_hears_a_referred_message_and_replies_from_the_browser() {
+    require("chromium");
+    require("chromedriver");
+    let prepared = std::cell::RefCell::new(None);
+    let engine =
+        Engine::start_on_prepared_data("mailbox-web", "[mailboxes.1888]\n6 = \"501\"\n", &|data| {
+            *prepared.borrow_mut() = Some(prepare(data));
+        });
+    let Prepared {
+        code,
+        screener,
+        admin,
+    } = prepared
+        .borrow_mut()
+        .take()
+        .unwrap_or_else(|| panic!("the data folder was prepared"));
+    let port = engine.http;
+    let base = format!("http://127.0.0.1:{port}");
+
+    let tone = temp_dir("mailbox-mic").join("tone.wav");
+    write_tone(&tone, 48_000, 10.0, TONE_HZ);
+    let browser = Browser::start(&[
+        "--use-fake-ui-for-media-stream".into(),
+        "--use-fake-device-for-media-stream".into(),
+        format!("--use-file-for-fake-audio-capture={}", tone.display()),
+        "--autoplay-policy=no-user-gesture-required".into(),
+    ]);
+
+    // The screener signs in with a token and refers the message to the suggested mailbox.
+    browser.navigate(&format!("{base}/screening"));
+    let field = wait_for(Duration::from_secs(10), "the screening sign-in", || {
+        browser.find("#token")
+    });
+    browser.type_into(&field, &screener);
+    let button = browser
+        .find("#signin")
+        .unwrap_or_else(|| panic!("no sign-in button"));
+    browser.click(&button);
+    let item = format!("li.message[data-code=\"{code}\"]");
+    wait_for(
+        Duration::from_secs(15),
+        "the message in the screening queue",
+        || browser.find(&item),
+    );
+    let suggested = browser
+        .script(
+            "return document.querySelector(arguments[0] + ' select.mailbox').value;",
+            json!([item]),
+        )
+        .unwrap_or_default();
+    assert_eq!(
+        suggested,
+        json!("501"),
+        "the configured suggestion is pre-selected"
+    );
+    let lang = browser.script(
+        "return document.documentElement.lang + '/' + document.dir;",
+        json!([]),
+    );
+    assert_eq!(lang, Some(json!("fa/rtl")));
+    let refer = browser
+        .find(&format!("{item} button.refer"))
+        .unwrap_or_else(|| panic!("no refer button"));
+    browser.click(&refer);
+    wait_for(
+        Duration::from_secs(10),
+        "the message leaves the queue",
+        || browser.find(&item).is_none().then_some(()),
+    );
+    let message = api(port, &format!("/api/messages/{code}"), &admin);
+    assert_eq!(message["status"], "referred", "{message}");
+    assert_eq!(message["mailbox"], "501");
+
+    // The manager signs in with mailbox and password.
+    browser.navigate(&format!("{base}/mailbox"));
+    let field = wait_for(Duration::from_secs(10), "the mailbox sign-in", || {
+        browser.find("#mailbox")
+    });
+    browser.type_into(&field, "501");
+    let field = browser
+        .find("#password")
+        .unwrap_or_else(|| panic!("no password field"));
+    browser.type_into(&field, MANAGER_PASSWORD);
+    let button = browser
+        .find("#signin")
+        .unwrap_or_else(|| panic!("no sign-in button"));
+    browser.click(&button);
+    wait_for(
+        Duration::from_secs(15),
+        "the message in the mailbox",
+        || browser.find(&item),
+    );
+
+    // Plays the citizen's voice message to its end.
+    let play = "const a = document.querySelector(arguments[0] + ' audio.voice'); \
+                window.__ended = false; a.addEventListener('ended', () => { window.__ended = true; }); \
+                a.play(); return true;";
+    browser.script(play, json!([item]));
+    wait_for(
+        Duration::from_secs(15),
+        "the voice message plays to its end",
+        || {
+            let state = browser.script(
+                "const a = document.querySelector(arguments[0] + ' audio.voice'); \
+             return [a.readyState, a.currentTime, window.__ended, a.error ? a.error.code : 0];",
+                json!([item]),
+            )?;
+            assert_eq!(state[3], json!(0), "the player failed: {state}");
+            (state[0].as_i64()? >= 2 && state[1].as_f64()? > 0.0 && state[2] == json!(true))
+                .then_some(())
+        },
+    );
+
+    // Records about two seconds, listens to the take, sends it.
+    let record = wait_visible(
+        &browser,
+        &format!("{item} button.record"),
+        "the record button",
+    );
+    browser.click(&record);
+    let stop = wait_visible(&browser, &format!("{item} button.stop"), "the stop button");
+    std::thread::sleep(Duration::from_secs(2));
+    browser.click(&stop);
+    let send = wait_visible(&browser, &format!("{item} button.send"), "the send button");
+    let take = browser.script(
+        "const a = document.querySelector(arguments[0] + ' audio.take'); return a.src;",
+        json!([item]),
+    );
+    assert!(
+        take.as_ref()
+            .and_then(Value::as_str)
+            .is_some_and(|src| src.starts_with("blob:")),
+        "the take can be heard before sending: {take:?}"
+    );
+    browser.click(&send);
+    let replied = wait_for(Duration::from_secs(15), "the reply is saved", || {
+        let message = api(port, &format!("/api/messages/{code}"), &admin);
+        (message["status"] == "replied").then_some(message)
+    });
+    assert_eq!(replied["reply_channel"], "web", "{replied}");
+    let url = replied["reply_recording_url"].as_str().unwrap_or_default();
+    let name = url.strip_prefix("/api/recordings/").unwrap_or_default();
+    assert!(name.contains("web-reply-"), "{replied}");
+
+    let reader = hound::WavReader::open(engine.data.join("recordings").join(name))
+        .unwrap_or_else(|e| panic!("the reply on disk: {e}"));
+    let spec = reader.spec();
+    assert_eq!(
+        (spec.sample_rate, spec.channels, spec.bits_per_sample),
+        (8_000, 1, 16)
+    );
+    assert_eq!(spec.sample_format, hound::SampleFormat::Int);
+    let samples: Vec<i16> = reader
+        .into_samples::<i16>()
+        .collect::<Result<_, _>>()
+        .unwrap_or_else(|e| panic!("the reply's samples: {e}"));
+    let seconds = samples.len() as f64 / 8_000.0;
+    assert!(
+        (1.5..=4.0).contains(&seconds),
+        "a ~2 s take lasted {seconds:.2} s"
+    );
+    // The fake microphone may start with a few silent frames: look at the middle.
+    let middle = &samples[samples.len() / 4..samples.len() * 3 / 4];
+    let share = share_at(middle, 8_000.0, TONE_HZ);
+    assert!(
+        share > 0.5,
+        "1 kHz holds only {share:.2} of the reply's energy"
+    );
+
+    // The audit log shows the manager's listen, the screening and the reply.
+    let log = api(port, &format!("/api/audit?tracking_code={code}"), &admin);
+    let entries = log.as_array().cloned().unwrap_or_default();
+    let has = |actor: &str, action: &str, detail: &str| {
+        entries.iter().any(|e| {
+            e["actor"] == actor
+                && e["action"] == action
+                && e["detail"].as_str().is_some_and(|d| d.starts_with(detail))
+        })
+    };
+    assert!(has("manager:501", "listen", "voice message"), "{log}");
+    assert!(
+        has("screener", "screen", "referred to mailbox 501"),
+        "{log}"
+    );
+    assert!(has("manager:501", "reply", ""), "{log}");
+    let signed_in = api(port, "/api/audit", &admin);
+    assert!(
+        signed_in.as_array().is_some_and(|list| list
+            .iter()
+            .any(|e| e["actor"] == "manager:501" && e["action"] == "sign_in")),
+        "{signed_in}"
+    );
+}
