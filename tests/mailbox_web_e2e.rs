@@ -3,7 +3,8 @@
 //! manager signs in at `/mailbox`, plays it, records a reply through a fake microphone fed from a
 //! WAV file with a 1 kHz tone, and sends it. Then the API must show the message `replied` by
 //! `web`, the file on disk must be 8 kHz mono 16-bit, about as long as the take, and hold the
-//! tone, and the audit log must show the listen. Chromium and chromedriver are required: the test
+//! tone, the citizen following up on 1888 from the number that left the message must hear it
+//! (SIPp and a test RTP peer), and the audit log must show the listen. Chromium and chromedriver are required: the test
 //! fails loudly without them.
 
 mod common;
@@ -16,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+use common::ivr_call::IvrCall;
 use common::{free_port, require, temp_dir, Engine};
 use pasokh::engine::{FilingStage, NewMessage};
 use pasokh::store::{Role, Store};
@@ -378,7 +380,8 @@ fn prepare(data: &Path) -> Prepared {
             district: Some(6),
             category: None,
             case_number: None,
-            caller: "09121234567".into(),
+            // The number SIPp's caller scenario calls from, so its follow-up hears the reply.
+            caller: "09120001".into(),
             recording: Some(VOICE.into()),
             created_at: 1_795_448_513_123,
             stage: FilingStage::Whole,
@@ -597,6 +600,26 @@ fn a_manager_hears_a_referred_message_and_replies_from_the_browser() {
     assert!(
         share > 0.5,
         "1 kHz holds only {share:.2} of the reply's energy"
+    );
+
+    // The reply is heard on the phone: the citizen follows up on 1888 (2, the code, #) from
+    // the number that left the message, and the RTP back carries the 1 kHz reply.
+    let mut call = IvrCall::start(&engine, "1888", Duration::from_secs(120));
+    call.wait_welcome();
+    call.keys("2", Duration::from_millis(600));
+    let heard = call.ask(&code, "#");
+    call.hang_up();
+    assert!(call.wait(), "the follow-up call failed");
+    let reply_ms = heard
+        .pcm()
+        .chunks(160)
+        .filter(|frame| frame.len() == 160 && common::wav::is_tone(frame, TONE_HZ as f32))
+        .count()
+        * 20;
+    eprintln!("the citizen heard {reply_ms} ms of the browser reply");
+    assert!(
+        reply_ms >= 1200,
+        "the citizen hears the reply recorded in the browser: {reply_ms} ms of 1 kHz"
     );
 
     // The audit log shows the manager's listen, the screening and the reply.
