@@ -11,6 +11,7 @@ pub mod case;
 pub mod flow;
 pub mod run;
 pub mod simulate;
+pub mod sms;
 pub mod tracking;
 pub mod words;
 

@@ -68,6 +68,11 @@ async fn store_with_reply(label: &str) -> Result<(TempDir, Store, String), Store
         .save_reply(&code, "501", "2026/12/07/r1-reply-0.wav", "phone")
         .await?;
     assert_eq!(saved, ReplyOutcome::Saved);
+    // The screening's own text is acknowledged already: these tests follow the reply's.
+    sqlx::query("UPDATE outbox SET sent_at = 1 WHERE reason = 'screened'")
+        .execute(store.pool())
+        .await
+        .map_err(store.error("test"))?;
     Ok((dir, store, code))
 }
 

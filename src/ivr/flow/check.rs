@@ -225,7 +225,7 @@ fn sample_prompts(how: SayAs) -> BTreeSet<String> {
             .iter()
             .filter_map(|s| status_prompt(s))
             .collect(),
-        SayAs::Recording => BTreeSet::new(),
+        SayAs::Recording | SayAs::When => BTreeSet::new(),
     }
 }
 

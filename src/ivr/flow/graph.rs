@@ -22,8 +22,8 @@ pub const CASE_VARS: [&str; 12] = [
 /// Variables a successful message lookup sets.
 pub const MESSAGE_VARS: [&str; 2] = ["message_status", "message_reply"];
 
-/// Variables every run starts with.
-pub const BUILTIN_VARS: [&str; 3] = ["caller", "line", "today"];
+/// Variables every run starts with (`caller_takes_sms` only when a text can reach the caller).
+pub const BUILTIN_VARS: [&str; 4] = ["caller", "line", "today", "caller_takes_sms"];
 
 impl NodeKind {
     /// `(field, node)` for every node this one can go to; menu keys read `keys.1`.

@@ -218,10 +218,12 @@ pub enum SayAs {
     Status,
     /// A stored recording id.
     Recording,
+    /// Says nothing: the part is spoken only when the variable is set (`{when: caller_takes_sms}`).
+    When,
 }
 
 impl SayAs {
-    pub const ALL: [SayAs; 8] = [
+    pub const ALL: [SayAs; 9] = [
         SayAs::Digits,
         SayAs::Number,
         SayAs::Date,
@@ -230,6 +232,7 @@ impl SayAs {
         SayAs::Verdict,
         SayAs::Status,
         SayAs::Recording,
+        SayAs::When,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -242,6 +245,7 @@ impl SayAs {
             SayAs::Verdict => "verdict",
             SayAs::Status => "status",
             SayAs::Recording => "recording",
+            SayAs::When => "when",
         }
     }
 

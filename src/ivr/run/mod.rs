@@ -126,6 +126,10 @@ impl IvrRun {
     pub fn start(flow: Arc<Flow>, ctx: CallContext, now: Duration) -> Self {
         let mut vars = BTreeMap::new();
         vars.insert("caller".to_owned(), ctx.caller.clone());
+        // Set only for a number a text can reach, so a flow promises an SMS to no one else.
+        if crate::ivr::sms::sms_recipient(&ctx.caller).is_some() {
+            vars.insert("caller_takes_sms".to_owned(), "yes".to_owned());
+        }
         vars.insert("line".to_owned(), ctx.line.clone());
         vars.insert("today".to_owned(), ctx.today.to_string());
         let start = flow.start.clone();

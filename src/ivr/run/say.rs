@@ -54,6 +54,7 @@ impl IvrRun {
             SayAs::Status => return one(status_prompt(value)),
             SayAs::Recording if value.is_empty() => return None,
             SayAs::Recording => vec![recording_prompt(value)],
+            SayAs::When => return Some(Vec::new()),
         };
         (!prompts.is_empty()).then_some(prompts)
     }

@@ -48,6 +48,8 @@ pub(super) fn scenarios_1888() -> Vec<Scenario> {
                 "play ivr/repeat_code",
                 "play digit/",
                 "play ivr/keep_code",
+                // The test caller's number is a mobile one: the result is promised by text.
+                "play ivr/result_by_sms",
                 "node goodbye",
                 "play ivr/goodbye",
                 "flow hangs up",

@@ -372,3 +372,36 @@ fn every_ivr_phrase_is_used_and_every_case_phrase_is_recorded() {
         "phrases without a text: {unrecorded:?}"
     );
 }
+
+/// "The result will be sent by SMS" is said only to a number a text can reach: the same voice
+/// message from a landline or a withheld number ends without the promise.
+#[test]
+fn the_sms_promise_is_made_only_to_a_number_that_can_take_a_text() {
+    let flows = real_flows();
+    let texts = prompt_texts();
+    let prompt_text = |id: &str| texts.get(id).cloned();
+    let today = ctx("1888", false).today;
+    let login = |mailbox: &str, pin: &str| super::simulate::demo_login(mailbox, pin, today);
+    let world = World {
+        cases: &case_fixture,
+        messages: &message_fixture,
+        prompt_text: &prompt_text,
+        login: &login,
+    };
+    for (caller, promised) in [
+        ("09121234567", true),
+        ("+989121234567", true),
+        ("02188776655", false),
+        ("anonymous", false),
+    ] {
+        let mut context = ctx("1888", false);
+        context.caller = caller.to_owned();
+        let log = simulate_with(&flows, "1888", "1 2 # 1", &world, context, None);
+        assert!(
+            log.iter().any(|l| l.starts_with("play ivr/keep_code")),
+            "{caller}: the code was read: {log:#?}"
+        );
+        let said = log.iter().any(|l| l.starts_with("play ivr/result_by_sms"));
+        assert_eq!(said, promised, "{caller}: {log:#?}");
+    }
+}

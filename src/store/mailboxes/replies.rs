@@ -4,7 +4,7 @@
 
 use crate::store::audit::AuditEntry;
 use crate::store::messages::{to_row, COLUMNS};
-use crate::store::outbox::{reply_notice, sms_recipient};
+use crate::store::outbox::{handled_notice, reply_notice, sms_recipient};
 use crate::store::{unix_ms_now, MessageRow, Store, StoreError};
 
 /// Messages a mailbox shows at most (a manager works through them; older ones stay searchable
@@ -123,18 +123,25 @@ impl Store {
         let code = tracking_code.trim();
         let actor = format!("manager:{mailbox}");
         let mut tx = self.begin_write("start marking a message handled").await?;
-        let done = sqlx::query(
+        let now = unix_ms_now();
+        let done: Option<(i64, String)> = sqlx::query_as(
             "UPDATE messages SET status = 'closed', updated_at = ?1 \
-             WHERE tracking_code = ?2 AND mailbox = ?3 AND status = 'referred'",
+             WHERE tracking_code = ?2 AND mailbox = ?3 AND status = 'referred' \
+             RETURNING id, caller",
         )
-        .bind(unix_ms_now())
+        .bind(now)
         .bind(code)
         .bind(mailbox)
-        .execute(&mut *tx)
+        .fetch_optional(&mut *tx)
         .await
         .map_err(self.error("mark a message handled"))?;
-        if done.rows_affected() == 0 {
+        let Some((message_id, caller)) = done else {
             return Ok(ReplyOutcome::NotInMailbox);
+        };
+        if let Some(recipient) = sms_recipient(&caller) {
+            let body = handled_notice(code);
+            self.queue_text_in(&mut tx, message_id, "handled", &recipient, &body, now)
+                .await?;
         }
         self.audit_in(
             &mut tx,

@@ -2,6 +2,7 @@
 //! for one of four reasons (the 1888 practice: about 80% are referred).
 
 use crate::store::audit::AuditEntry;
+use crate::store::outbox::{screened_notice, sms_recipient};
 use crate::store::{unix_ms_now, MessageRow, Store, StoreError};
 
 /// Why a message is not referred: the message is incomplete, the caller's details are
@@ -71,9 +72,10 @@ impl Store {
             }
         }
         let now = unix_ms_now();
-        let done = sqlx::query(
+        let done: Option<(i64, String)> = sqlx::query_as(
             "UPDATE messages SET status = ?1, mailbox = ?2, reject_reason = ?3, screened_by = ?4, \
-             screened_at = ?5, updated_at = ?5 WHERE tracking_code = ?6 AND status = 'new'",
+             screened_at = ?5, updated_at = ?5 WHERE tracking_code = ?6 AND status = 'new' \
+             RETURNING id, caller",
         )
         .bind(status)
         .bind(mailbox)
@@ -81,10 +83,10 @@ impl Store {
         .bind(actor)
         .bind(now)
         .bind(code)
-        .execute(&mut *tx)
+        .fetch_optional(&mut *tx)
         .await
         .map_err(self.error("screen a message"))?;
-        if done.rows_affected() == 0 {
+        let Some((message_id, caller)) = done else {
             let current: Option<String> =
                 sqlx::query_scalar("SELECT status FROM messages WHERE tracking_code = ?")
                     .bind(code)
@@ -92,6 +94,12 @@ impl Store {
                     .await
                     .map_err(self.error("read a message's status"))?;
             return Ok(current.map_or(ScreeningOutcome::NotFound, ScreeningOutcome::NotWaiting));
+        };
+        // The caller was told the result comes by text (only a number that can take one is).
+        if let Some(recipient) = sms_recipient(&caller) {
+            let body = screened_notice(code, decision);
+            self.queue_text_in(&mut tx, message_id, "screened", &recipient, &body, now)
+                .await?;
         }
         let detail = match decision {
             Screening::Refer { mailbox } => format!("referred to mailbox {mailbox}"),

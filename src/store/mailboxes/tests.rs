@@ -238,9 +238,12 @@ async fn a_reply_lands_in_the_message_with_its_audit_and_one_text() -> Result<()
         .save_reply(&old, "501", "2026/12/07/web-reply-2.wav", "web")
         .await?;
     let texts = store.list_texts(10).await?;
-    assert_eq!(texts.len(), 1);
-    assert_eq!(texts[0].recipient, "09121234567");
-    assert!(texts[0].body.contains(&old));
+    let replies: Vec<_> = texts.iter().filter(|t| t.reason == "reply").collect();
+    assert_eq!(replies.len(), 1, "one reply text per message: {texts:?}");
+    assert_eq!(replies[0].recipient, "09121234567");
+    assert!(replies[0].body.contains(&old));
+    let screened = texts.iter().filter(|t| t.reason == "screened").count();
+    assert_eq!(screened, 3, "each screening result is texted: {texts:?}");
 
     assert_eq!(
         store.mark_handled(&newer, "502", "phone").await?,
@@ -252,6 +255,13 @@ async fn a_reply_lands_in_the_message_with_its_audit_and_one_text() -> Result<()
     );
     let status = store.message_status(&newer).await?.map(|s| s.status);
     assert_eq!(status.as_deref(), Some("closed"));
+    let handled = store.list_texts(10).await?;
+    assert!(
+        handled
+            .iter()
+            .any(|t| t.reason == "handled" && t.body.contains(&newer)),
+        "handling without a reply is texted too: {handled:?}"
+    );
     let actions: Vec<_> = store
         .list_audit(10, None, None)
         .await?

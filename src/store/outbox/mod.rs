@@ -32,28 +32,7 @@ pub struct OutboxRow {
     pub gave_up_at: Option<i64>,
 }
 
-/// The number a text can go to: an Iranian mobile number (`09` and nine digits, or the same in
-/// international form), normalised to `09…`. Landlines and withheld numbers cannot take a text.
-pub fn sms_recipient(number: &str) -> Option<String> {
-    let digits: String = number
-        .trim()
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '-'))
-        .collect();
-    let national = if let Some(rest) = digits.strip_prefix("+98") {
-        format!("0{rest}")
-    } else if let Some(rest) = digits.strip_prefix("0098") {
-        format!("0{rest}")
-    } else if digits.len() == 10 && digits.starts_with('9') {
-        format!("0{digits}")
-    } else {
-        digits
-    };
-    (national.len() == 11
-        && national.starts_with("09")
-        && national.bytes().all(|b| b.is_ascii_digit()))
-    .then_some(national)
-}
+pub use crate::ivr::sms::sms_recipient;
 
 /// The text that says a manager's voice reply is waiting.
 pub fn reply_notice(tracking_code: &str) -> String {
@@ -61,6 +40,30 @@ pub fn reply_notice(tracking_code: &str) -> String {
         "پاسخ صوتی مدیر به پیام شما با کد رهگیری {tracking_code} آماده است. \
          برای شنیدن آن با همین شماره تماس بگیرید، کلید ۲ را بزنید و کد را وارد کنید."
     )
+}
+
+/// The text that gives a screening's result.
+pub fn screened_notice(tracking_code: &str, decision: &crate::store::Screening) -> String {
+    match decision {
+        crate::store::Screening::Refer { .. } => format!(
+            "پیام شما با کد رهگیری {tracking_code} بررسی و به مدیر مسئول ارجاع شد. \
+             پاسخ را با پیگیری همین کد در سامانه خواهید شنید."
+        ),
+        crate::store::Screening::Reject { reason } => {
+            let why = match reason.as_str() {
+                "incomplete_message" => "پیام کامل نبود",
+                "incomplete_caller" => "مشخصات تماس‌گیرنده کامل نبود",
+                "duplicate" => "همین موضوع پیش‌تر ثبت شده است",
+                _ => "موضوع به شهرداری مربوط نیست",
+            };
+            format!("پیام شما با کد رهگیری {tracking_code} بررسی شد و ارجاع نشد، زیرا {why}.")
+        }
+    }
+}
+
+/// The text that says a message was handled without a voice reply.
+pub fn handled_notice(tracking_code: &str) -> String {
+    format!("به پیام شما با کد رهگیری {tracking_code} رسیدگی شد.")
 }
 
 /// The pause before attempt `attempts + 1`: 10 s doubling, at most an hour.
