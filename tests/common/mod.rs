@@ -391,6 +391,7 @@ pub fn read(path: &Path) -> Vec<u8> {
     std::fs::read(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
 
+pub mod browser;
 pub mod heard;
 pub mod ivr_call;
 pub mod pcap;
