@@ -276,10 +276,20 @@ async fn log(state: &WebState, actor: &str, action: &str, detail: &str) -> bool 
     }
 }
 
-/// `POST /mailbox/signout`: forgets the cookie and shows the sign-in form.
-pub(super) async fn sign_out(headers: HeaderMap) -> Response {
+/// `POST /mailbox/signout`: ends the session on the server (the session token is deleted, so
+/// a copied cookie stops working too), forgets the cookie and shows the sign-in form. Only a
+/// manager's session token is deleted here: an API token pasted into another page is not.
+pub(super) async fn sign_out(State(state): State<WebState>, headers: HeaderMap) -> Response {
     if !same_origin(&headers) {
         return problem(Problem::OtherOrigin);
+    }
+    if let Some(token) = super::auth::cookie_token(&headers) {
+        if let Ok(Some(Role::Manager(_))) = state.store.verify_token(token).await {
+            if let Err(error) = state.store.revoke_token_text(token).await {
+                tracing::error!(%error, "a manager's session could not be ended");
+                return problem(Problem::Unavailable);
+            }
+        }
     }
     with_cookie(see_other("/mailbox"), &expired_cookie())
 }

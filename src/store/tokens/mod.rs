@@ -185,6 +185,22 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Deletes the token with this text (a browser session's, on sign-out), so a copy of the
+    /// cookie stops working too. `false` when no such token is stored.
+    pub async fn revoke_token_text(&self, token: &str) -> Result<bool, StoreError> {
+        if !looks_like_token(token) {
+            return Ok(false);
+        }
+        let done = sqlx::query("DELETE FROM api_tokens WHERE token_sha256 = ?")
+            .bind(token_hash(token))
+            .execute(self.pool())
+            .await
+            .map_err(self.error("revoke a token"))?;
+        Ok(done.rows_affected() > 0)
+    }
+}
+
 /// A stored token as `pasokh token list` shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenRow {

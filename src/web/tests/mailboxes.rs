@@ -415,10 +415,21 @@ async fn managers_sign_in_with_a_password_and_are_locked_out_after_five_failures
         "the mailbox page once signed in"
     );
     let out = server
-        .send("POST /mailbox/signout HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        .send(&format!(
+            "POST /mailbox/signout HTTP/1.1\r\nHost: localhost\r\nCookie: pasokh_token={token}\r\n\
+             Content-Length: 0\r\nConnection: close\r\n\r\n"
+        ))
         .await?;
     assert_eq!(out.status, 303);
     assert!(cookie_of(&out).contains("Max-Age=0"), "{}", cookie_of(&out));
+    // The session ends on the server too: a copy of the old cookie no longer opens anything.
+    let after = server
+        .send(&format!(
+            "GET /api/messages HTTP/1.1\r\nHost: localhost\r\nCookie: pasokh_token={token}\r\n\
+             Connection: close\r\n\r\n"
+        ))
+        .await?;
+    assert_eq!(after.status, 401, "{}", after.body);
 
     // Wrong password and unknown mailbox: the same answer.
     let wrong = sign_in(&server, TEST_MANAGER, "wrong password").await?;
