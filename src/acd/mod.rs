@@ -157,6 +157,40 @@ impl Acd {
     }
 
     /// The settings of the queue a call is in (waiting or connected).
+    /// Whether a call entering `queue` now would ring an agent at once: more of its members are
+    /// available than calls wait in it with no phone ringing. The caller is then told they are
+    /// being connected, not that every call-taker is busy.
+    pub fn would_ring_at_once(&self, queue: &str) -> bool {
+        let Some(queue) = self
+            .queue_names
+            .get(queue)
+            .and_then(|&i| self.queues.get(i))
+            .and_then(Option::as_ref)
+        else {
+            return false;
+        };
+        let available = queue
+            .members
+            .iter()
+            .filter(|m| {
+                self.agents
+                    .get(m.agent)
+                    .and_then(Option::as_ref)
+                    .is_some_and(|a| a.state == AgentState::Available)
+            })
+            .count();
+        let waiting = queue
+            .queued
+            .values()
+            .filter(|key| {
+                self.calls
+                    .get(key)
+                    .is_some_and(|c| matches!(c.phase, queue::CallPhase::Waiting))
+            })
+            .count();
+        available > waiting
+    }
+
     pub fn queue_of_call(&self, call: CallKey) -> Option<&QueueConfig> {
         let queue = self.calls.get(&call)?.queue;
         self.queue(queue).map(|q| &q.config)

@@ -63,11 +63,15 @@ impl Engine {
             leg,
             idle: Idle::Music,
         });
-        self.media(MediaCommand::Play {
-            leg,
-            prompts: vec![QUEUE_ALL_BUSY.into()],
-            barge_in: true,
-        });
+        // "All call-takers are busy" only when they are: a call that will ring a free call-taker
+        // at once hears the music (the flow has just said it is being connected).
+        if !self.acd.would_ring_at_once(&waiting.queue) {
+            self.media(MediaCommand::Play {
+                leg,
+                prompts: vec![QUEUE_ALL_BUSY.into()],
+                barge_in: true,
+            });
+        }
         match opening {
             Some(message) => {
                 self.filings.opening_sent(call);

@@ -701,3 +701,29 @@ fn with_no_port_left_for_the_agent_leg_no_offer_is_sent_and_the_caller_keeps_wai
     assert_eq!(h.engine.live_snapshot(h.now).waiting.len(), 1);
     assert_eq!(h.engine.active_calls(), 1, "the caller is not cut off");
 }
+
+/// Whether the caller was told every call-taker is busy.
+fn heard_all_busy(h: &Harness) -> bool {
+    h.media.iter().any(|m| {
+        matches!(m, MediaCommand::Play { prompts, .. }
+            if prompts.iter().any(|p| p == crate::engine::prompt_names::QUEUE_ALL_BUSY))
+    })
+}
+
+#[test]
+fn all_busy_is_said_only_when_no_call_taker_is_free() {
+    // A free call-taker: the call rings at once, and the caller is not told everyone is busy.
+    let mut h = acd_harness(&["2001"]);
+    caller_in_queue(&mut h);
+    assert_eq!(invites_to_agents(&h).len(), 1, "the free call-taker rings");
+    assert!(!heard_all_busy(&h), "{:?}", h.media);
+
+    // The only call-taker is paused: "all call-takers are busy" is true, and said.
+    let mut h = acd_harness(&["2001"]);
+    assert!(h
+        .engine
+        .agent_action("2001", live::AgentAction::Pause(1), h.now));
+    caller_in_queue(&mut h);
+    assert!(invites_to_agents(&h).is_empty());
+    assert!(heard_all_busy(&h), "{:?}", h.media);
+}
