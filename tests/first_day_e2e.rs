@@ -151,3 +151,25 @@ fn admin_commands_check_queues_and_remove_agents_and_managers() {
     assert!(!ok && said.contains("no mailbox 501"), "{said}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn flows_simulate_leaves_no_data_folder_behind() {
+    let dir = temp_dir("first-day-simulate");
+    let repo = common::repo_dir();
+    let mut command = pasokh(&["flows", "simulate", "1888", "--keys", "2 12345678#"]);
+    command
+        .current_dir(&dir)
+        .arg("--prompts")
+        .arg(repo.join("prompts/fa"))
+        .arg("--flows")
+        .arg(repo.join("ivr-flows"));
+    let output = run_bounded(command, Duration::from_secs(20));
+    let said = String::from_utf8_lossy(&output.stdout).to_string();
+    assert!(output.status.success(), "{said}");
+    assert!(said.contains("node follow_code"), "{said}");
+    assert!(
+        !dir.join("data").exists(),
+        "a simulation created ./data in the folder it ran in"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

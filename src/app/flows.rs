@@ -113,17 +113,29 @@ pub fn simulate(config: &Config, line: &str, keys: &str) -> Result<(), CliError>
     let texts = read_manifests(&config.prompts);
     let runtime = current_thread_runtime()?;
     // Cases and messages come from the database when there is one, so a real file number works.
-    let store = runtime.block_on(Store::open(&config.data))?;
-    if config.demo {
-        runtime.block_on(super::demo::seed(&store, config))?;
-    }
+    // Without one (and without --demo, which seeds it) nothing is created: a simulation run in
+    // any folder must not leave a `data/` behind.
+    let has_database = config.data.join(crate::store::DATABASE_FILE).is_file();
+    let store = if has_database || config.demo {
+        let store = runtime.block_on(Store::open(&config.data))?;
+        if config.demo {
+            runtime.block_on(super::demo::seed(&store, config))?;
+        }
+        Some(store)
+    } else {
+        None
+    };
     let cases = |kind, number: &str| {
+        let store = store.as_ref()?;
         runtime
             .block_on(store.find_case(kind, number))
             .ok()
             .flatten()
     };
-    let messages = |code: &str| runtime.block_on(store.message_status(code)).ok().flatten();
+    let messages = |code: &str| {
+        let store = store.as_ref()?;
+        runtime.block_on(store.message_status(code)).ok().flatten()
+    };
     let prompt_text = |id: &str| texts.get(id).cloned();
     let transcript = crate::ivr::simulate(
         &flows,
@@ -137,6 +149,8 @@ pub fn simulate(config: &Config, line: &str, keys: &str) -> Result<(), CliError>
     for step in transcript {
         println!("{step}");
     }
-    runtime.block_on(store.close());
+    if let Some(store) = &store {
+        runtime.block_on(store.close());
+    }
     Ok(())
 }
