@@ -25,7 +25,7 @@ pub async fn file_repaired(store: &Store, report: SweepReport) {
         tracing::error!(file = %path.display(), %error, "recording could not be checked");
     }
     for repaired in report.repaired {
-        if is_reply(&repaired.name) {
+        if is_reply_take(&repaired.name) {
             // A reply cut off mid-write was never sent: the manager did not hear "sent".
             continue; // `file_orphans` removes it if no message names it
         }
@@ -33,14 +33,6 @@ pub async fn file_repaired(store: &Store, report: SweepReport) {
             "recording repaired after a crash: filing it for screening");
         file_recovered(store, &repaired.name).await;
     }
-}
-
-/// A manager's voice reply (`CALLREF-reply-…` by phone, `web-reply-…` from the browser) rather
-/// than a citizen's recording.
-fn is_reply(name: &str) -> bool {
-    name.rsplit('/')
-        .next()
-        .is_some_and(|file| file.contains("-reply-") || file.starts_with("web-reply-"))
 }
 
 /// Deletes a reply file that no message names. A reply is attached to its message only after
@@ -80,7 +72,7 @@ pub async fn file_orphans(store: &Store, recordings: &Path) {
     };
     for name in files.iter().filter(|name| !filed.contains(*name)) {
         // A reply may answer a message older than the window above: it is looked up by name.
-        if is_reply(name) {
+        if is_reply_take(name) {
             remove_unsent_reply(store, recordings, name).await;
             continue;
         }
@@ -107,7 +99,7 @@ async fn file_recovered(store: &Store, name: &str) {
         }),
         None => None,
     };
-    let is_take = name.contains("-take") && !is_reply_take(name);
+    let is_take = name.contains("-take");
     // A take of a call whose message exists completes it; any other recording is filed whole.
     let complete = match (&call, is_take) {
         (Some(c), true) => store
@@ -222,8 +214,8 @@ mod tests {
             1,
             "no reply is ever filed as a citizen's message"
         );
-        assert!(is_reply("x/abc-reply-1.wav") && is_reply("web-reply-1.wav"));
-        assert!(!is_reply("x/abc-take1-1.wav") && !is_reply("x/abc-conversation-1.wav"));
+        assert!(is_reply_take("x/abc-reply-1.wav") && is_reply_take("web-reply-1.wav"));
+        assert!(!is_reply_take("x/abc-take1-1.wav") && !is_reply_take("x/abc-conversation-1.wav"));
         Ok(())
     }
 

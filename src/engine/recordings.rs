@@ -42,9 +42,9 @@ impl Recordings {
     }
 }
 
-/// Whether an engine-made recording name is a manager's voice reply
-/// (`DAY/CALLREF-reply-RANDOM.wav`) rather than a citizen's take (`DAY/CALLREF-takeN-RANDOM.wav`)
-/// or a conversation (`DAY/CALLREF-conversation-…`). A reply belongs to the message it answers,
+/// Whether a recording name is a manager's voice reply (`DAY/CALLREF-reply-RANDOM.wav` by phone,
+/// `DAY/web-reply-RANDOM.wav` from the browser) rather than a citizen's take
+/// (`DAY/CALLREF-takeN-RANDOM.wav`) or a conversation (`DAY/CALLREF-conversation-…`). A reply belongs to the message it answers,
 /// never to the call that recorded it: it is deleted when unsent and never filed as a message.
 pub fn is_reply_take(name: &str) -> bool {
     name.rsplit('/')

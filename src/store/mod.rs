@@ -30,7 +30,7 @@ mod filing;
 mod mailboxes;
 pub(crate) mod messages;
 mod outbox;
-mod tokens;
+pub(crate) mod tokens;
 mod write_tx;
 mod writer;
 

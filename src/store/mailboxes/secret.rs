@@ -12,6 +12,7 @@
 use rand::rngs::OsRng;
 use rand::RngCore;
 
+use crate::store::tokens::hex;
 use crate::store::StoreError;
 
 const ALGORITHM: &str = "pbkdf2-sha256";
@@ -71,10 +72,6 @@ fn derive(secret: &str, salt: &[u8], iterations: u32) -> [u8; HASH_BYTES] {
     let mut out = [0_u8; HASH_BYTES];
     pbkdf2::pbkdf2_hmac::<sha2::Sha256>(secret.as_bytes(), salt, iterations, &mut out);
     out
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn unhex(text: &str) -> Option<Vec<u8>> {
