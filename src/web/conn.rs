@@ -21,12 +21,11 @@ use std::pin::{pin, Pin};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::{Extension, Router};
+use axum::Router;
 
 use super::mailbox::PeerAddr;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -97,12 +96,11 @@ pub(super) async fn serve_connections(
             _ = stop_tx.closed() => break,
         };
         let (stream, peer) = stream;
-        // The peer's address reaches handlers as an extension (the sign-in lockout counts by it).
-        let router = router.clone().layer(Extension(PeerAddr(peer)));
+        let router = router.clone();
         let stop = stop_tx.clone();
         let done = done_rx.clone();
         tokio::spawn(async move {
-            serve_connection(stream, router, limits, stop).await;
+            serve_connection(stream, peer, router, limits, stop).await;
             drop(done);
         });
     }
@@ -128,6 +126,7 @@ async fn accept_failed(error: io::Error) {
 
 async fn serve_connection(
     mut stream: TcpStream,
+    peer: std::net::SocketAddr,
     router: Router,
     limits: HeadLimits,
     stop: watch::Sender<()>,
@@ -152,7 +151,15 @@ async fn serve_connection(
         .header_read_timeout(limits.timeout)
         .max_headers(limits.max_lines)
         .keep_alive(false);
-    let connection = builder.serve_connection(io, TowerToHyperService::new(router));
+    // The peer's address reaches handlers as a request extension (the sign-in lockout counts by
+    // it). Inserted per request rather than with `Router::layer`, which would rebuild the whole
+    // route tree for every connection.
+    let service = hyper::service::service_fn(move |mut request: hyper::Request<_>| {
+        request.extensions_mut().insert(PeerAddr(peer));
+        let mut router = router.clone();
+        async move { tower_service::Service::call(&mut router, request).await }
+    });
+    let connection = builder.serve_connection(io, service);
     let mut connection = pin!(connection);
     let mut stopping = pin!(stop.closed());
     let mut told = false;
