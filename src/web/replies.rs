@@ -10,7 +10,6 @@
 //! folder) and only then attached to the message; the manager is told "saved" (201) only after
 //! both. A file that could not be attached is deleted, so no orphan reply is left on disk.
 
-use std::f64::consts::PI;
 use std::io::Cursor;
 
 use axum::body::Bytes;
@@ -28,10 +27,9 @@ use super::messages::{private, MessageJson};
 use super::{ApiError, Authorized, WebState};
 use crate::calendar::civil_from_days;
 use crate::drivers::media::{recording_path, sync_dir, RecordingFile};
+use crate::media::prompts::{downmix, resample_to_8k, to_pcm16};
 use crate::store::{unix_ms_now, ReplyOutcome, Role};
 
-/// The phone's format: every stored recording is 8 kHz mono 16-bit.
-const RATE: u32 = 8_000;
 /// The longest reply: five minutes, as on the phone.
 const MAX_SECONDS: u64 = 5 * 60;
 /// The largest body accepted: five minutes of 48 kHz mono 16-bit, and a little header room. A
@@ -52,11 +50,6 @@ pub(super) async fn refuse_declared_oversize(request: Request, next: Next) -> Re
     }
     next.run(request).await
 }
-
-/// Half-width of the low-pass filter in zero crossings: enough to keep the stop band ~50 dB down.
-const FILTER_ZEROS: f64 = 8.0;
-/// The low-pass cut-off, a little under the new Nyquist frequency (4 kHz).
-const CUTOFF_HZ: f64 = 3_600.0;
 
 /// Why an upload was refused.
 #[derive(Debug, PartialEq, Eq)]
@@ -82,17 +75,18 @@ fn phone_samples(body: &[u8]) -> Result<Vec<i16>, WavProblem> {
     }
     let bad =
         |error: hound::Error| WavProblem::NotWav(format!("the WAV's samples are damaged: {error}"));
-    let interleaved: Vec<f64> = match (spec.sample_format, spec.bits_per_sample) {
+    // The same decoding steps as the prompts: average the channels, band-limit and resample to
+    // 8 kHz, round to 16-bit.
+    let interleaved: Vec<f32> = match (spec.sample_format, spec.bits_per_sample) {
         (hound::SampleFormat::Float, 32) => reader
             .samples::<f32>()
-            .map(|s| s.map(f64::from))
             .collect::<Result<_, _>>()
             .map_err(bad)?,
         (hound::SampleFormat::Int, bits @ 8..=32) => {
-            let scale = f64::from(1_u32 << (bits - 1));
+            let scale = 1.0 / (1_u64 << (bits - 1)) as f32;
             reader
                 .samples::<i32>()
-                .map(|s| s.map(|s| f64::from(s) / scale))
+                .map(|s| s.map(|s| s as f32 * scale))
                 .collect::<Result<_, _>>()
                 .map_err(bad)?
         }
@@ -102,47 +96,8 @@ fn phone_samples(body: &[u8]) -> Result<Vec<i16>, WavProblem> {
             ))
         }
     };
-    let mono: Vec<f64> = interleaved
-        .chunks_exact(channels)
-        .map(|frame| frame.iter().sum::<f64>() / channels as f64)
-        .collect();
-    let resampled = resample(&mono, spec.sample_rate, RATE);
-    Ok(resampled
-        .into_iter()
-        .map(|s| (s * 32_768.0).round().clamp(-32_768.0, 32_767.0) as i16)
-        .collect())
-}
-
-/// Band-limited resampling: each output sample is the input convolved with a Hann-windowed sinc
-/// low-pass centred on its instant. Plain and O(n·taps), which is ample for five minutes.
-fn resample(input: &[f64], from: u32, to: u32) -> Vec<f64> {
-    if from == to {
-        return input.to_vec();
-    }
-    let (from, to) = (f64::from(from), f64::from(to));
-    // Cut-off relative to the input rate; never above the input's own Nyquist frequency.
-    let cutoff = CUTOFF_HZ.min(0.45 * from).min(0.45 * to) / from;
-    let half_width = FILTER_ZEROS / (2.0 * cutoff);
-    let count = (input.len() as f64 * to / from).floor() as usize;
-    let mut out = Vec::with_capacity(count);
-    for n in 0..count {
-        let centre = n as f64 * from / to;
-        let first = (centre - half_width).ceil().max(0.0) as usize;
-        let last = ((centre + half_width).floor() as usize).min(input.len().saturating_sub(1));
-        let mut sum = 0.0;
-        for (k, sample) in input.iter().enumerate().take(last + 1).skip(first) {
-            let x = k as f64 - centre;
-            let sinc = if x == 0.0 {
-                2.0 * cutoff
-            } else {
-                (2.0 * PI * cutoff * x).sin() / (PI * x)
-            };
-            let window = 0.5 + 0.5 * (PI * x / half_width).cos();
-            sum += sample * sinc * window;
-        }
-        out.push(sum);
-    }
-    out
+    let mono = downmix(&interleaved, channels);
+    Ok(to_pcm16(&resample_to_8k(&mono, spec.sample_rate)))
 }
 
 /// `YYYY/MM/DD/web-reply-<32 hex>.wav`, by today's UTC date like the recorder's names.
@@ -152,7 +107,7 @@ fn reply_name() -> Result<String, ApiError> {
         tracing::error!(%error, "no randomness for a reply's name");
         ApiError::Unavailable
     })?;
-    let hex: String = random.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = crate::store::tokens::hex(&random);
     let (year, month, day) = civil_from_days(unix_ms_now().div_euclid(86_400_000));
     Ok(format!("{year:04}/{month:02}/{day:02}/web-reply-{hex}.wav"))
 }
@@ -279,6 +234,10 @@ pub(super) async fn handled(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::f64::consts::PI;
+
+    /// The phone's sample rate, which every stored reply has.
+    const RATE: u32 = 8_000;
 
     fn wav(rate: u32, channels: u16, seconds: f64, tone: f64) -> Vec<u8> {
         let spec = hound::WavSpec {
