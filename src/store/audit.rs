@@ -46,23 +46,21 @@ const INSERT: &str = "INSERT INTO audit_log (at, actor, channel, action, trackin
 impl Store {
     /// Writes one entry on its own.
     pub async fn audit(&self, entry: AuditEntry<'_>) -> Result<(), StoreError> {
-        sqlx::query(INSERT)
-            .bind(unix_ms_now())
-            .bind(entry.actor)
-            .bind(entry.channel)
-            .bind(entry.action)
-            .bind(entry.tracking_code)
-            .bind(entry.detail)
-            .execute(self.pool())
-            .await
-            .map_err(self.error("write the audit log"))?;
-        Ok(())
+        self.insert_audit(self.pool(), entry).await
     }
 
     /// Writes one entry inside the transaction of the change it records.
     pub(crate) async fn audit_in(
         &self,
         tx: &mut WriteTx,
+        entry: AuditEntry<'_>,
+    ) -> Result<(), StoreError> {
+        self.insert_audit(&mut **tx, entry).await
+    }
+
+    async fn insert_audit<'e>(
+        &self,
+        executor: impl sqlx::SqliteExecutor<'e>,
         entry: AuditEntry<'_>,
     ) -> Result<(), StoreError> {
         sqlx::query(INSERT)
@@ -72,7 +70,7 @@ impl Store {
             .bind(entry.action)
             .bind(entry.tracking_code)
             .bind(entry.detail)
-            .execute(&mut **tx)
+            .execute(executor)
             .await
             .map_err(self.error("write the audit log"))?;
         Ok(())

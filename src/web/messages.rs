@@ -45,20 +45,6 @@ pub(super) struct ListQuery {
     mailbox: Option<String>,
 }
 
-/// Statuses `GET /api/messages?status=` accepts: the screening and mailbox statuses
-/// (`new`, `referred`, `rejected`, `replied`, `closed`) and those the follow-up line reads out.
-pub(super) const LIST_STATUSES: &[&str] = &[
-    "new",
-    "received",
-    "referred",
-    "rejected",
-    "replied",
-    "closed",
-    "in_progress",
-    "answered",
-    "not_referred",
-];
-
 /// One message as the API shows it; absent values are `null`.
 #[derive(Debug, Serialize)]
 pub(super) struct MessageJson {
@@ -230,11 +216,11 @@ fn parse_filter(query: &ListQuery) -> Result<MessageFilter, ApiError> {
     let since = query.since.as_deref().map(parse_since).transpose()?;
     let status = match query.status.as_deref().map(str::trim) {
         None => None,
-        Some(status) if LIST_STATUSES.contains(&status) => Some(status.to_string()),
+        Some(status) if MESSAGE_STATUSES.contains(&status) => Some(status.to_string()),
         Some(_) => {
             return Err(ApiError::BadRequest(format!(
                 "status must be one of {}",
-                LIST_STATUSES.join(", ")
+                MESSAGE_STATUSES.join(", ")
             )))
         }
     };

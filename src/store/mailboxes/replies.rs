@@ -4,7 +4,7 @@
 
 use crate::store::audit::AuditEntry;
 use crate::store::messages::{to_row, COLUMNS};
-use crate::store::outbox::{handled_notice, reply_notice, sms_recipient};
+use crate::store::outbox::{handled_notice, reply_notice};
 use crate::store::{unix_ms_now, MessageRow, Store, StoreError};
 
 /// Messages a mailbox shows at most (a manager works through them; older ones stay searchable
@@ -98,17 +98,15 @@ impl Store {
             },
         )
         .await?;
-        if let Some(recipient) = sms_recipient(&caller) {
-            self.queue_text_in(
-                &mut tx,
-                message_id,
-                "reply",
-                &recipient,
-                &reply_notice(code),
-                now,
-            )
-            .await?;
-        }
+        self.queue_text_in(
+            &mut tx,
+            message_id,
+            "reply",
+            &caller,
+            &reply_notice(code),
+            now,
+        )
+        .await?;
         tx.commit().await.map_err(self.error("commit a reply"))?;
         Ok(ReplyOutcome::Saved)
     }
@@ -138,11 +136,9 @@ impl Store {
         let Some((message_id, caller)) = done else {
             return Ok(ReplyOutcome::NotInMailbox);
         };
-        if let Some(recipient) = sms_recipient(&caller) {
-            let body = handled_notice(code);
-            self.queue_text_in(&mut tx, message_id, "handled", &recipient, &body, now)
-                .await?;
-        }
+        let body = handled_notice(code);
+        self.queue_text_in(&mut tx, message_id, "handled", &caller, &body, now)
+            .await?;
         self.audit_in(
             &mut tx,
             AuditEntry {

@@ -2,7 +2,7 @@
 //! for one of four reasons (the 1888 practice: about 80% are referred).
 
 use crate::store::audit::AuditEntry;
-use crate::store::outbox::{screened_notice, sms_recipient};
+use crate::store::outbox::screened_notice;
 use crate::store::{unix_ms_now, MessageRow, Store, StoreError};
 
 /// Why a message is not referred: the message is incomplete, the caller's details are
@@ -96,11 +96,9 @@ impl Store {
             return Ok(current.map_or(ScreeningOutcome::NotFound, ScreeningOutcome::NotWaiting));
         };
         // The caller was told the result comes by text (only a number that can take one is).
-        if let Some(recipient) = sms_recipient(&caller) {
-            let body = screened_notice(code, decision);
-            self.queue_text_in(&mut tx, message_id, "screened", &recipient, &body, now)
-                .await?;
-        }
+        let body = screened_notice(code, decision);
+        self.queue_text_in(&mut tx, message_id, "screened", &caller, &body, now)
+            .await?;
         let detail = match decision {
             Screening::Refer { mailbox } => format!("referred to mailbox {mailbox}"),
             Screening::Reject { reason } => format!("not referred: {reason}"),

@@ -54,12 +54,8 @@ pub(crate) fn verify_secret(secret: &str, stored: &str) -> bool {
     if iterations == 0 || expected.len() != HASH_BYTES {
         return false;
     }
-    let got = derive(secret, &salt, iterations);
-    // Compare every byte whatever the first difference, so the time says nothing.
-    got.iter()
-        .zip(&expected)
-        .fold(0_u8, |diff, (a, b)| diff | (a ^ b))
-        == 0
+    // Compared in constant time, so the time says nothing about how much matched.
+    crate::sip::digest::constant_time_eq(&derive(secret, &salt, iterations), &expected)
 }
 
 /// Does the same work as checking a secret, for a mailbox that does not exist: a guesser must

@@ -104,17 +104,21 @@ fn to_outbox(
 }
 
 impl Store {
-    /// Queues a text inside the transaction of what it announces. A second text for the same
-    /// message and reason (a re-recorded reply) is not queued again.
+    /// Queues a text to the message's `caller` inside the transaction of what it announces, if
+    /// the number can take one (`sms_recipient`; otherwise nothing, as nothing was promised). A
+    /// second text for the same message and reason (a re-recorded reply) is not queued again.
     pub(crate) async fn queue_text_in(
         &self,
         tx: &mut WriteTx,
         message_id: i64,
         reason: &str,
-        recipient: &str,
+        caller: &str,
         body: &str,
         now: i64,
     ) -> Result<(), StoreError> {
+        let Some(recipient) = sms_recipient(caller) else {
+            return Ok(());
+        };
         sqlx::query(
             "INSERT INTO outbox (message_id, reason, recipient, body, created_at, next_attempt_at) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT (message_id, reason) DO NOTHING",
