@@ -12,6 +12,7 @@ pub mod config;
 pub mod drivers;
 pub mod engine;
 pub mod ivr;
+pub mod load;
 pub mod media;
 pub mod sip;
 pub mod store;

@@ -77,6 +77,54 @@ enum Command {
     /// Import zoning files and Article 100 cases
     #[command(subcommand)]
     Cases(CasesCommand),
+    /// Load-test the engine with SIPp: a whole day of calls, or the capacity ramp
+    #[command(subcommand)]
+    Load(LoadCommand),
+}
+
+#[derive(Subcommand)]
+enum LoadCommand {
+    /// Replay a day's calls (every path of both trees, real media, simulated call-takers) against a fresh engine and reconcile what was filed
+    Day {
+        /// Calls in the day
+        #[arg(long, default_value_t = 25_000)]
+        calls: u64,
+        /// Minutes the day is compressed into
+        #[arg(long, default_value_t = 10.0)]
+        minutes: f64,
+        /// Simulated call-takers (SIPp, registered with digest auth and logged in)
+        #[arg(long, default_value_t = 100)]
+        agents: u32,
+        /// End the report with one JSON line
+        #[arg(long)]
+        json: bool,
+        /// Also write report.json and report.html (charts over time) into this folder
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// Keep the engine's data folder and SIPp's traces even when the day was clean
+        #[arg(long)]
+        keep: bool,
+    },
+    /// Raise the call rate with the same mix until calls fail (over 0.1%) or answers slow (p99 over 200 ms)
+    Capacity {
+        /// End the report with one JSON line
+        #[arg(long)]
+        json: bool,
+        /// The first step's calls per second (each next step is 25% more)
+        #[arg(long, default_value_t = 20.0)]
+        start_rate: f64,
+        /// Seconds each step lasts
+        #[arg(long, default_value_t = 60.0)]
+        step_seconds: f64,
+        /// Simulated call-takers at least (more when a step's rate needs them)
+        #[arg(long, default_value_t = 100)]
+        agents: u32,
+    },
+    /// Write every path's caller audio as a pcap (and the call-takers' audio) into a folder
+    Pcaps {
+        /// The folder to write into
+        out: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -203,6 +251,31 @@ fn main() -> ExitCode {
             app::flows::simulate(&config, &line, &keys)
         }
         Command::Cases(CasesCommand::Import { file }) => app::cases::import(&config, &file),
+        Command::Load(LoadCommand::Day {
+            calls,
+            minutes,
+            agents,
+            json,
+            report,
+            keep,
+        }) => {
+            let options = pasokh::load::DayOptions {
+                calls,
+                minutes,
+                agents,
+                flat: false,
+                keep,
+                progress: true,
+            };
+            app::load::day(&config, &options, json, report.as_ref())
+        }
+        Command::Load(LoadCommand::Capacity {
+            json,
+            start_rate,
+            step_seconds,
+            agents,
+        }) => app::load::capacity(&config, json, start_rate, step_seconds, agents),
+        Command::Load(LoadCommand::Pcaps { out }) => app::load::pcaps(&config, &out),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

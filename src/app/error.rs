@@ -35,6 +35,8 @@ pub enum CliError {
     NoManagerMailbox {
         id: String,
     },
+    /// `pasokh load` could not set up or run, or its day did not reconcile.
+    Load(String),
     NoSuchToken {
         id: i64,
     },
@@ -126,6 +128,7 @@ impl fmt::Display for CliError {
             CliError::NoSuchToken { id } => {
                 write!(f, "no token {id}: `pasokh token list` shows the ids")
             }
+            CliError::Load(text) => write!(f, "load: {text}"),
             CliError::ReadFile { path, source } => {
                 write!(f, "cannot read {}: {source}", path.display())
             }

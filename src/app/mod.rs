@@ -5,9 +5,10 @@ pub mod admin;
 mod agents_sync;
 pub mod cases;
 mod data_lock;
-mod demo;
+pub(crate) mod demo;
 pub mod error;
 pub mod flows;
+pub mod load;
 mod recovery;
 pub mod serve;
 
