@@ -215,7 +215,6 @@ fn run(
     let step = (seconds / 24.0).max(5.0);
     let mut next_step = step;
     let started = Instant::now();
-    let start_unix_ms = crate::store::unix_ms_now();
     let (cpu0, _) = engine::process_usage(engine.pid());
     let mut callers = Vec::new();
     for (i, path) in paths.iter().enumerate() {
@@ -329,7 +328,10 @@ fn run(
     let generator_cpu_s: f64 = generator_cpu.values().sum();
     let per_path: Vec<report::PathRun> = callers
         .iter()
-        .map(|(i, _, s)| report::PathRun::read(&paths[*i], counts[*i], &s.dir, media_ports[*i]))
+        .map(|(i, _, s)| {
+            let offset_ms = s.started_at.duration_since(started).as_secs_f64() * 1000.0;
+            report::PathRun::read(&paths[*i], counts[*i], &s.dir, media_ports[*i], offset_ms)
+        })
         .collect();
     let report = Report::new(report::Run {
         calls: total,
@@ -340,7 +342,6 @@ fn run(
         engine_peak_rss_kb: peak_rss_kb,
         generator_cpu_s,
         peak_concurrent,
-        start_unix_ms,
         timeline,
         paths: per_path,
         seen,

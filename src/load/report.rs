@@ -34,7 +34,7 @@ pub struct PathRun {
     pub failed: u64,
     /// Answered calls and the engine's audio port each was given.
     pub answered: Vec<(String, u16)>,
-    /// (Unix ms, INVITE→200 ms).
+    /// (ms since the run started, INVITE→200 ms).
     pub answer_times: Vec<(f64, f64)>,
     pub media_port: u16,
     /// The first lines of SIPp's error log, when calls failed.
@@ -42,7 +42,14 @@ pub struct PathRun {
 }
 
 impl PathRun {
-    pub fn read(path: &PathSpec, planned: u64, dir: &Path, media_port: u16) -> PathRun {
+    /// `offset_ms`: when this path's SIPp started, from the run's start.
+    pub fn read(
+        path: &PathSpec,
+        planned: u64,
+        dir: &Path,
+        media_port: u16,
+        offset_ms: f64,
+    ) -> PathRun {
         let row = sipp::last_stats(dir);
         let answered = sipp::log_lines(dir)
             .iter()
@@ -76,7 +83,10 @@ impl PathRun {
             completed: sipp::stat(&row, "SuccessfulCall(C)"),
             failed: sipp::stat(&row, "FailedCall(C)"),
             answered,
-            answer_times: sipp::response_times(dir),
+            answer_times: sipp::response_times(dir)
+                .into_iter()
+                .map(|(at, ms)| (at + offset_ms, ms))
+                .collect(),
             media_port,
             errors,
         }
@@ -93,7 +103,6 @@ pub struct Run {
     pub engine_peak_rss_kb: u64,
     pub generator_cpu_s: f64,
     pub peak_concurrent: f64,
-    pub start_unix_ms: i64,
     pub timeline: Vec<Sample>,
     pub paths: Vec<PathRun>,
     pub seen: Seen,
@@ -400,7 +409,6 @@ impl Report {
 
     /// A self-contained page: the figures and four charts over the run.
     pub fn html(&self) -> String {
-        let t0 = self.run.start_unix_ms as f64;
         let timeline = &self.run.timeline;
         let cps: Vec<(f64, f64)> = timeline
             .windows(2)
@@ -419,7 +427,7 @@ impl Report {
         for p in &self.run.paths {
             for (at, ms) in &p.answer_times {
                 buckets
-                    .entry(((at - t0) / 5000.0).floor() as i64)
+                    .entry((at / 5000.0).floor() as i64)
                     .or_default()
                     .push(*ms);
             }

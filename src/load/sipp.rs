@@ -60,6 +60,8 @@ pub struct Sipp {
     pub dir: PathBuf,
     /// Its remote-control UDP port (`-cp`): the day's rate is changed through it.
     pub control: u16,
+    /// When it started: its traces count time from here.
+    pub started_at: std::time::Instant,
 }
 
 impl Sipp {
@@ -246,6 +248,7 @@ fn spawn(mut command: Command, dir: &Path, control: u16) -> Result<Sipp, LoadErr
         child,
         dir: dir.to_path_buf(),
         control,
+        started_at: std::time::Instant::now(),
     };
     std::thread::sleep(Duration::from_millis(200));
     if !sipp.running() {
@@ -285,7 +288,7 @@ pub fn stat(row: &Option<std::collections::HashMap<String, String>>, name: &str)
         .unwrap_or(0)
 }
 
-/// Every INVITE→200 time SIPp measured in `dir` (`-trace_rtt`): (Unix ms, ms).
+/// Every INVITE→200 time SIPp measured in `dir` (`-trace_rtt`): (ms since SIPp started, ms).
 pub fn response_times(dir: &Path) -> Vec<(f64, f64)> {
     let mut out = Vec::new();
     let Ok(entries) = std::fs::read_dir(dir) else {
