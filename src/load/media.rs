@@ -170,48 +170,25 @@ impl CallerAudio {
         for (i, frame) in frames.iter().enumerate() {
             let at_us = i as u64 * 20_000;
             let ts = (i * FRAME) as u32;
-            match *frame {
-                Frame::Event { digit, first } => {
-                    if first {
-                        event = DtmfSender::new(digit, ts, KEY_MS as u32, 10);
-                    }
-                    if let Some(packet) = event.as_mut().and_then(DtmfSender::next_packet) {
-                        out.push(Packet {
-                            at_us,
-                            rtp: rtp(
-                                PT_EVENT,
-                                packet.marker,
-                                seq,
-                                packet.timestamp,
-                                ssrc,
-                                &packet.payload,
-                            ),
-                        });
-                        seq = seq.wrapping_add(1);
-                        continue;
-                    }
-                }
-                _ => {
-                    // The three end packets of a key that just ended go out first, 20 ms apart
-                    // like the rest, in place of this frame's audio.
-                    if let Some(packet) = event.as_mut().and_then(DtmfSender::next_packet) {
-                        out.push(Packet {
-                            at_us,
-                            rtp: rtp(
-                                PT_EVENT,
-                                false,
-                                seq,
-                                packet.timestamp,
-                                ssrc,
-                                &packet.payload,
-                            ),
-                        });
-                        seq = seq.wrapping_add(1);
-                        continue;
-                    }
-                    event = None;
-                }
+            if let Frame::Event { digit, first: true } = *frame {
+                event = DtmfSender::new(digit, ts, KEY_MS as u32, 10);
             }
+            // A key's packets go out in place of audio, 20 ms apart, its three end packets
+            // over the frames after its last.
+            if let Some(packet) = event.as_mut().and_then(DtmfSender::next_packet) {
+                let rtp = rtp(
+                    PT_EVENT,
+                    packet.marker,
+                    seq,
+                    packet.timestamp,
+                    ssrc,
+                    &packet.payload,
+                );
+                out.push(Packet { at_us, rtp });
+                seq = seq.wrapping_add(1);
+                continue;
+            }
+            event = None;
             let mut payload = vec![ALAW_SILENCE; FRAME];
             match *frame {
                 Frame::Speech { from_sample } if !speech.is_empty() => {

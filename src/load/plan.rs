@@ -180,6 +180,27 @@ fn voice_recording() -> Option<(u64, u64)> {
     Some((SPEECH_MS, SPEECH_MS + 2500))
 }
 
+/// A path every call of which comes from its own number.
+fn spec(
+    name: &'static str,
+    dial: &'static str,
+    per_mille: u32,
+    (audio, ending): (CallerAudio, Ending),
+    expect: Option<Expected>,
+    agent: bool,
+) -> PathSpec {
+    PathSpec {
+        name,
+        dial,
+        per_mille,
+        audio,
+        ending,
+        expect,
+        agent,
+        fixed_caller: None,
+    }
+}
+
 fn expected(line: &'static str, kind: &'static str) -> Expected {
     Expected {
         line,
@@ -207,44 +228,40 @@ pub fn paths(p: &PromptLengths, codes: &Codes) -> Vec<PathSpec> {
             .keys("1")
             .keys(&format!("{ZONING_CASE}#"))
             .hang_up(10_000, KeyMode::Rfc4733);
-        all.push(PathSpec {
-            name: if line == "1888" {
+        all.push(spec(
+            if line == "1888" {
                 "1888-zoning"
             } else {
                 "137-zoning"
             },
-            dial: line,
-            per_mille: zoning,
-            audio,
-            ending,
-            expect: Some(Expected {
+            line,
+            zoning,
+            (audio, ending),
+            Some(Expected {
                 case_number: Some(ZONING_CASE),
                 district: Some(6),
                 ..expected(line, "case_inquiry")
             }),
-            agent: false,
-            fixed_caller: None,
-        });
+            false,
+        ));
         if article100 > 0 {
             let (audio, ending) = Script::new()
                 .keys("4")
                 .keys("2")
                 .keys(&format!("{ARTICLE100_CASE}#"))
                 .hang_up(10_000, KeyMode::Rfc4733);
-            all.push(PathSpec {
-                name: "1888-article100",
-                dial: line,
-                per_mille: article100,
-                audio,
-                ending,
-                expect: Some(Expected {
+            all.push(spec(
+                "1888-article100",
+                line,
+                article100,
+                (audio, ending),
+                Some(Expected {
                     case_number: Some(ARTICLE100_CASE),
                     district: Some(22),
                     ..expected(line, "case_inquiry")
                 }),
-                agent: false,
-                fixed_caller: None,
-            });
+                false,
+            ));
         }
         // An unknown number, twice; nobody serves the zoning desk in the load, so the
         // question is left as a voice message with the number.
@@ -261,40 +278,36 @@ pub fn paths(p: &PromptLengths, codes: &Codes) -> Vec<PathSpec> {
                     + 300,
             );
         let (audio, ending) = leave_voice_message(s, p).then_listen(LISTEN_MS, KeyMode::Rfc4733);
-        all.push(PathSpec {
-            name: if line == "1888" {
+        all.push(spec(
+            if line == "1888" {
                 "1888-case-unknown"
             } else {
                 "137-case-unknown"
             },
-            dial: line,
-            per_mille: unknown,
-            audio,
-            ending,
-            expect: Some(Expected {
+            line,
+            unknown,
+            (audio, ending),
+            Some(Expected {
                 case_number: Some(UNKNOWN_CASE),
                 recording_ms: voice_recording(),
                 ..expected(line, "case_inquiry")
             }),
-            agent: false,
-            fixed_caller: None,
-        });
+            false,
+        ));
     }
 
     // 1888: key 0, a call-taker; the same queue left with key 1 for a voice message of a kind.
     let (audio, ending) = Script::new()
         .keys("0")
         .then_listen(LISTEN_MS, KeyMode::Rfc4733);
-    all.push(PathSpec {
-        name: "1888-call-taker",
-        dial: "1888",
-        per_mille: 32,
-        audio,
-        ending,
-        expect: Some(expected("1888", "guidance")),
-        agent: true,
-        fixed_caller: None,
-    });
+    all.push(spec(
+        "1888-call-taker",
+        "1888",
+        32,
+        (audio, ending),
+        Some(expected("1888", "guidance")),
+        true,
+    ));
     for (name, key, kind, per_mille) in [
         ("1888-voice-complaint", "3", "complaint", 64),
         ("1888-thanks", "4", "appreciation", 32),
@@ -328,20 +341,18 @@ pub fn paths(p: &PromptLengths, codes: &Codes) -> Vec<PathSpec> {
         .keys("7#")
         .keys("7")
         .then_listen(LISTEN_MS, KeyMode::InBand);
-    all.push(PathSpec {
-        name: "137-report-call-taker",
-        dial: "137",
-        per_mille: 70,
-        audio,
-        ending,
-        expect: Some(Expected {
+    all.push(spec(
+        "137-report-call-taker",
+        "137",
+        70,
+        (audio, ending),
+        Some(Expected {
             district: Some(7),
             category: Some("illegal_construction"),
             ..expected("137", "urban_problem")
         }),
-        agent: true,
-        fixed_caller: None,
-    });
+        true,
+    ));
     let s = Script::new()
         .keys("1")
         .keys("12#")
@@ -350,34 +361,30 @@ pub fn paths(p: &PromptLengths, codes: &Codes) -> Vec<PathSpec> {
         .keys("1")
         .wait(p.ms("ivr/agents_busy_message"));
     let (audio, ending) = leave_voice_message(s, p).then_listen(LISTEN_MS, KeyMode::Rfc4733);
-    all.push(PathSpec {
-        name: "137-report-voice",
-        dial: "137",
-        per_mille: 145,
-        audio,
-        ending,
-        expect: Some(Expected {
+    all.push(spec(
+        "137-report-voice",
+        "137",
+        145,
+        (audio, ending),
+        Some(Expected {
             district: Some(12),
             category: Some("asphalt"),
             recording_ms: voice_recording(),
             ..expected("137", "urban_problem")
         }),
-        agent: false,
-        fixed_caller: None,
-    });
+        false,
+    ));
     let (audio, ending) = Script::new()
         .keys("0")
         .then_listen(LISTEN_MS, KeyMode::Rfc4733);
-    all.push(PathSpec {
-        name: "137-call-taker",
-        dial: "137",
-        per_mille: 29,
-        audio,
-        ending,
-        expect: Some(expected("137", "guidance")),
-        agent: true,
-        fixed_caller: None,
-    });
+    all.push(spec(
+        "137-call-taker",
+        "137",
+        29,
+        (audio, ending),
+        Some(expected("137", "guidance")),
+        true,
+    ));
 
     // Both lines: a follow-up by tracking code (one hears the manager's reply), a caller who
     // hangs up in the main menu, and one who gives up in the queue before anyone answers.
@@ -386,55 +393,45 @@ pub fn paths(p: &PromptLengths, codes: &Codes) -> Vec<PathSpec> {
             .keys("2")
             .keys(&format!("{}#", codes.filed))
             .hang_up(8000, KeyMode::Rfc4733);
-        all.push(PathSpec {
-            name: if line == "1888" {
+        all.push(spec(
+            if line == "1888" {
                 "1888-follow-up"
             } else {
                 "137-follow-up"
             },
-            dial: line,
-            per_mille: if line == "1888" { 32 } else { 70 },
-            audio,
-            ending,
-            expect: Some(expected(line, "follow_up")),
-            agent: false,
-            fixed_caller: None,
-        });
+            line,
+            if line == "1888" { 32 } else { 70 },
+            (audio, ending),
+            Some(expected(line, "follow_up")),
+            false,
+        ));
         let (audio, ending) = Script::new().wait(4000).hang_up(0, KeyMode::Rfc4733);
-        all.push(PathSpec {
-            name: if line == "1888" {
+        all.push(spec(
+            if line == "1888" {
                 "1888-hang-up-in-menu"
             } else {
                 "137-hang-up-in-menu"
             },
-            dial: line,
-            per_mille: if line == "1888" { 24 } else { 87 },
-            audio,
-            ending,
-            expect: Some(expected(line, "unusable")),
-            agent: false,
-            fixed_caller: None,
-        });
+            line,
+            if line == "1888" { 24 } else { 87 },
+            (audio, ending),
+            Some(expected(line, "unusable")),
+            false,
+        ));
         let (audio, ending) = Script::new()
             .keys("0")
             .in_queue(p)
             .hang_up(0, KeyMode::Rfc4733);
-        all.push(PathSpec {
-            name: if line == "1888" {
-                "1888-abandon"
-            } else {
-                "137-abandon"
-            },
-            dial: line,
-            per_mille: if line == "1888" { 20 } else { 46 },
-            audio,
-            ending,
-            // Hung up while waiting: the message opened as the call entered the queue (with
-            // its tracking code) is completed as unusable.
-            expect: Some(expected(line, "unusable")),
-            agent: false,
-            fixed_caller: None,
-        });
+        // Hung up while waiting: the message opened as the call entered the queue (with its
+        // tracking code) is completed as unusable.
+        let name = if line == "1888" {
+            "1888-abandon"
+        } else {
+            "137-abandon"
+        };
+        let share = if line == "1888" { 20 } else { 46 };
+        let expect = Some(expected(line, "unusable"));
+        all.push(spec(name, line, share, (audio, ending), expect, false));
     }
     let (audio, ending) = Script::new()
         .keys("2")
@@ -455,16 +452,7 @@ pub fn paths(p: &PromptLengths, codes: &Codes) -> Vec<PathSpec> {
         .wait(1000)
         .speak(4000)
         .hang_up(1000, KeyMode::Rfc4733);
-    all.push(PathSpec {
-        name: "echo",
-        dial: "*43",
-        per_mille: 20,
-        audio,
-        ending,
-        expect: None,
-        agent: false,
-        fixed_caller: None,
-    });
+    all.push(spec("echo", "*43", 20, (audio, ending), None, false));
     all
 }
 
