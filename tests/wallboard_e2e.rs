@@ -645,7 +645,11 @@ fn a_waiting_call_appears_within_2_seconds_and_disappears_when_answered() {
         "--password",
         "pw2001",
         "--queue",
+        "137",
+        "--queue",
         "1888",
+        "--queue",
+        "zoning",
     ]);
     std::thread::sleep(Duration::from_millis(1500)); // the engine reloads agents every second
     let work = temp_dir("wallboard-sipp");
@@ -737,6 +741,31 @@ fn a_waiting_call_appears_within_2_seconds_and_disappears_when_answered() {
         .unwrap_or_else(|| panic!("no queue 1888 in {board}"));
     assert_eq!(queue["answered_today"], 1, "{queue}");
     assert_eq!(queue["abandoned_today"], 0, "{queue}");
+    // The agent serves three queues: the one conversation is counted in 1888 only, and as busy
+    // elsewhere in the other two, on the API and on the wall.
+    let agents_of = |name: &str| {
+        board["queues"]
+            .as_array()
+            .and_then(|queues| queues.iter().find(|q| q["name"] == name).cloned())
+            .map(|q| {
+                (
+                    q["agents"]["on_call"].clone(),
+                    q["agents"]["busy_elsewhere"].clone(),
+                )
+            })
+    };
+    assert_eq!(agents_of("1888"), Some((json!(1), json!(0))), "{board}");
+    assert_eq!(agents_of("137"), Some((json!(0), json!(1))), "{board}");
+    assert_eq!(agents_of("zoning"), Some((json!(0), json!(1))), "{board}");
+    let chip = |queue: &str, name: &str| {
+        let css = format!("#queue-{queue} [data-field=\"{name}\"]");
+        wait_for(SHOWN_WITHIN, "the wall's agent counts", || {
+            browser.text_of(&css).filter(|t| !t.is_empty())
+        })
+    };
+    assert_eq!(chip("1888", "on_call"), "۱");
+    assert_eq!(chip("137", "on_call"), "۰");
+    assert_eq!(chip("137", "busy_elsewhere"), "۱");
     let row = browser.text_of("#agent-2001").unwrap_or_default();
     assert!(
         row.contains("در مکالمه"),
@@ -757,6 +786,38 @@ fn a_waiting_call_appears_within_2_seconds_and_disappears_when_answered() {
     );
     drop(browser);
     let _ = std::fs::remove_dir_all(&work);
+}
+
+// ---- the clock: Tehran time whatever the screen's zone --------------------------------------
+
+#[test]
+fn the_wallboard_clock_shows_tehran_time_in_a_browser_set_to_another_zone() {
+    let dir = temp_dir("wallboard-clock");
+    let token = supervisor_token(&dir);
+    let (publisher, _first) = tokio::sync::watch::channel(Arc::new(LiveSnapshot::default()));
+    let port = free_port();
+    let mut server = BoardServer::start(port, &dir, &publisher);
+    let browser = Browser::start_in_time_zone("America/Los_Angeles");
+    let zone = browser.script(
+        "return Intl.DateTimeFormat().resolvedOptions().timeZone;",
+        json!([]),
+    );
+    assert_eq!(
+        zone,
+        Some(json!("America/Los_Angeles")),
+        "the browser's zone"
+    );
+    sign_in(&browser, port, &token);
+    // 2026-11-23T15:41:53Z: 19:11:53 in Tehran, 07:41:53 in Los Angeles.
+    publisher.send_replace(Arc::new(board(Vec::new())));
+    let clock = wait_for(SHOWN_WITHIN * 5, "the clock", || {
+        let text = browser.text_of("#clock")?;
+        (text != "—").then_some(text)
+    });
+    assert_eq!(clock, "۱۹:۱۱:۵۳");
+    drop(browser);
+    server.stop();
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 // ---- test 3: today's figures survive a restart --------------------------------------------

@@ -241,6 +241,7 @@ impl Engine {
                     on_call: q.agents.on_call as usize,
                     wrap_up: q.agents.wrap_up as usize,
                     paused: q.agents.paused as usize,
+                    busy_elsewhere: q.agents.busy_elsewhere as usize,
                 },
                 offered_today: q.offered_today,
                 answered_today: q.answered_today,
