@@ -13,6 +13,7 @@ use super::tracking::make_tracking_code;
 use crate::calendar::JalaliDate;
 use scenarios::{scenarios, Scenario};
 
+mod filing_agreement;
 mod line_1888;
 mod mailbox;
 mod scenarios;
