@@ -28,6 +28,7 @@ use pasokh::config::MailboxRoutes;
 use pasokh::engine::live::{
     AgentAction, AgentCounts, AgentLive, LiveSnapshot, QueueLive, WaitingLive,
 };
+use pasokh::engine::QueueLogRow;
 use pasokh::store::{Role, Store};
 use pasokh::web::{serve_on, AgentActions, LiveFeed, SignInLimiter, WebState};
 
@@ -644,7 +645,11 @@ fn a_waiting_call_appears_within_2_seconds_and_disappears_when_answered() {
         "--password",
         "pw2001",
         "--queue",
+        "137",
+        "--queue",
         "1888",
+        "--queue",
+        "zoning",
     ]);
     std::thread::sleep(Duration::from_millis(1500)); // the engine reloads agents every second
     let work = temp_dir("wallboard-sipp");
@@ -736,6 +741,31 @@ fn a_waiting_call_appears_within_2_seconds_and_disappears_when_answered() {
         .unwrap_or_else(|| panic!("no queue 1888 in {board}"));
     assert_eq!(queue["answered_today"], 1, "{queue}");
     assert_eq!(queue["abandoned_today"], 0, "{queue}");
+    // The agent serves three queues: the one conversation is counted in 1888 only, and as busy
+    // elsewhere in the other two, on the API and on the wall.
+    let agents_of = |name: &str| {
+        board["queues"]
+            .as_array()
+            .and_then(|queues| queues.iter().find(|q| q["name"] == name).cloned())
+            .map(|q| {
+                (
+                    q["agents"]["on_call"].clone(),
+                    q["agents"]["busy_elsewhere"].clone(),
+                )
+            })
+    };
+    assert_eq!(agents_of("1888"), Some((json!(1), json!(0))), "{board}");
+    assert_eq!(agents_of("137"), Some((json!(0), json!(1))), "{board}");
+    assert_eq!(agents_of("zoning"), Some((json!(0), json!(1))), "{board}");
+    let chip = |queue: &str, name: &str| {
+        let css = format!("#queue-{queue} [data-field=\"{name}\"]");
+        wait_for(SHOWN_WITHIN, "the wall's agent counts", || {
+            browser.text_of(&css).filter(|t| !t.is_empty())
+        })
+    };
+    assert_eq!(chip("1888", "on_call"), "۱");
+    assert_eq!(chip("137", "on_call"), "۰");
+    assert_eq!(chip("137", "busy_elsewhere"), "۱");
     let row = browser.text_of("#agent-2001").unwrap_or_default();
     assert!(
         row.contains("در مکالمه"),
@@ -756,4 +786,138 @@ fn a_waiting_call_appears_within_2_seconds_and_disappears_when_answered() {
     );
     drop(browser);
     let _ = std::fs::remove_dir_all(&work);
+}
+
+// ---- the clock: Tehran time whatever the screen's zone --------------------------------------
+
+#[test]
+fn the_wallboard_clock_shows_tehran_time_in_a_browser_set_to_another_zone() {
+    let dir = temp_dir("wallboard-clock");
+    let token = supervisor_token(&dir);
+    let (publisher, _first) = tokio::sync::watch::channel(Arc::new(LiveSnapshot::default()));
+    let port = free_port();
+    let mut server = BoardServer::start(port, &dir, &publisher);
+    let browser = Browser::start_in_time_zone("America/Los_Angeles");
+    let zone = browser.script(
+        "return Intl.DateTimeFormat().resolvedOptions().timeZone;",
+        json!([]),
+    );
+    assert_eq!(
+        zone,
+        Some(json!("America/Los_Angeles")),
+        "the browser's zone"
+    );
+    sign_in(&browser, port, &token);
+    // 2026-11-23T15:41:53Z: 19:11:53 in Tehran, 07:41:53 in Los Angeles.
+    publisher.send_replace(Arc::new(board(Vec::new())));
+    let clock = wait_for(SHOWN_WITHIN * 5, "the clock", || {
+        let text = browser.text_of("#clock")?;
+        (text != "—").then_some(text)
+    });
+    assert_eq!(clock, "۱۹:۱۱:۵۳");
+    drop(browser);
+    server.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+// ---- test 3: today's figures survive a restart --------------------------------------------
+
+/// Writes queue-log rows into the engine's database, as an earlier run of the engine did.
+fn write_queue_log(data: &Path, rows: &[QueueLogRow]) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("runtime: {e}"));
+    runtime.block_on(async {
+        let store = Store::open(data)
+            .await
+            .unwrap_or_else(|e| panic!("cannot open the store: {e}"));
+        store
+            .append_queue_log(rows)
+            .await
+            .unwrap_or_else(|e| panic!("cannot write the queue log: {e}"));
+        store.close().await;
+    });
+}
+
+fn queue_1888(engine: &Engine, token: &str) -> serde_json::Value {
+    let board = engine.get_json("/api/queues", token);
+    board["queues"]
+        .as_array()
+        .and_then(|queues| queues.iter().find(|q| q["name"] == "1888").cloned())
+        .unwrap_or_else(|| panic!("no queue 1888 in {board}"))
+}
+
+#[test]
+fn todays_figures_survive_a_restart() {
+    let mut engine = Engine::start("wallboard-restart", "");
+    let supervisor = engine.token("supervisor");
+    let now_ms = pasokh::store::unix_ms_now();
+    let today = pasokh::calendar::tehran_day_start_ms(now_ms);
+    let earlier_today = (now_ms - 60_000).max(today);
+    let row = |at_ms: i64, call: &str, agent: Option<&str>, kind: &str, detail: &str| QueueLogRow {
+        at_ms,
+        queue: Some("1888".into()),
+        call: Some(1),
+        call_ref: Some(call.into()),
+        agent: agent.map(Into::into),
+        kind: kind.into(),
+        detail: detail.into(),
+    };
+    write_queue_log(
+        &engine.data,
+        &[
+            // Yesterday (Tehran day): not today's.
+            row(today - 3_600_000, "r0", None, "enter", "priority=0"),
+            row(
+                today - 3_600_000,
+                "r0",
+                None,
+                "overflow",
+                "reason=no_agents wait_ms=0",
+            ),
+            // Today: one answered in 4 s and handled in 60 s, one abandoned after 30 s.
+            row(earlier_today, "r1", None, "enter", "priority=0"),
+            row(earlier_today, "r1", Some("2001"), "answer", "wait_ms=4000"),
+            row(
+                earlier_today,
+                "r1",
+                Some("2001"),
+                "complete",
+                "talk_ms=50000",
+            ),
+            row(
+                earlier_today,
+                "r1",
+                Some("2001"),
+                "wrap_up_end",
+                "wrap_ms=10000 handle_ms=60000",
+            ),
+            row(earlier_today, "r2", None, "enter", "priority=0"),
+            row(
+                earlier_today,
+                "r2",
+                None,
+                "abandon",
+                "wait_ms=30000 position=1",
+            ),
+        ],
+    );
+    // The running engine counts only what it saw itself.
+    assert_eq!(queue_1888(&engine, &supervisor)["offered_today"], 0);
+
+    engine.terminate();
+    assert_eq!(engine.wait_exit(Duration::from_secs(40)), Some(0));
+    engine.restart();
+    let queue = wait_for(Duration::from_secs(10), "today's figures rebuilt", || {
+        let queue = queue_1888(&engine, &supervisor);
+        (queue["offered_today"] != 0).then_some(queue)
+    });
+    assert_eq!(queue["offered_today"], 2, "{queue}");
+    assert_eq!(queue["answered_today"], 1, "{queue}");
+    assert_eq!(queue["abandoned_today"], 1, "{queue}");
+    assert_eq!(queue["overflowed_today"], 0, "{queue}");
+    assert_eq!(queue["service_level"], 0.5, "{queue}");
+    assert_eq!(queue["asa_s"], 4.0, "{queue}");
+    assert_eq!(queue["aht_s"], 60.0, "{queue}");
 }

@@ -206,6 +206,29 @@ pub enum QueueEventKind {
 }
 
 impl QueueEventKind {
+    const ALL: [QueueEventKind; 15] = [
+        QueueEventKind::Enter,
+        QueueEventKind::Offer,
+        QueueEventKind::Answer,
+        QueueEventKind::Abandon,
+        QueueEventKind::Exit,
+        QueueEventKind::Overflow,
+        QueueEventKind::RingNoAnswer,
+        QueueEventKind::Reject,
+        QueueEventKind::OfferFailed,
+        QueueEventKind::Complete,
+        QueueEventKind::WrapUpEnd,
+        QueueEventKind::Pause,
+        QueueEventKind::Unpause,
+        QueueEventKind::Login,
+        QueueEventKind::Logout,
+    ];
+
+    /// The kind a stored name stands for (`as_str` read back); None for a name never written.
+    pub fn parse(name: &str) -> Option<QueueEventKind> {
+        Self::ALL.into_iter().find(|kind| kind.as_str() == name)
+    }
+
     /// A stable lower-case name for the database.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -21,6 +21,7 @@ pub mod io;
 mod offers;
 mod persist;
 mod queue;
+mod rebuild;
 mod routing;
 mod stats;
 pub mod types;
@@ -36,6 +37,7 @@ pub use io::{
     QueueEventKind, Refusal,
 };
 pub use persist::{restored_state, AcdError, AgentSnapshot};
+pub use rebuild::LoggedEvent;
 pub use stats::{AgentCounts, AgentView, QueueStats, WaitingCall};
 pub use types::{AgentConfig, AgentState, CallKey, PauseReason, Pending, QueueConfig, Strategy};
 

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use super::queue::CallPhase;
+use super::queue::{Agent, CallPhase, QueueIdx};
 use super::types::{AgentState, CallKey, Pending};
 use super::Acd;
 
@@ -46,24 +46,42 @@ fn average(total: Duration, count: u64) -> Option<Duration> {
 }
 
 /// Agents of a queue by state; the fields add up to the queue's member count.
+///
+/// An agent serves several queues but takes one call at a time: ringing, talking and wrap-up
+/// are counted in the queue of the call only, and in the agent's other queues as
+/// `busy_elsewhere`, so three queues' panels never show one conversation as three.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct AgentCounts {
     pub logged_out: u32,
     pub available: u32,
-    /// Ringing for a call.
+    /// Ringing for a call of this queue.
     pub offered: u32,
+    /// Talking on a call of this queue.
     pub on_call: u32,
+    /// In wrap-up after a call of this queue.
     pub wrap_up: u32,
     pub paused: u32,
+    /// Ringing, talking or in wrap-up for a call of another queue.
+    pub busy_elsewhere: u32,
 }
 
 impl AgentCounts {
     pub fn total(&self) -> u32 {
-        self.logged_out + self.available + self.offered + self.on_call + self.wrap_up + self.paused
+        self.logged_out
+            + self.available
+            + self.offered
+            + self.on_call
+            + self.wrap_up
+            + self.paused
+            + self.busy_elsewhere
     }
 
-    fn count(&mut self, state: &AgentState) {
+    /// Counts one member whose state is `state`; `call_queue` is the queue of the call the
+    /// state is about (none for logged out, available, paused).
+    fn count(&mut self, state: &AgentState, call_queue: Option<QueueIdx>, this_queue: QueueIdx) {
+        let elsewhere = call_queue.is_some_and(|q| q != this_queue);
         let slot = match state {
+            _ if elsewhere => &mut self.busy_elsewhere,
             AgentState::LoggedOut => &mut self.logged_out,
             AgentState::Available => &mut self.available,
             AgentState::Offered { .. } => &mut self.offered,
@@ -138,11 +156,14 @@ impl Acd {
     pub fn stats(&self, now: Duration) -> Vec<QueueStats> {
         let now = now.max(self.now);
         let mut all = Vec::new();
-        for queue in self.queues.iter().flatten() {
+        for (q, queue) in self.queues.iter().enumerate() {
+            let Some(queue) = queue else {
+                continue;
+            };
             let mut agents = AgentCounts::default();
             for member in &queue.members {
                 if let Some(agent) = self.agent(member.agent) {
-                    agents.count(&agent.state);
+                    agents.count(&agent.state, self.queue_of_work(agent), q);
                 }
             }
             let calls = queue.queued.values().filter_map(|key| self.calls.get(key));
@@ -174,6 +195,17 @@ impl Acd {
             });
         }
         all
+    }
+
+    /// The queue of the call an agent rings for, talks on or wraps up; None when idle.
+    fn queue_of_work(&self, agent: &Agent) -> Option<QueueIdx> {
+        match &agent.state {
+            AgentState::Offered { call } | AgentState::OnCall { call } => {
+                self.calls.get(call).map(|c| c.queue)
+            }
+            AgentState::WrapUp { .. } => agent.handled.as_ref().map(|h| h.queue),
+            _ => None,
+        }
     }
 
     /// Every configured agent, in configuration order.

@@ -61,7 +61,8 @@ pub async fn run(store: Store, to_loop: mpsc::UnboundedSender<LoopMsg>) {
 }
 
 /// The softphones' registrations, then the agents' states, saved before the last stop: in
-/// that order, so an agent restored as logged in can be checked against a registered phone.
+/// that order, so an agent restored as logged in can be checked against a registered phone;
+/// then today's queue log, so the wallboard's day survives the restart.
 async fn saved_before_restart(store: &Store) -> Vec<Input> {
     let mut inputs = Vec::new();
     match store.load_registrations().await {
@@ -77,6 +78,14 @@ async fn saved_before_restart(store: &Store) -> Vec<Input> {
             inputs.push(Input::RestoreAgents(rows));
         }
         Err(error) => tracing::warn!(%error, "cannot load saved agent states"),
+    }
+    let today = crate::calendar::tehran_day_start_ms(crate::store::unix_ms_now());
+    match store.queue_log_since(today).await {
+        Ok(rows) => {
+            tracing::info!(events = rows.len(), "today's queue figures rebuilt");
+            inputs.push(Input::RestoreQueueDay(rows));
+        }
+        Err(error) => tracing::warn!(%error, "cannot read today's queue log"),
     }
     inputs
 }

@@ -106,6 +106,25 @@ impl Engine {
         self.log_out_agents_without_phone(now);
     }
 
+    /// Today's queue figures from the rows an earlier run wrote today (Tehran day). Rows from
+    /// this run's own start on are left out: this run's counters already hold them, and the
+    /// driver may read the log after the first calls came in.
+    pub(super) fn restore_queue_day(&mut self, rows: &[QueueLogRow], now: Duration) {
+        let today = crate::calendar::tehran_day_start_ms(self.wall_ms(now));
+        let started = self.config.epoch_unix_ms;
+        let earlier_today = rows
+            .iter()
+            .filter(|row| row.at_ms >= today && row.at_ms < started)
+            .map(|row| crate::acd::LoggedEvent {
+                queue: row.queue.as_deref(),
+                call: row.call_ref.as_deref(),
+                agent: row.agent.as_deref(),
+                kind: &row.kind,
+                detail: &row.detail,
+            });
+        self.acd.rebuild_today(earlier_today);
+    }
+
     /// Logged-in agents with no registered softphone (their registration ran out while the
     /// engine was down) are logged out: nobody could ring them, and callers would wait for them.
     fn log_out_agents_without_phone(&mut self, now: Duration) {
@@ -222,6 +241,7 @@ impl Engine {
                     on_call: q.agents.on_call as usize,
                     wrap_up: q.agents.wrap_up as usize,
                     paused: q.agents.paused as usize,
+                    busy_elsewhere: q.agents.busy_elsewhere as usize,
                 },
                 offered_today: q.offered_today,
                 answered_today: q.answered_today,

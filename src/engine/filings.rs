@@ -9,6 +9,25 @@ use std::collections::HashMap;
 use crate::engine::call::CallKey;
 use crate::engine::store_io::{FilingStage, NewMessage};
 
+/// The kinds that are reports: criticism, suggestion, complaint, appreciation, and (137) an
+/// urban problem.
+pub fn is_report(kind: &str) -> bool {
+    matches!(
+        kind,
+        "criticism" | "suggestion" | "complaint" | "appreciation" | "urban_problem"
+    )
+}
+
+/// Whether a call's one message gets a tracking code: a report does, and so does every call
+/// that entered an agent queue (its message is opened with a code as it enters, so the
+/// call-taker's phone can show it). Nothing else does: a case inquiry, a follow-up, guidance, an
+/// unusable call, and a hang-up before the caller chose a report (its kind is then one of
+/// those). The one rule for the store (`store/filing.rs`) and `flows simulate`, so the
+/// simulator prints a code exactly when the engine would give one.
+pub fn gets_tracking_code(kind: &str, entered_queue: bool) -> bool {
+    entered_queue || is_report(kind)
+}
+
 /// A call's message as far as it has been filed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum CallMessage {

@@ -24,6 +24,9 @@ pub struct AgentCounts {
     pub on_call: usize,
     pub wrap_up: usize,
     pub paused: usize,
+    /// Ringing, talking or in wrap-up for a call of another of their queues: one call is
+    /// counted in its own queue only, never once per queue the agent serves.
+    pub busy_elsewhere: usize,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

@@ -26,7 +26,8 @@ pub mod agents;
 mod app;
 mod call;
 mod counters;
-mod filings;
+pub(crate) mod filings;
+pub use filings::{gets_tracking_code, is_report};
 pub mod live;
 mod ports;
 pub mod prompt_names;
@@ -107,6 +108,9 @@ pub enum Input {
     RestoreRegistrations(Vec<RegistrationRow>),
     /// Agent states saved before a restart, applied once after the registrations.
     RestoreAgents(Vec<AgentStateRow>),
+    /// The queue log of the current Tehran day as it stood at start, once after the agent
+    /// states: today's figures are rebuilt from it, so a restart does not zero the day.
+    RestoreQueueDay(Vec<QueueLogRow>),
     /// A supervisor's or agent's REST request.
     AgentAction {
         agent: String,
@@ -257,6 +261,7 @@ impl Engine {
             Input::Agents(list) => self.set_agents(list, now),
             Input::RestoreRegistrations(rows) => self.restore_registrations(rows, now),
             Input::RestoreAgents(rows) => self.restore_agents(rows, now),
+            Input::RestoreQueueDay(rows) => self.restore_queue_day(&rows, now),
             Input::AgentAction { agent, action } => {
                 self.agent_action(&agent, action, now);
             }

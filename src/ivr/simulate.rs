@@ -14,7 +14,9 @@
 //! holds two messages; any other mailbox or PIN is wrong.
 //!
 //! Playback finishes at once (the clock moves 1 s per prompt), recordings are saved as
-//! `sim-rec-N`, and the filed message gets the tracking code of serial 1.
+//! `sim-rec-N`, and the filed message gets the tracking code of serial 1 when the engine would
+//! give it one (`engine::gets_tracking_code`: a report, or a call that entered a queue), else
+//! `filed: no tracking code`.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -25,6 +27,7 @@ use super::run::io::*;
 use super::run::{IvrRun, State};
 use super::tracking::make_tracking_code;
 use crate::calendar::JalaliDate;
+use crate::engine::gets_tracking_code;
 
 /// Steps after which a simulation is cut short (a flow that loops through fallbacks forever).
 const MAX_STEPS: usize = 5_000;
@@ -37,6 +40,9 @@ struct Sim<'a> {
     groups: VecDeque<String>,
     replies: VecDeque<IvrInput>,
     recordings: u32,
+    /// The call entered an agent queue: as in the engine, its message was opened there with a
+    /// tracking code.
+    entered_queue: bool,
     /// Codes this call keyed that named no message (past the allowance, lookups are refused).
     missed_codes: usize,
     cases: &'a dyn Fn(CaseKind, &str) -> Option<CaseInfo>,
@@ -126,6 +132,7 @@ pub(crate) fn simulate_with(
         groups,
         replies: VecDeque::new(),
         recordings: 0,
+        entered_queue: false,
         missed_codes: 0,
         cases: world.cases,
         messages: world.messages,
@@ -288,15 +295,23 @@ impl Sim<'_> {
             }
             IvrOutput::DiscardRecording => self.log.push("discard recording".into()),
             IvrOutput::Enqueue { queue, .. } => {
+                self.entered_queue = true;
                 let outcome = self.queue_outcome();
                 self.log.push(format!("enqueue {queue}: {outcome:?}"));
                 self.replies.push_back(IvrInput::QueueResult(outcome));
             }
             IvrOutput::File(draft) => {
                 self.log.push(describe_draft(&draft));
-                let tracking_code = make_tracking_code(1);
-                self.log
-                    .push(format!("filed: tracking code {tracking_code}"));
+                // The engine's own rule; like the engine, a message without a code is filed
+                // all the same and the flow is told so with an empty code.
+                let tracking_code = if gets_tracking_code(draft.kind.as_str(), self.entered_queue) {
+                    let code = make_tracking_code(1);
+                    self.log.push(format!("filed: tracking code {code}"));
+                    code
+                } else {
+                    self.log.push("filed: no tracking code".into());
+                    String::new()
+                };
                 self.replies.push_back(IvrInput::Filed { tracking_code });
             }
             IvrOutput::Hangup => self.log.push("flow hangs up".into()),

@@ -133,6 +133,19 @@ impl Store {
             .map_err(self.error("commit the queue log"))
     }
 
+    /// The queue events written at or after `since_ms` (Unix milliseconds), oldest first: the
+    /// day's history that today's figures are rebuilt from after a restart.
+    pub async fn queue_log_since(&self, since_ms: i64) -> Result<Vec<QueueLogRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT at, queue, call, call_ref, agent, kind, detail FROM queue_log WHERE at >= ? ORDER BY id",
+        )
+        .bind(since_ms)
+        .fetch_all(self.pool())
+        .await
+        .map_err(self.error("read the day's queue log"))?;
+        Ok(rows.iter().filter_map(queue_log_row).collect())
+    }
+
     /// The newest queue events first (history for supervisors).
     pub async fn queue_log(&self, limit: u32) -> Result<Vec<QueueLogRow>, StoreError> {
         let rows = sqlx::query(
@@ -142,24 +155,24 @@ impl Store {
         .fetch_all(self.pool())
         .await
         .map_err(self.error("read the queue log"))?;
-        Ok(rows
-            .iter()
-            .filter_map(|row| {
-                Some(QueueLogRow {
-                    at_ms: row.try_get("at").ok()?,
-                    queue: row.try_get("queue").ok()?,
-                    call: row
-                        .try_get::<Option<i64>, _>("call")
-                        .ok()?
-                        .and_then(|c| u64::try_from(c).ok()),
-                    call_ref: row.try_get("call_ref").ok()?,
-                    agent: row.try_get("agent").ok()?,
-                    kind: row.try_get("kind").ok()?,
-                    detail: row.try_get("detail").ok()?,
-                })
-            })
-            .collect())
+        Ok(rows.iter().filter_map(queue_log_row).collect())
     }
+}
+
+/// One `queue_log` row; None for a row whose columns do not read back (left out, not fatal).
+fn queue_log_row(row: &sqlx::sqlite::SqliteRow) -> Option<QueueLogRow> {
+    Some(QueueLogRow {
+        at_ms: row.try_get("at").ok()?,
+        queue: row.try_get("queue").ok()?,
+        call: row
+            .try_get::<Option<i64>, _>("call")
+            .ok()?
+            .and_then(|c| u64::try_from(c).ok()),
+        call_ref: row.try_get("call_ref").ok()?,
+        agent: row.try_get("agent").ok()?,
+        kind: row.try_get("kind").ok()?,
+        detail: row.try_get("detail").ok()?,
+    })
 }
 
 #[cfg(test)]
@@ -192,8 +205,19 @@ mod tests {
             kind: "enter".into(),
             detail: String::new(),
         };
+        let later = QueueLogRow {
+            at_ms: 9,
+            kind: "abandon".into(),
+            ..event.clone()
+        };
         store.append_queue_log(std::slice::from_ref(&event)).await?;
-        assert_eq!(store.queue_log(10).await?, vec![event]);
+        store.append_queue_log(std::slice::from_ref(&later)).await?;
+        assert_eq!(
+            store.queue_log(10).await?,
+            vec![later.clone(), event.clone()]
+        );
+        assert_eq!(store.queue_log_since(5).await?, vec![event, later.clone()]);
+        assert_eq!(store.queue_log_since(6).await?, vec![later]);
         store.close().await;
         Ok(())
     }

@@ -7,9 +7,8 @@
 use rand::rngs::OsRng;
 use rand::RngCore;
 
-use super::messages::is_report;
 use super::{Store, StoreError};
-use crate::engine::{FilingStage, NewMessage};
+use crate::engine::{gets_tracking_code, FilingStage, NewMessage};
 use crate::ivr::tracking::make_tracking_code;
 
 use super::write_tx::WriteTx as Tx;
@@ -21,8 +20,8 @@ pub(super) async fn file_one(
     m: &NewMessage,
 ) -> Result<Option<String>, StoreError> {
     match m.stage {
-        FilingStage::Whole => insert(store, tx, m, is_report(&m.kind)).await,
-        FilingStage::Open => insert(store, tx, m, true).await,
+        FilingStage::Whole => insert(store, tx, m, gets_tracking_code(&m.kind, false)).await,
+        FilingStage::Open => insert(store, tx, m, gets_tracking_code(&m.kind, true)).await,
         FilingStage::Complete => match complete(store, tx, m).await? {
             Some(code) => Ok(code),
             None => Err(StoreError::Invalid(format!(
@@ -62,7 +61,8 @@ async fn complete(
     let Some((id, code)) = row else {
         return Ok(None);
     };
-    if code.is_none() && is_report(&m.kind) {
+    // The opening gave the code; should it have had none, a report still gets one.
+    if code.is_none() && gets_tracking_code(&m.kind, false) {
         return Ok(Some(Some(give_code(store, tx, id).await?)));
     }
     Ok(Some(code))

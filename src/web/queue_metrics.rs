@@ -110,6 +110,7 @@ fn render_agents(snapshot: &LiveSnapshot, out: &mut String) {
             ("on_call", a.on_call),
             ("wrap_up", a.wrap_up),
             ("paused", a.paused),
+            ("busy_elsewhere", a.busy_elsewhere),
         ];
         for (state, count) in states {
             let _ = writeln!(out, "{name}{{queue=\"{label}\",state=\"{state}\"}} {count}");

@@ -134,6 +134,16 @@ const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 impl Browser {
     /// Starts Chromium with `extra` arguments beside the usual headless ones.
     pub fn start(extra: &[String]) -> Browser {
+        Self::start_with_env(extra, &[])
+    }
+
+    /// As [`Browser::start`], with the computer's time zone set to `zone` (the `TZ` of
+    /// chromedriver, which Chromium inherits), as on a wall screen set to another zone.
+    pub fn start_in_time_zone(zone: &str) -> Browser {
+        Self::start_with_env(&[], &[("TZ", zone)])
+    }
+
+    fn start_with_env(extra: &[String], env: &[(&str, &str)]) -> Browser {
         let chromium = program_path("chromium");
         let chromedriver = program_path("chromedriver");
         let dir = temp_dir("chromium");
@@ -146,6 +156,7 @@ impl Browser {
                 "--log-path={}",
                 dir.join("chromedriver.log").display()
             ))
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()

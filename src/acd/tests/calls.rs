@@ -295,3 +295,44 @@ fn the_wallboard_lists_waiting_calls_with_their_wait_and_ringing_agent() {
     assert_eq!(rig.stats("137").longest_wait, secs(6));
     assert_eq!(list[0].caller, "09120000001");
 }
+
+/// An agent serving three queues takes one call at a time: the wallboard counts it talking in
+/// the queue of the call, and busy elsewhere in the other two, never as three calls.
+#[test]
+fn an_agent_of_three_queues_counts_once_per_call() {
+    let queues = ["137", "1888", "zoning"];
+    let agents = vec![
+        agent("a", &[("137", 0), ("1888", 0), ("zoning", 0)]),
+        agent("b", &[("137", 0)]),
+    ];
+    let mut rig = Rig::new(
+        queues.iter().map(|q| QueueConfig::new(*q)).collect(),
+        agents,
+    );
+    rig.login("a");
+    rig.advance(secs(1));
+    rig.login("b");
+    rig.arrive(1, "1888", 0);
+    let counts = |rig: &Rig| queues.map(|q| rig.stats(q).agents);
+    let [in_137, in_1888, in_zoning] = counts(&rig);
+    assert_eq!((in_1888.offered, in_1888.busy_elsewhere), (1, 0));
+    assert_eq!(
+        (in_137.offered, in_137.busy_elsewhere, in_137.available),
+        (0, 1, 1)
+    );
+    assert_eq!((in_zoning.offered, in_zoning.busy_elsewhere), (0, 1));
+    rig.accept(1, "a");
+    let on_call: u32 = counts(&rig).iter().map(|c| c.on_call).sum();
+    assert_eq!(on_call, 1, "one conversation, counted once");
+    assert_eq!(rig.stats("1888").agents.on_call, 1);
+    assert_eq!(rig.stats("zoning").agents.busy_elsewhere, 1);
+    rig.input(AcdInput::CallEnded { call: CallKey(1) });
+    let wrap_up: u32 = counts(&rig).iter().map(|c| c.wrap_up).sum();
+    assert_eq!((wrap_up, rig.stats("1888").agents.wrap_up), (1, 1));
+    assert_eq!(rig.stats("137").agents.busy_elsewhere, 1);
+    for (queue, members) in [("137", 2), ("1888", 1), ("zoning", 1)] {
+        assert_eq!(rig.stats(queue).agents.total(), members, "{queue}");
+    }
+    rig.advance(secs(10)); // wrap-up over: available in all three again
+    assert_eq!(counts(&rig).map(|c| c.available), [2, 1, 1]);
+}

@@ -5,5 +5,6 @@
 mod agents;
 mod calls;
 mod property;
+mod rebuild;
 mod routing;
 mod support;

@@ -13,6 +13,7 @@ use super::tracking::make_tracking_code;
 use crate::calendar::JalaliDate;
 use scenarios::{scenarios, Scenario};
 
+mod filing_agreement;
 mod line_1888;
 mod mailbox;
 mod scenarios;
@@ -403,5 +404,56 @@ fn the_sms_promise_is_made_only_to_a_number_that_can_take_a_text() {
         );
         let said = log.iter().any(|l| l.starts_with("play ivr/result_by_sms"));
         assert_eq!(said, promised, "{caller}: {log:#?}");
+    }
+}
+
+/// Milliseconds of a bundled prompt's WAV (8 kHz mono 16-bit, `media::wav`'s layout).
+fn prompt_ms(id: &str) -> u64 {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("prompts/fa")
+        .join(format!("{id}.wav"));
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert!(
+        crate::media::wav::is_our_header(&bytes),
+        "{id}: not 8 kHz mono 16-bit"
+    );
+    let data = crate::media::wav::data_bytes_for_length(bytes.len() as u64).unwrap_or(0);
+    crate::media::wav::duration_ms(data)
+}
+
+/// A caller hears the first option of the main menu within a few seconds of the answer: the
+/// welcome is short, the menu names each option before its key (so the first key comes after a
+/// few words, not after a sentence), and the whole first menu is over in 20 s.
+#[test]
+fn the_first_menu_option_is_heard_within_seconds_of_the_answer() {
+    let texts = manifest(IVR_MANIFEST);
+    for line in ["137", "1888"] {
+        let welcome = prompt_ms(&format!("ivr/welcome_{line}"));
+        let menu_id = format!("ivr/menu_main_{line}");
+        let menu = prompt_ms(&menu_id);
+        assert!(welcome <= 4_000, "{line}: welcome {welcome} ms");
+        assert!(
+            welcome + menu <= 20_000,
+            "{line}: welcome and main menu {} ms",
+            welcome + menu
+        );
+        let text = texts.get(&menu_id).cloned().unwrap_or_default();
+        let keys: Vec<Option<usize>> = ["کلیدِ یک", "کلیدِ دو", "کلیدِ چهار", "کلیدِ صفر"]
+            .iter()
+            .map(|key| text.find(key))
+            .collect();
+        assert!(
+            keys.iter().all(Option::is_some),
+            "{line}: every key named: {text}"
+        );
+        assert!(
+            keys.windows(2).all(|w| w[0] < w[1]),
+            "{line}: keys in order: {text}"
+        );
+        let before_first = text[..keys[0].unwrap_or(0)].split_whitespace().count();
+        assert!(
+            before_first <= 4,
+            "{line}: {before_first} words before key 1: {text}"
+        );
     }
 }

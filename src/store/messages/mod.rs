@@ -18,13 +18,7 @@ mod access;
 mod pages;
 pub use pages::MessageCursor;
 
-/// The kinds that are reports and get a tracking code.
-pub fn is_report(kind: &str) -> bool {
-    matches!(
-        kind,
-        "criticism" | "suggestion" | "complaint" | "appreciation" | "urban_problem"
-    )
-}
+pub use crate::engine::is_report;
 
 /// A message as the API shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

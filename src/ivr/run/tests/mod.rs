@@ -14,6 +14,7 @@ use crate::ivr::tests::{case_fixture, ctx, real_flows};
 
 mod mailbox;
 mod record;
+mod type_ahead;
 
 pub(super) fn secs(s: u64) -> Duration {
     Duration::from_secs(s)
