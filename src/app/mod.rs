@@ -3,11 +3,13 @@
 
 pub mod admin;
 mod agents_sync;
+pub mod bundled;
 pub mod cases;
 mod data_lock;
 mod demo;
 pub mod error;
 pub mod flows;
+mod logging;
 mod recovery;
 pub mod serve;
 

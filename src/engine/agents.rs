@@ -168,9 +168,15 @@ impl Engine {
     pub(super) fn drain_registrar_events(&mut self, now: Duration) {
         while let Some(event) = self.registrar.poll_event() {
             let user = match event {
-                RegistrarEvent::Unregistered { user } | RegistrarEvent::Expired { user, .. } => {
+                RegistrarEvent::Unregistered { user } => {
+                    tracing::info!(agent = %user, "agent unregistered: no softphone left");
                     user
                 }
+                RegistrarEvent::Expired { user, uri } => {
+                    tracing::info!(agent = %user, contact = %uri, "registration expired");
+                    user
+                }
+                // The accepted REGISTER has its own line (`on_register`).
                 RegistrarEvent::Registered { .. } => continue,
             };
             if !self.registrar.is_registered(&user) {
