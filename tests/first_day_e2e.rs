@@ -624,3 +624,87 @@ fn the_readme_command_lines_still_parse_with_flags_before_or_after_the_subcomman
     assert!(String::from_utf8_lossy(&listed.stdout).contains("2002"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Runs `scripts/test.sh` with only `tools` on PATH (the few a shell script needs, plus the fakes
+/// `fakes` names with their script bodies): (exit success, stdout + stderr).
+fn test_sh_with(fakes: &[(&str, &str)]) -> (bool, String, std::path::PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = temp_dir("first-day-test-sh");
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap_or_else(|e| panic!("{e}"));
+    for tool in ["bash", "sed", "cut", "sort", "head", "id", "dirname", "cat"] {
+        let real = std::path::Path::new("/usr/bin").join(tool);
+        std::os::unix::fs::symlink(&real, bin.join(tool)).unwrap_or_else(|e| panic!("{e}"));
+    }
+    for (name, body) in fakes {
+        let path = bin.join(name);
+        std::fs::write(&path, format!("#!/usr/bin/bash\n{body}\n"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let mut command = Command::new("/usr/bin/bash");
+    command
+        .arg(common::repo_dir().join("scripts/test.sh"))
+        .env_clear()
+        .env("PATH", &bin)
+        .env("FAKE_LOG", dir.join("calls.log"));
+    let output = run_bounded(command, Duration::from_secs(30));
+    let said = String::from_utf8_lossy(&output.stdout).to_string()
+        + &String::from_utf8_lossy(&output.stderr);
+    (output.status.success(), said, dir)
+}
+
+#[test]
+fn scripts_test_sh_names_rustup_and_the_rust_version_when_cargo_is_missing_or_old() {
+    let manifest = std::fs::read_to_string(common::repo_dir().join("Cargo.toml"))
+        .unwrap_or_else(|e| panic!("Cargo.toml: {e}"));
+    let rust_version = manifest
+        .lines()
+        .find_map(|l| l.strip_prefix("rust-version = "))
+        .map(|v| v.trim_matches('"').to_string())
+        .unwrap_or_else(|| panic!("Cargo.toml has no rust-version"));
+
+    let (ok, said, dir) = test_sh_with(&[]);
+    assert!(!ok, "{said}");
+    assert!(
+        said.contains("cargo is missing") && said.contains("rustup"),
+        "{said}"
+    );
+    assert!(
+        said.contains(&format!("Rust {rust_version} or newer")),
+        "{said}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+
+    let old = [
+        ("cargo", "exit 0"),
+        ("rustc", "echo 'rustc 1.63.0 (Debian)'"),
+    ];
+    let (ok, said, dir) = test_sh_with(&old);
+    assert!(!ok, "{said}");
+    assert!(
+        said.contains(&format!("rustc 1.63.0 is older than {rust_version}")),
+        "{said}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn scripts_test_sh_installs_the_c_toolchain_by_package_name_when_it_is_missing() {
+    // A new enough Rust, no C compiler: the script asks apt-get for build-essential (the fake
+    // apt-get records what it was asked and fails, which stops the script there).
+    let fakes = [
+        ("cargo", "exit 0"),
+        ("rustc", "echo 'rustc 9.99.0'"),
+        ("apt-get", "echo \"apt-get $*\" >> \"$FAKE_LOG\"; exit 1"),
+        // When the tests do not run as root, the script goes through sudo.
+        ("sudo", "\"$@\""),
+    ];
+    let (ok, said, dir) = test_sh_with(&fakes);
+    assert!(!ok, "{said}");
+    let asked = std::fs::read_to_string(dir.join("calls.log")).unwrap_or_default();
+    assert!(asked.contains("apt-get update"), "{asked}\n{said}");
+    assert!(said.contains("build-essential"), "{said}");
+    let _ = std::fs::remove_dir_all(dir);
+}
