@@ -304,6 +304,9 @@ fn the_default_log_names_each_call_registration_login_and_failed_sign_in_without
         http_get(engine.http, "/api/calls", Some("not-a-token")).map(|r| r.0),
         Some(401)
     );
+    let form = "application/x-www-form-urlencoded";
+    let (status, _) = http_send(engine.http, "POST", "/signin", "-", form, b"token=wrong123");
+    assert_eq!(status, 401, "a wrong token signs in");
 
     let log = wait_log(&engine, Duration::from_secs(10), "call end", |log| {
         log.contains("call ended") && log.contains("agent logged in")
@@ -375,6 +378,11 @@ fn the_default_log_names_each_call_registration_login_and_failed_sign_in_without
         &log,
         "API authentication failed",
         &["WARN", "path=/api/calls", "peer=127.0.0.1"],
+    );
+    line_with(
+        &log,
+        "web sign-in failed",
+        &["WARN", "page=/", "peer=127.0.0.1", "reason=unknown_token"],
     );
     line_with(&log, "pasokh starting", &["INFO"]);
 

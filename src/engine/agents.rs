@@ -117,7 +117,8 @@ impl Engine {
             .map(|a| a.id)
             .collect();
         for agent in unreachable {
-            tracing::info!(%agent, "logged out: no registered softphone");
+            // The ACD's state change logs the log-out at info (`log_agent_state`).
+            tracing::debug!(%agent, "logged out: no registered softphone");
             self.acd_input(AcdInput::AgentUnreachable(agent), now);
         }
     }

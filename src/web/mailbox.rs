@@ -191,7 +191,7 @@ pub(super) async fn sign_in(
         tracing::warn!(%actor, peer = %peer.ip(), %reason, "web sign-in failed");
     };
     if limiter.locked(&keys) {
-        failed("locked out");
+        failed("locked_out");
         // Logged as a failure too: a lockout is what an attack on a mailbox looks like.
         let logged = log(&state, &actor, "sign_in_failed", "locked out").await;
         return problem(if logged {
@@ -211,7 +211,7 @@ pub(super) async fn sign_in(
     match verified {
         Ok(true) => {}
         Ok(false) => {
-            failed("wrong mailbox or password");
+            failed("wrong_mailbox_or_password");
             limiter.failed(&keys);
             let logged = log(
                 &state,

@@ -185,7 +185,7 @@ async fn door_sign_in(
     let token = form_value(body, "token").unwrap_or_default();
     let token = token.trim();
     if token.is_empty() || !token.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        failed("malformed token");
+        failed("malformed_token");
         return problem_page(door, SignInProblem::WrongToken);
     }
     match role_of(state, token).await {
@@ -193,12 +193,12 @@ async fn door_sign_in(
             with_cookie(see_other(door.home), &session_cookie(token))
         }
         Ok(_) => {
-            failed("role not allowed");
+            failed("role_not_allowed");
             problem_page(door, SignInProblem::RoleNotAllowed)
         }
         Err(ApiError::Unavailable) => problem_page(door, SignInProblem::Unavailable),
         Err(_) => {
-            failed("unknown token");
+            failed("unknown_token");
             problem_page(door, SignInProblem::WrongToken)
         }
     }

@@ -415,9 +415,10 @@ fn log_agent_state(agent: &str, state: &crate::acd::AgentState, reason: ChangeRe
             return;
         }
     };
+    // One word, so `key=value` stays splittable on spaces ("no answer" → no_answer).
     let pause_reason = match state {
-        crate::acd::AgentState::Paused { reason } => reason.label.as_str(),
-        _ => "-",
+        crate::acd::AgentState::Paused { reason } => reason.label.replace(' ', "_"),
+        _ => "-".to_string(),
     };
     tracing::info!(%agent, state = %state.name(), %pause_reason, "{event}");
 }
