@@ -2,19 +2,35 @@
 # Runs Pasokh's whole test suite: `cargo fmt --check` and clippy (warnings are errors), unit and
 # scenario tests on a virtual clock, then end-to-end tests with SIPp, baresip and headless
 # Chromium against the release binary over 127.0.0.1.
-# Installs the Debian test tools it needs when they are missing.
+# Installs the Debian build and test tools it needs when they are missing (by package name, with
+# apt-get); Rust itself comes from rustup, which it names when cargo is missing or too old.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The oldest Rust that builds Pasokh and its dependencies: rust-version in Cargo.toml.
+rust_version=$(sed -n 's/^rust-version *= *"\(.*\)"/\1/p' Cargo.toml)
+rustup_hint="install Rust $rust_version or newer from rustup: curl --proto '=https' -sSf https://sh.rustup.rs | sh -s -- -y, then . \"\$HOME/.cargo/env\" (Debian's packaged rustc is too old)"
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "cargo is missing: $rustup_hint" >&2
+  exit 1
+fi
+rustc_version=$(rustc --version | cut -d' ' -f2)
+if [ "$(printf '%s\n%s\n' "$rust_version" "$rustc_version" | sort -V | head -n1)" != "$rust_version" ]; then
+  echo "rustc $rustc_version is older than $rust_version: $rustup_hint" >&2
+  exit 1
+fi
+
 need=()
 have() { command -v "$1" >/dev/null 2>&1; }
+# A C compiler and make: SQLite is compiled into the binary (libsqlite3-sys, bundled).
+have cc && have make || need+=(build-essential)
 have sipp || need+=(sip-tester)
 have baresip || need+=(baresip-core)
 have sox || need+=(sox libsox-fmt-all)
 have espeak-ng || need+=(espeak-ng)
 have chromedriver || need+=(chromium chromium-driver)
 if ((${#need[@]})); then
-  echo "installing test tools: ${need[*]}"
+  echo "installing build and test tools: ${need[*]}"
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq

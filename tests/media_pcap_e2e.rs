@@ -38,7 +38,33 @@ fn ended_call(engine: &Engine, token: &str) -> serde_json::Value {
 }
 
 /// Runs one SIPp call to `service` playing `media`, lasting the capture plus `tail_ms`.
+/// Fails the test at once, saying why, when SIPp cannot send its media: `play_pcap_audio`
+/// sends from a raw socket, which needs root or CAP_NET_RAW. Without it SIPp's call would fail
+/// with nothing that points at the cause; a test that needs it is never skipped.
+fn require_raw_sockets() {
+    // SAFETY: socket(2) with constant arguments; the descriptor is closed at once.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_RAW, libc::IPPROTO_UDP) };
+    let refused = std::io::Error::last_os_error();
+    if fd >= 0 {
+        // SAFETY: `fd` is the descriptor just opened, closed once.
+        unsafe { libc::close(fd) };
+        return;
+    }
+    // SIPp may hold the capability itself (`setcap cap_net_raw+ep`) while the test does not.
+    let sipp_capable = std::process::Command::new("sh")
+        .args(["-c", "getcap \"$(command -v sipp)\""])
+        .output()
+        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).contains("cap_net_raw"));
+    assert!(
+        sipp_capable,
+        "this test needs root or CAP_NET_RAW: SIPp's play_pcap_audio sends the caller's media \
+         from a raw socket ({refused}). Run the tests as root, or give SIPp the capability: \
+         sudo setcap cap_net_raw+ep \"$(command -v sipp)\""
+    );
+}
+
 fn play(engine: &Engine, scenario: &str, service: &str, media: &[Captured], tail_ms: u64) {
+    require_raw_sockets();
     let last = media.last().map_or(Duration::ZERO, |p| p.at);
     let pause_ms = last.as_millis() as u64 + tail_ms;
     let call = SippCall::start_playing(
@@ -220,5 +246,47 @@ fn the_engine_records_what_sipp_plays() {
     assert!(
         heard.abs_diff(played) <= 60,
         "{heard} ms of sound recorded, SIPp played {played} ms"
+    );
+}
+
+/// Without CAP_NET_RAW a media test must fail loudly, naming the permission, not skip or fail
+/// with an unrelated SIPp error: this test runs one of them again with the capability dropped
+/// from its bounding set (`setpriv`, util-linux) and reads what it says.
+#[test]
+fn without_cap_net_raw_a_pcap_test_fails_naming_the_permission() {
+    require("setpriv");
+    let exe = std::env::current_exe().unwrap_or_else(|e| panic!("test binary: {e}"));
+    let output = common::run_bounded(
+        {
+            let mut command = std::process::Command::new("setpriv");
+            command
+                .args(["--bounding-set=-net_raw", "--inh-caps=-net_raw"])
+                .arg(&exe)
+                .args([
+                    "--exact",
+                    "sipp_plays_inband_tones_and_the_engine_reports_them",
+                    "--test-threads=1",
+                ]);
+            command
+        },
+        Duration::from_secs(120),
+    );
+    let said = String::from_utf8_lossy(&output.stdout).to_string()
+        + &String::from_utf8_lossy(&output.stderr);
+    let sipp_capable = std::process::Command::new("sh")
+        .args(["-c", "getcap \"$(command -v sipp)\""])
+        .output()
+        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).contains("cap_net_raw"));
+    if sipp_capable {
+        // SIPp holds the capability itself: the media test may pass without the test's own.
+        return;
+    }
+    assert!(
+        !output.status.success(),
+        "passed without CAP_NET_RAW:\n{said}"
+    );
+    assert!(
+        said.contains("needs root or CAP_NET_RAW") && said.contains("setcap cap_net_raw+ep"),
+        "{said}"
     );
 }

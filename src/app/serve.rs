@@ -17,7 +17,7 @@ use crate::sip::txn::TimerConfig;
 use crate::store::{CallWriter, Store};
 
 pub fn run(config: Config) -> Result<(), CliError> {
-    init_logging();
+    super::logging::init(config.log_format);
     raise_open_file_limit();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -25,12 +25,6 @@ pub fn run(config: Config) -> Result<(), CliError> {
         .build()
         .map_err(CliError::Runtime)?;
     runtime.block_on(serve(config))
-}
-
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
 }
 
 /// Each call holds an RTP socket: thousands of calls need more than the usual 1,024 descriptors.
@@ -67,6 +61,7 @@ fn bind_udp(addr: std::net::SocketAddr) -> Result<UdpSocket, CliError> {
 
 async fn serve(config: Config) -> Result<(), CliError> {
     let start = Instant::now();
+    tracing::info!(version = %env!("CARGO_PKG_VERSION"), "pasokh starting");
     // Before anything is written to the folder: a second engine stops here, untouched.
     let _data_lock = super::data_lock::lock_data_folder(&config.data)?;
     let epoch_unix_ms = SystemTime::now()
@@ -207,7 +202,15 @@ async fn serve(config: Config) -> Result<(), CliError> {
             let _ = store_commands.send(batch);
         }),
     };
-    tracing::info!(sip = %config.sip, http = %config.http, data = %config.data.display(), "pasokh is running");
+    tracing::info!(
+        sip = %config.sip,
+        http = %config.http,
+        data = %config.data.display(),
+        prompts = %config.prompts.display(),
+        flows = %config.flows.display(),
+        "{}",
+        running_line(&config)
+    );
     let engine_loop =
         EngineLoop::new(engine, udp, inbox, sinks, start, metrics).with_live(live_snapshots);
     let grace = Duration::from_secs(config.shutdown_grace_s);
@@ -222,8 +225,23 @@ async fn serve(config: Config) -> Result<(), CliError> {
     }
     writer.flush().await;
     store.close().await;
-    tracing::info!("stopped");
+    tracing::info!(uptime_s = start.elapsed().as_secs(), "pasokh stopped");
     Ok(())
+}
+
+/// The start-up line's sentence: where to look first, and how to get in.
+fn running_line(config: &Config) -> String {
+    let data = config.data.display();
+    let config_flag = if config.data == Config::default().data {
+        String::new()
+    } else {
+        format!(" --data {data}")
+    };
+    format!(
+        "pasokh is running: wallboard at http://{}/ (sign in with a token from \
+         `pasokh token create --role supervisor{config_flag}`)",
+        config.http
+    )
 }
 
 /// How long shutdown waits for the last filings to commit (a stuck disk must not hang the exit

@@ -11,6 +11,8 @@ pub enum Origin {
     File { path: PathBuf, line: Option<usize> },
     /// A command-line flag, e.g. `--rtp-ports`.
     Flag(&'static str),
+    /// An environment variable, e.g. `PASOKH_LOG_FORMAT`.
+    Env(&'static str),
 }
 
 impl fmt::Display for Origin {
@@ -22,6 +24,7 @@ impl fmt::Display for Origin {
             } => write!(f, "config {}:{line}", path.display()),
             Origin::File { path, line: None } => write!(f, "config {}", path.display()),
             Origin::Flag(flag) => f.write_str(flag),
+            Origin::Env(variable) => write!(f, "environment variable {variable}"),
         }
     }
 }
@@ -84,6 +87,10 @@ pub enum Problem {
     },
     /// `sender = "webhook"` needs `webhook_url = "http://…"`.
     WebhookUrl,
+    /// `log_format` other than `text` or `json`.
+    UnknownLogFormat {
+        given: String,
+    },
 }
 
 impl fmt::Display for ConfigError {
@@ -131,6 +138,9 @@ impl fmt::Display for ConfigError {
                     ),
                     Problem::UnknownSender { given } => {
                         write!(f, "{key} {given:?} is not one of log, webhook")
+                    }
+                    Problem::UnknownLogFormat { given } => {
+                        write!(f, "{key} {given:?} is not one of text, json")
                     }
                     Problem::WebhookUrl => write!(
                         f,

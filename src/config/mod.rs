@@ -55,6 +55,28 @@ pub struct Config {
     pub mailbox_routes: MailboxRoutes,
     /// `[sms]`: how texts to citizens leave the outbox.
     pub sms: SmsSender,
+    /// How `serve` writes its log lines: plain text, or one JSON object a line for log shippers.
+    pub log_format: LogFormat,
+}
+
+/// The shape of the engine's log lines (`--log-format`, `log_format`, `PASOKH_LOG_FORMAT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// `TIME LEVEL target: message key=value…`, for a person reading a terminal or a journal.
+    #[default]
+    Text,
+    /// One JSON object per line with the event's fields at the top level, for log shippers.
+    Json,
+}
+
+impl LogFormat {
+    pub fn parse(text: &str) -> Option<LogFormat> {
+        match text.trim() {
+            "text" => Some(LogFormat::Text),
+            "json" => Some(LogFormat::Json),
+            _ => None,
+        }
+    }
 }
 
 impl Default for Config {
@@ -81,6 +103,7 @@ impl Default for Config {
             source_limits: crate::engine::SourceLimits::default(),
             mailbox_routes: MailboxRoutes::default(),
             sms: SmsSender::default(),
+            log_format: LogFormat::Text,
         }
     }
 }
@@ -120,6 +143,7 @@ struct FileConfig {
     max_port_share_per_source: Option<Spanned<u8>>,
     mailboxes: Option<MailboxTables>,
     sms: Option<mailboxes::SmsFile>,
+    log_format: Option<Spanned<String>>,
 }
 
 /// `[mailboxes.LINE]` tables: district number (or `default`) → mailbox.
@@ -167,6 +191,8 @@ pub struct Overrides {
     pub extra_lines: Vec<String>,
     pub prompts: Option<PathBuf>,
     pub flows: Option<PathBuf>,
+    /// `--log-format`, or else `PASOKH_LOG_FORMAT`: where it came from, and the text given.
+    pub log_format: Option<(Origin, String)>,
 }
 
 /// `LOW-HIGH`, both ports, LOW below HIGH, at least two ports.
@@ -194,7 +220,17 @@ pub fn parse_port_range(text: &str) -> Result<(u16, u16), PortRangeError> {
 
 impl Config {
     pub fn load(file: Option<&Path>, flags: &Overrides) -> Result<Config, ConfigError> {
-        let mut config = Config::default();
+        Self::load_over(Config::default(), file, flags)
+    }
+
+    /// As [`Config::load`], starting from `base` instead of the built-in defaults (the command
+    /// line gives the bundled prompts and flows found next to the installed program).
+    pub fn load_over(
+        base: Config,
+        file: Option<&Path>,
+        flags: &Overrides,
+    ) -> Result<Config, ConfigError> {
+        let mut config = base;
         if let Some(path) = file {
             let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
                 path: path.to_path_buf(),
@@ -246,6 +282,12 @@ impl Config {
         if let Some(sms) = f.sms {
             mailboxes::apply_sms_file(&mut self.sms, sms, file)?;
         }
+        if let Some(format) = f.log_format {
+            self.log_format = LogFormat::parse(format.get_ref()).ok_or_else(|| {
+                let given = format.get_ref().clone();
+                file.invalid(&format, "log_format", Problem::UnknownLogFormat { given })
+            })?;
+        }
         let limits = &mut self.source_limits;
         if let Some(n) = f.max_unconfirmed_per_source {
             if *n.get_ref() == 0 {
@@ -286,6 +328,16 @@ impl Config {
         }
         if let Some(f) = &o.flows {
             self.flows = f.clone();
+        }
+        if let Some((origin, text)) = &o.log_format {
+            self.log_format = LogFormat::parse(text).ok_or_else(|| ConfigError::Invalid {
+                at: origin.clone(),
+                queue: None,
+                key: "log_format",
+                problem: Problem::UnknownLogFormat {
+                    given: text.clone(),
+                },
+            })?;
         }
         Ok(())
     }

@@ -140,7 +140,7 @@ async fn file_in_batches(
         for filing in batch {
             match filing {
                 Filing::Message(call, message) => {
-                    filed.push((call, message.stage));
+                    filed.push((call, message.stage, message.call_ref.clone()));
                     messages.push(message);
                 }
                 Filing::CallRecording { call_ref, name } => recordings.push((call_ref, name)),
@@ -156,11 +156,21 @@ async fn file_in_batches(
                 tracing::error!(%error, count = recordings.len(), "conversation recordings not attached");
             }
         }
-        for (index, (call, stage)) in filed.into_iter().enumerate() {
+        for (index, (call, stage, call_ref)) in filed.into_iter().enumerate() {
             let code = outcome
                 .as_ref()
                 .ok()
                 .and_then(|c| c.get(index).cloned().flatten());
+            // The link between a call's lines and its message, also for a message filed after
+            // the call ended (a voice message the caller hung up on).
+            if let Some(code) = &code {
+                let stage = match stage {
+                    FilingStage::Whole => "whole",
+                    FilingStage::Open => "opened",
+                    FilingStage::Complete => "completed",
+                };
+                tracing::info!(%call_ref, tracking_code = %code, %stage, "message filed");
+            }
             let reply = match stage {
                 FilingStage::Open => StoreReply::Opened {
                     call,

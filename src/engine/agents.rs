@@ -136,7 +136,8 @@ impl Engine {
             .map(|a| a.id)
             .collect();
         for agent in unreachable {
-            tracing::info!(%agent, "logged out: no registered softphone");
+            // The ACD's state change logs the log-out at info (`log_agent_state`).
+            tracing::debug!(%agent, "logged out: no registered softphone");
             self.acd_input(AcdInput::AgentUnreachable(agent), now);
         }
     }
@@ -187,9 +188,15 @@ impl Engine {
     pub(super) fn drain_registrar_events(&mut self, now: Duration) {
         while let Some(event) = self.registrar.poll_event() {
             let user = match event {
-                RegistrarEvent::Unregistered { user } | RegistrarEvent::Expired { user, .. } => {
+                RegistrarEvent::Unregistered { user } => {
+                    tracing::info!(agent = %user, "agent unregistered: no softphone left");
                     user
                 }
+                RegistrarEvent::Expired { user, uri } => {
+                    tracing::info!(agent = %user, contact = %uri, "registration expired");
+                    user
+                }
+                // The accepted REGISTER has its own line (`on_register`).
                 RegistrarEvent::Registered { .. } => continue,
             };
             if !self.registrar.is_registered(&user) {

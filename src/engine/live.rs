@@ -86,6 +86,19 @@ pub enum AgentAction {
     Unpause,
 }
 
+/// Masks a phone number for the log (the SMS log sender, call and registration lines): the first
+/// four and last three characters, enough for an operator to match a complaint, not to collect
+/// numbers from the log; anything shorter than 8 is hidden whole.
+pub fn mask_number_for_log(number: &str) -> String {
+    let chars: Vec<char> = number.chars().collect();
+    if chars.len() < 8 {
+        return "***".into();
+    }
+    let head: String = chars[..4].iter().collect();
+    let tail: String = chars[chars.len() - 3..].iter().collect();
+    format!("{head}****{tail}")
+}
+
 /// Masks a phone number for display on a wall screen: keeps the first four and last four digits.
 pub fn mask_number(number: &str) -> String {
     let chars: Vec<char> = number.chars().collect();
@@ -103,5 +116,11 @@ mod tests {
     fn numbers_are_masked_for_the_wall() {
         assert_eq!(super::mask_number("09121234567"), "0912***4567");
         assert_eq!(super::mask_number("137"), "***");
+    }
+
+    #[test]
+    fn numbers_are_masked_for_the_log() {
+        assert_eq!(super::mask_number_for_log("09121234567"), "0912****567");
+        assert_eq!(super::mask_number_for_log("137"), "***");
     }
 }

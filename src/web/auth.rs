@@ -111,7 +111,20 @@ impl<R: AccessRule> FromRequestParts<WebState> for Authorized<R> {
         if by_cookie && !cookie_request_allowed(&parts.method, &parts.headers) {
             return Err(ApiError::Forbidden);
         }
-        let role = role_of(state, token).await?;
+        let role = match role_of(state, token).await {
+            Ok(role) => role,
+            Err(ApiError::InvalidToken) => {
+                // A token the store does not know: revoked, mistyped, or guessed.
+                let peer = parts
+                    .extensions
+                    .get::<super::PeerAddr>()
+                    .map_or_else(|| "-".to_string(), |p| p.0.ip().to_string());
+                let path = parts.uri.path();
+                tracing::warn!(%peer, %path, "API authentication failed: unknown token");
+                return Err(ApiError::InvalidToken);
+            }
+            Err(other) => return Err(other),
+        };
         if !R::allows(&role) {
             return Err(ApiError::Forbidden);
         }

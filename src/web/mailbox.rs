@@ -187,7 +187,11 @@ pub(super) async fn sign_in(
         "manager:?".to_string()
     };
     let limiter = &state.sign_in_limiter;
+    let failed = |reason: &str| {
+        tracing::warn!(%actor, peer = %peer.ip(), %reason, "web sign-in failed");
+    };
     if limiter.locked(&keys) {
+        failed("locked_out");
         // Logged as a failure too: a lockout is what an attack on a mailbox looks like.
         let logged = log(&state, &actor, "sign_in_failed", "locked out").await;
         return problem(if logged {
@@ -207,6 +211,7 @@ pub(super) async fn sign_in(
     match verified {
         Ok(true) => {}
         Ok(false) => {
+            failed("wrong_mailbox_or_password");
             limiter.failed(&keys);
             let logged = log(
                 &state,

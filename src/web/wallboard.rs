@@ -9,12 +9,15 @@
 //! a wall screen without internet access, and its content security policy keeps it that way.
 
 use axum::body::Bytes;
+use std::net::SocketAddr;
+
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 
 use super::auth::{cookie_token, role_of, AccessRule, ScreenerOrAdmin, TOKEN_COOKIE};
-use super::{AdminOrSupervisor, ApiError, WebState};
+use super::{AdminOrSupervisor, ApiError, PeerAddr, WebState};
 use crate::store::Role;
 
 /// The wallboard page: markup, style and script in one file, no external resources.
@@ -146,37 +149,58 @@ async fn door_page(door: &Door, state: &WebState, headers: &HeaderMap) -> Respon
 /// the sign-in page again with the reason (401 wrong token, 403 role, 503 store down).
 pub(super) async fn sign_in(
     State(state): State<WebState>,
+    peer: Option<Extension<PeerAddr>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    door_sign_in(&WALLBOARD, &state, &headers, &body).await
+    let peer = peer.map(|Extension(PeerAddr(peer))| peer);
+    door_sign_in(&WALLBOARD, &state, peer, &headers, &body).await
 }
 
 /// `POST /screening/signin`: as `/signin`, for the screening page.
 pub(super) async fn screening_sign_in(
     State(state): State<WebState>,
+    peer: Option<Extension<PeerAddr>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    door_sign_in(&SCREENING, &state, &headers, &body).await
+    let peer = peer.map(|Extension(PeerAddr(peer))| peer);
+    door_sign_in(&SCREENING, &state, peer, &headers, &body).await
 }
 
-async fn door_sign_in(door: &Door, state: &WebState, headers: &HeaderMap, body: &[u8]) -> Response {
+async fn door_sign_in(
+    door: &Door,
+    state: &WebState,
+    peer: Option<SocketAddr>,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response {
+    let failed = |reason: &str| {
+        let peer = peer.map_or_else(|| "-".to_string(), |p| p.ip().to_string());
+        tracing::warn!(page = %door.home, %peer, %reason, "web sign-in failed");
+    };
     if !same_origin(headers) {
         return problem_page(door, SignInProblem::OtherOrigin);
     }
     let token = form_value(body, "token").unwrap_or_default();
     let token = token.trim();
     if token.is_empty() || !token.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        failed("malformed_token");
         return problem_page(door, SignInProblem::WrongToken);
     }
     match role_of(state, token).await {
         Ok(role) if (door.allows)(&role) => {
             with_cookie(see_other(door.home), &session_cookie(token))
         }
-        Ok(_) => problem_page(door, SignInProblem::RoleNotAllowed),
+        Ok(_) => {
+            failed("role_not_allowed");
+            problem_page(door, SignInProblem::RoleNotAllowed)
+        }
         Err(ApiError::Unavailable) => problem_page(door, SignInProblem::Unavailable),
-        Err(_) => problem_page(door, SignInProblem::WrongToken),
+        Err(_) => {
+            failed("unknown_token");
+            problem_page(door, SignInProblem::WrongToken)
+        }
     }
 }
 

@@ -46,6 +46,24 @@ pub fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
+/// How the engine is started: the log filter (`None`: `RUST_LOG` unset), whether the test's
+/// configuration names the repository's prompts and flows, and flags after `serve --config`.
+struct Launch {
+    rust_log: Option<&'static str>,
+    bundled_paths: bool,
+    args: Vec<String>,
+}
+
+impl Default for Launch {
+    fn default() -> Self {
+        Launch {
+            rust_log: Some("info,pasokh=debug"),
+            bundled_paths: true,
+            args: Vec::new(),
+        }
+    }
+}
+
 pub struct Engine {
     child: Child,
     pub sip: u16,
@@ -74,9 +92,31 @@ impl Engine {
         Self::start_prepared(name, toml, &repo_dir().join("ivr-flows"), prepare)
     }
 
+    /// As an operator starts it: no `RUST_LOG` (the default level), the current folder a fresh
+    /// one outside the repository, no prompts or flows named (the bundled ones must be found
+    /// from the program), output to a file (not a terminal), and `args` after `serve`.
+    pub fn start_as_operator(name: &str, toml: &str, args: &[&str]) -> Engine {
+        let launch = Launch {
+            rust_log: None,
+            bundled_paths: false,
+            args: args.iter().map(|a| a.to_string()).collect(),
+        };
+        Self::start_launched(name, toml, &repo_dir().join("ivr-flows"), &|_| {}, &launch)
+    }
+
     fn start_prepared(name: &str, toml: &str, flows: &Path, prepare: &dyn Fn(&Path)) -> Engine {
+        Self::start_launched(name, toml, flows, prepare, &Launch::default())
+    }
+
+    fn start_launched(
+        name: &str,
+        toml: &str,
+        flows: &Path,
+        prepare: &dyn Fn(&Path),
+        launch: &Launch,
+    ) -> Engine {
         for _ in 0..4 {
-            match Self::try_start(name, toml, flows, prepare) {
+            match Self::try_start(name, toml, flows, prepare, launch) {
                 Ok(engine) => return engine,
                 Err(log) if log.contains("Address already in use") => {
                     eprintln!("engine start lost a port race, retrying on other ports");
@@ -92,6 +132,7 @@ impl Engine {
         toml: &str,
         flows: &Path,
         prepare: &dyn Fn(&Path),
+        launch: &Launch,
     ) -> Result<Engine, String> {
         let dir = temp_dir(name);
         let data = dir.join("data");
@@ -101,13 +142,20 @@ impl Engine {
         let (sip, http) = (free_port(), free_port());
         let slot = 200 + (std::process::id() + NEXT.fetch_add(1, Ordering::Relaxed)) % 500;
         let rtp_low = 20_000 + (slot % 120) * 100;
+        let bundled = if launch.bundled_paths {
+            format!(
+                "prompts = \"{}\"\nflows = \"{}\"\n",
+                repo_dir().join("prompts/fa").display(),
+                flows.display(),
+            )
+        } else {
+            String::new()
+        };
         let config = format!(
-            "sip = \"127.0.0.1:{sip}\"\nhttp = \"127.0.0.1:{http}\"\ndata = \"{}\"\nrtp_ports = \"{}-{}\"\nprompts = \"{}\"\nflows = \"{}\"\n{toml}\n",
+            "sip = \"127.0.0.1:{sip}\"\nhttp = \"127.0.0.1:{http}\"\ndata = \"{}\"\nrtp_ports = \"{}-{}\"\n{bundled}{toml}\n",
             dir.join("data").display(),
             rtp_low,
             rtp_low + 99,
-            repo_dir().join("prompts/fa").display(),
-            flows.display(),
         );
         let config_path = dir.join("pasokh.toml");
         std::fs::write(&config_path, config).unwrap_or_else(|e| panic!("cannot write config: {e}"));
@@ -115,12 +163,23 @@ impl Engine {
         let log_file =
             std::fs::File::create(&log).unwrap_or_else(|e| panic!("cannot create log: {e}"));
         let err_file = log_file.try_clone().unwrap_or_else(|e| panic!("log: {e}"));
-        let child = Command::new(env!("CARGO_BIN_EXE_pasokh"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_pasokh"));
+        command
             .args(["serve", "--config"])
             .arg(&config_path)
-            .env("RUST_LOG", "info,pasokh=debug")
+            .args(&launch.args)
+            .env_remove("PASOKH_LOG_FORMAT")
             .stdout(log_file)
-            .stderr(err_file)
+            .stderr(err_file);
+        if !launch.bundled_paths {
+            // Nothing to find in the current folder: what is bundled is found from the program.
+            command.current_dir(&dir);
+        }
+        match launch.rust_log {
+            Some(filter) => command.env("RUST_LOG", filter),
+            None => command.env_remove("RUST_LOG"),
+        };
+        let child = command
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start pasokh: {e}"));
         let engine = Engine {

@@ -247,7 +247,7 @@ impl RtpPeer {
         let mut samples = Vec::new();
         for digit in digits.chars() {
             samples.extend(dtmf_tone(digit, timing.tone_ms, 7000.0));
-            samples.extend(std::iter::repeat(0).take(timing.gap_ms as usize * 8));
+            samples.extend(std::iter::repeat_n(0, timing.gap_ms as usize * 8));
         }
         self.send_audio_pcmu(&samples);
     }

@@ -93,16 +93,9 @@ async fn send(sender: &SmsSender, text: &OutboxRow) -> Result<String, String> {
     }
 }
 
-/// The number with its middle hidden: enough for an operator to match a complaint, not to
-/// collect numbers from the log.
+/// The number with its middle hidden, as in every log line that names a number.
 fn mask(number: &str) -> String {
-    let chars: Vec<char> = number.chars().collect();
-    if chars.len() < 8 {
-        return "***".into();
-    }
-    let head: String = chars[..4].iter().collect();
-    let tail: String = chars[chars.len() - 3..].iter().collect();
-    format!("{head}****{tail}")
+    crate::engine::live::mask_number_for_log(number)
 }
 
 /// `http://HOST[:PORT][/PATH]` → (host, port, path).

@@ -41,7 +41,8 @@ impl Engine {
         for agent in online {
             let bindings = self.registrar.bindings(&agent, crate::engine::as_ms(now));
             if bindings.is_empty() {
-                tracing::info!(%agent, "no registered softphone: agent logged out");
+                // The ACD's state change logs the log-out at info (`log_agent_state`).
+                tracing::debug!(%agent, "no registered softphone: agent logged out");
                 self.acd_input(AcdInput::AgentUnreachable(agent), now);
                 continue;
             }

@@ -390,12 +390,13 @@ impl Engine {
                 call,
                 saved: true,
                 tracking_code,
-            } => (
-                call,
-                IvrInput::Filed {
-                    tracking_code: tracking_code.unwrap_or_default(),
-                },
-            ),
+            } => {
+                if let (Some(c), Some(code)) = (self.calls.get_mut(call), &tracking_code) {
+                    c.tracking_code = Some(code.clone());
+                }
+                let tracking_code = tracking_code.unwrap_or_default();
+                (call, IvrInput::Filed { tracking_code })
+            }
             StoreReply::Filed {
                 call, saved: false, ..
             } => (call, IvrInput::FileFailed),

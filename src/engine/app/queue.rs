@@ -9,7 +9,7 @@
 use crate::engine::StoreWrite;
 use std::time::Duration;
 
-use crate::acd::{self, AcdInput, AcdOutput, OverflowReason};
+use crate::acd::{self, AcdInput, AcdOutput, ChangeReason, OverflowReason};
 use crate::engine::call::{AgentSide, CallKey};
 use crate::engine::Engine;
 use crate::ivr::words::{duration_prompts, number_prompts};
@@ -159,7 +159,15 @@ impl Engine {
                     position,
                     estimated_wait,
                 } => self.announce(CallKey(call.0), position, estimated_wait),
-                AcdOutput::AgentStateChanged { agent, .. } => self.agent_state_changed(&agent),
+                AcdOutput::AgentStateChanged {
+                    agent,
+                    state,
+                    reason,
+                    ..
+                } => {
+                    log_agent_state(&agent, &state, reason);
+                    self.agent_state_changed(&agent)
+                }
                 AcdOutput::QueueLog(event) => self.queue_log(event),
                 AcdOutput::Refused {
                     agent,
@@ -390,4 +398,27 @@ impl Engine {
             .get(call)
             .is_some_and(|c| c.agent_side.is_waiting())
     }
+}
+
+/// Log-ins, log-outs and pauses at `info` (an operator's record of who was taking calls when);
+/// the moves of every call (offered, on call, wrap-up) only at `debug`.
+fn log_agent_state(agent: &str, state: &crate::acd::AgentState, reason: ChangeReason) {
+    let event = match reason {
+        ChangeReason::Login => "agent logged in",
+        ChangeReason::Logout => "agent logged out",
+        ChangeReason::Unreachable => "agent logged out: no registered softphone",
+        ChangeReason::Pause | ChangeReason::MissedOffers => "agent paused",
+        ChangeReason::Unpause => "agent unpaused",
+        ChangeReason::Removed => "agent removed",
+        _ => {
+            tracing::debug!(%agent, state = %state.name(), ?reason, "agent state");
+            return;
+        }
+    };
+    // One word, so `key=value` stays splittable on spaces ("no answer" → no_answer).
+    let pause_reason = match state {
+        crate::acd::AgentState::Paused { reason } => reason.label.replace(' ', "_"),
+        _ => "-".to_string(),
+    };
+    tracing::info!(%agent, state = %state.name(), %pause_reason, "{event}");
 }

@@ -107,6 +107,9 @@ pub struct Call {
     /// The manager's mailbox this call logged into on `*98` (set only by the store's answer to
     /// the login, so a run cannot act for a mailbox it did not log into).
     pub manager: Option<String>,
+    /// The tracking code of the call's message once the store has given it (for the call's
+    /// closing log line; a code given after the call ended is logged by the filer).
+    pub tracking_code: Option<String>,
     pub record: CallRecord,
 }
 

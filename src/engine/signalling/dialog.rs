@@ -208,6 +208,10 @@ impl Engine {
         let side = std::mem::take(&mut call.agent_side);
         self.acd_caller_gone(call_key, side, direct, now);
         self.stop_app(call_key, &mut call, now);
+        let tracking_code = call
+            .tracking_code
+            .take()
+            .or_else(|| self.filings.tracking_code(call_key).map(str::to_string));
         self.filings.call_ended(call_key);
         if call.phase != Phase::Ringing {
             self.media(MediaCommand::Close { leg: call.leg });
@@ -219,6 +223,7 @@ impl Engine {
         call.record.disposition = disposition.as_str().to_string();
         call.record.hangup_by = by.as_str().to_string();
         self.counters.calls_ended += 1;
+        log_call_ended(&call.record, tracking_code.as_deref());
         self.write(StoreWrite::Call(call.record));
     }
 
@@ -256,4 +261,23 @@ impl Engine {
         };
         self.txns.send_request(bye, call.peer, now);
     }
+}
+
+/// The call's closing line: what an operator needs to find a call and its message (the caller
+/// masked as in the other log lines; the full number is behind a token in `/api/calls`).
+fn log_call_ended(record: &crate::engine::CallRecord, tracking_code: Option<&str>) {
+    let duration_ms = record
+        .ended_at
+        .unwrap_or(record.started_at)
+        .saturating_sub(record.started_at);
+    tracing::info!(
+        call_ref = %record.call_ref,
+        to = %record.to,
+        from = %crate::engine::live::mask_number_for_log(&record.from),
+        disposition = %record.disposition,
+        hangup_by = %record.hangup_by,
+        duration_s = %format_args!("{}.{}", duration_ms / 1000, (duration_ms % 1000) / 100),
+        tracking_code = %tracking_code.unwrap_or("-"),
+        "call ended"
+    );
 }

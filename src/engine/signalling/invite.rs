@@ -12,6 +12,7 @@ use std::time::Duration;
 use crate::engine::app::Destination;
 use crate::engine::call::cdr::CallRecord;
 use crate::engine::call::{Call, CallKey, Phase};
+use crate::engine::live::mask_number_for_log;
 use crate::engine::{CallTimer, Engine};
 use crate::media::api::LegId;
 use crate::media::api::LegSetup;
@@ -60,7 +61,7 @@ impl Engine {
         let Some(destination) = self.destination(&number) else {
             return self.reject(&req, &key, 404, now);
         };
-        if !self.authorize_agent_invite(&req, &key, now) {
+        if !self.authorize_agent_invite(&req, &key, peer, now) {
             return;
         }
         if matches!(destination, Destination::Feature(_)) && !self.sent_by_agent(&req) {
@@ -109,6 +110,13 @@ impl Engine {
             dtmf: String::new(),
         };
         self.write(StoreWrite::Call(record.clone()));
+        tracing::info!(
+            call_ref = %record.call_ref,
+            to = %record.to,
+            from = %mask_number_for_log(&record.from),
+            %source,
+            "call started"
+        );
         let trying = response_to(&req, 100, None);
         self.send_response(&key, &trying, now);
         let session_id = self.rng_u64() >> 1;
@@ -132,6 +140,7 @@ impl Engine {
             recorder: Default::default(),
             takes: 0,
             manager: None,
+            tracking_code: None,
             record,
         };
         self.calls.insert(call_key, call);

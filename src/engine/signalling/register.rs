@@ -20,6 +20,8 @@ impl Engine {
             return self.reply(req, key, 400, now);
         };
         let user = register.user.clone();
+        let source = register.source.clone();
+        let had_credentials = register.authorization.is_some();
         let agents = &self.agents;
         let directory = |user: &str| agents.get(user).cloned();
         let outcome =
@@ -31,13 +33,27 @@ impl Engine {
         resp.headers.push("Server", SERVER);
         match outcome {
             RegisterOutcome::Challenge { www_authenticate } => {
+                if had_credentials && !is_stale(&www_authenticate) {
+                    log_auth_failed("REGISTER", &user, &source);
+                }
                 self.counters.auth_challenges += 1;
                 for value in self.challenges_for(req, www_authenticate) {
                     resp.headers.push("WWW-Authenticate", value);
                 }
             }
+            RegisterOutcome::Forbidden => log_auth_failed("REGISTER", &user, &source),
             RegisterOutcome::Ok { bindings } => {
                 self.counters.registrations += 1;
+                // Every accepted REGISTER (a refresh too, typically hourly): when a phone last
+                // reached us, from where, and for how long.
+                let expires_s = bindings.iter().map(|b| b.expires_in_s).max().unwrap_or(0);
+                tracing::info!(
+                    agent = %user,
+                    %source,
+                    contacts = bindings.len(),
+                    expires_s,
+                    "registration accepted"
+                );
                 self.save_registrations(user);
                 for binding in bindings {
                     let contact = format!("<{}>;expires={}", binding.uri, binding.expires_in_s);
@@ -67,6 +83,7 @@ impl Engine {
         &mut self,
         req: &Request,
         key: &TxnKey,
+        peer: Peer,
         now: Duration,
     ) -> bool {
         let from = req.headers.get("From").unwrap_or_default();
@@ -87,10 +104,17 @@ impl Engine {
             &directory,
             crate::engine::as_ms(now),
         );
+        let source = peer_source(peer);
         let challenge = match outcome {
             AuthOutcome::Ok => return true,
-            AuthOutcome::Challenge { www_authenticate } => www_authenticate,
+            AuthOutcome::Challenge { www_authenticate } => {
+                if authorization.is_some() && !is_stale(&www_authenticate) {
+                    log_auth_failed(req.method.as_str(), &user, &source);
+                }
+                www_authenticate
+            }
             AuthOutcome::Forbidden => {
+                log_auth_failed(req.method.as_str(), &user, &source);
                 self.reply(req, key, 403, now);
                 return false;
             }
@@ -181,10 +205,6 @@ fn register_request(req: &Request, peer: Peer) -> Option<RegisterRequest> {
         let expires = header::param(&element, "expires").and_then(|e| e.parse().ok());
         contacts.push(ContactParam { uri, expires });
     }
-    let transport = match peer.transport {
-        Transport::Udp => "udp",
-        Transport::Tcp(_) => "tcp",
-    };
     Some(RegisterRequest {
         user,
         authorization: req.headers.get("Authorization").map(str::to_string),
@@ -197,6 +217,30 @@ fn register_request(req: &Request, peer: Peer) -> Option<RegisterRequest> {
             .and_then(|e| e.trim().parse().ok()),
         call_id: req.call_id()?.to_string(),
         cseq,
-        source: format!("{transport}:{}", peer.addr),
+        source: peer_source(peer),
     })
+}
+
+/// `udp:ADDR` or `tcp:ADDR`: where a request came from, as bindings record it.
+fn peer_source(peer: Peer) -> String {
+    let transport = match peer.transport {
+        Transport::Udp => "udp",
+        Transport::Tcp(_) => "tcp",
+    };
+    format!("{transport}:{}", peer.addr)
+}
+
+/// A challenge that says `stale=true` answers good credentials on an expired nonce: the phone
+/// retries at once, so that is no failed authentication.
+fn is_stale(www_authenticate: &[String]) -> bool {
+    www_authenticate
+        .iter()
+        .any(|value| value.to_ascii_lowercase().contains("stale=true"))
+}
+
+/// A request that carried credentials the registrar refused: a wrong password, an unknown
+/// user, or credentials for another user. Each is worth an operator's look (a misconfigured
+/// phone, or someone guessing passwords); the user name is as the request gave it.
+fn log_auth_failed(method: &str, user: &str, source: &str) {
+    tracing::warn!(%method, user = %user, %source, "SIP authentication failed");
 }

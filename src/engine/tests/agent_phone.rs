@@ -471,3 +471,109 @@ fn a_phone_that_answers_after_it_was_cancelled_is_acked_and_hung_up() {
         .count();
     assert_eq!(bridges, 1);
 }
+
+/// What the engine logs at `info` and above while `body` runs, as text without colour.
+fn info_log_of(body: impl FnOnce()) -> String {
+    use std::sync::{Arc, Mutex};
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            if let Ok(mut held) = self.0.lock() {
+                held.extend_from_slice(bytes);
+            }
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    tracing::subscriber::with_default(subscriber, body);
+    let bytes = captured
+        .0
+        .lock()
+        .map(|held| held.clone())
+        .unwrap_or_default();
+    String::from_utf8_lossy(&bytes).to_string()
+}
+
+fn line_holding<'a>(log: &'a str, message: &str) -> &'a str {
+    log.lines()
+        .find(|line| line.contains(message))
+        .unwrap_or_else(|| panic!("no {message:?} line:\n{log}"))
+}
+
+#[test]
+fn registrations_their_end_and_agent_log_ins_are_logged_at_info() {
+    let log = info_log_of(|| {
+        let mut h = acd_harness(&[]);
+        h.engine
+            .handle_input(Input::Agents(vec![agent_entry("2001")]), h.now);
+        // A phone that is never logged in is not pinged: its binding simply runs out.
+        register_phone(&mut h, "2001");
+        let later = h.now + Duration::from_secs(200);
+        h.advance_to(later);
+        // Registered again and logged in, then signed off with expires=0.
+        register_phone(&mut h, "2001");
+        assert!(h
+            .engine
+            .agent_action("2001", live::AgentAction::Login, h.now));
+        h.drain();
+        let sent = h.sent.len();
+        let off = |auth: Option<&str>, cseq: u32| {
+            register("2001", auth, cseq).replace("expires=120", "expires=0")
+        };
+        h.send(&off(None, 3));
+        let challenge = h.sent[sent..]
+            .iter()
+            .find_map(|r| r.headers.get("WWW-Authenticate"))
+            .unwrap_or_else(|| panic!("challenged"))
+            .to_string();
+        let auth = authorization(&challenge, "2001", "REGISTER", "sip:127.0.0.1:5060");
+        h.send(&off(Some(&auth), 4));
+        // A wrong password.
+        let sent = h.sent.len();
+        h.send(&register("2001", None, 5));
+        let challenge = h.sent[sent..]
+            .iter()
+            .find_map(|r| r.headers.get("WWW-Authenticate"))
+            .unwrap_or_else(|| panic!("challenged"))
+            .to_string();
+        let wrong = digest_answer(
+            &challenge,
+            "2001",
+            "wrong",
+            "REGISTER",
+            "sip:127.0.0.1:5060",
+        );
+        h.send(&register("2001", Some(&wrong), 6));
+    });
+    assert!(
+        line_holding(&log, "registration accepted").contains("agent=2001"),
+        "{log}"
+    );
+    assert!(
+        line_holding(&log, "registration expired").contains("contact=sip:2001@"),
+        "{log}"
+    );
+    assert!(line_holding(&log, "agent logged in").contains("state=available"));
+    assert!(line_holding(&log, "agent unregistered").contains("agent=2001"));
+    assert!(line_holding(&log, "agent logged out").contains("state=logged_out"));
+    let failed = line_holding(&log, "SIP authentication failed");
+    assert!(
+        failed.contains("WARN") && failed.contains("user=2001"),
+        "{failed}"
+    );
+    assert_eq!(
+        log.matches("SIP authentication failed").count(),
+        1,
+        "a first REGISTER without credentials is no failure:\n{log}"
+    );
+}

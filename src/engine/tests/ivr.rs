@@ -160,7 +160,7 @@ fn the_ivr_timer_is_driven_by_the_engine_clock() {
     while h
         .engine
         .poll_timeout()
-        .map_or(true, |t| t > h.now + Duration::from_secs(20))
+        .is_none_or(|t| t > h.now + Duration::from_secs(20))
     {
         h.engine.handle_input(
             Input::Media(MediaEvent::PlaybackFinished { leg: LegId(1) }),

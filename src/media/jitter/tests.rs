@@ -169,7 +169,7 @@ fn sender_pause_then_resume_is_waited_for_not_dropped() {
     // Silence suppression: the sender stops for 10 ticks and resumes with the next sequence number.
     let mut buffer = JitterBuffer::new(2);
     let mut arrivals: Vec<&[u16]> = vec![&[1], &[2], &[3]];
-    arrivals.extend(std::iter::repeat(&[][..]).take(10));
+    arrivals.extend(std::iter::repeat_n(&[][..], 10));
     arrivals.extend([&[4][..], &[5], &[6], &[7], &[]]);
     let out = run(&mut buffer, &arrivals);
     assert_eq!(&out[..3], [Idle, F(1), F(2)]);

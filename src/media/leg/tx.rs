@@ -160,7 +160,7 @@ impl Transmitter {
             self.event = DtmfSender::new(digit, timestamp, DTMF_MS, EVENT_VOLUME);
         }
         let packet = self.event.as_mut()?.next_packet();
-        if self.event.as_ref().map_or(true, DtmfSender::is_finished) {
+        if self.event.as_ref().is_none_or(DtmfSender::is_finished) {
             self.event = None;
             self.gap_ticks = DIGIT_GAP_TICKS;
         }

@@ -103,7 +103,7 @@ impl BindingTable {
 
     /// Removes every binding with `expires_at_ms <= now_ms`.
     pub(super) fn expire(&mut self, now_ms: u64) {
-        if self.next_expiry_ms.map_or(true, |at| at > now_ms) {
+        if self.next_expiry_ms.is_none_or(|at| at > now_ms) {
             return;
         }
         let events = &mut self.events;

@@ -71,7 +71,7 @@ fn derive(secret: &str, salt: &[u8], iterations: u32) -> [u8; HASH_BYTES] {
 }
 
 fn unhex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     (0..text.len())
