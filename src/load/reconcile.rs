@@ -67,7 +67,8 @@ pub fn path_of(call_id: &str) -> Option<&str> {
 }
 
 /// Why `m` is not what its path's call should have left (`None`: it is).
-fn mismatch(m: &MessageRow, e: &Expected, recordings: &Path) -> Option<String> {
+/// `recorded_ms`: the length of the message's recording on disk, if it has one there.
+fn mismatch(m: &MessageRow, e: &Expected, recorded_ms: Option<u64>) -> Option<String> {
     let mut why = Vec::new();
     if m.line != e.line {
         why.push(format!("line {} (expected {})", m.line, e.line));
@@ -96,7 +97,7 @@ fn mismatch(m: &MessageRow, e: &Expected, recordings: &Path) -> Option<String> {
     match (e.recording_ms, &m.recording) {
         (None, Some(name)) => why.push(format!("a recording {name} where none was left")),
         (Some(_), None) => why.push("no recording".into()),
-        (Some((lo, hi)), Some(name)) => match recording_length_ms(recordings, name) {
+        (Some((lo, hi)), Some(name)) => match recorded_ms {
             Some(ms) if ms >= lo && ms <= hi => {}
             Some(ms) => why.push(format!("recording {name} is {ms} ms (expected {lo}-{hi})")),
             None => why.push(format!("recording {name} is not on disk")),
@@ -221,15 +222,14 @@ pub fn check(
             continue;
         }
         check.messages_filed += 1;
-        if expected.recording_ms.is_some()
-            && m.recording
-                .as_deref()
-                .and_then(|n| recording_length_ms(&recordings, n))
-                .is_some()
-        {
+        let recorded_ms = m
+            .recording
+            .as_deref()
+            .and_then(|n| recording_length_ms(&recordings, n));
+        if expected.recording_ms.is_some() && recorded_ms.is_some() {
             check.recordings_saved += 1;
         }
-        if let Some(why) = mismatch(m, expected, &recordings) {
+        if let Some(why) = mismatch(m, expected, recorded_ms) {
             check.wrong += 1;
             if check.examples.len() < 3 {
                 check.examples.push(why);
