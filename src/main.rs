@@ -210,6 +210,10 @@ enum LoadCommand {
         /// Keep the engine's data folder and SIPp's traces even when the day was clean
         #[arg(long)]
         keep: bool,
+        /// File this many earlier messages (the ten days before) before the engine starts, to
+        /// measure the day against full tables
+        #[arg(long, default_value_t = 0)]
+        prefill: u64,
         #[command(flatten)]
         given: FlowFolderArgs,
     },
@@ -419,6 +423,7 @@ fn action(command: Option<Command>) -> (ServeArgs, Action) {
             json,
             report,
             keep,
+            prefill,
             given,
         }) => {
             let options = pasokh::load::DayOptions {
@@ -428,6 +433,7 @@ fn action(command: Option<Command>) -> (ServeArgs, Action) {
                 flat: false,
                 keep,
                 progress: true,
+                prefill,
             };
             (
                 given.into(),

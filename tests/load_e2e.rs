@@ -95,6 +95,6 @@ fn a_short_day_files_exactly_what_its_calls_should_have_filed() {
     let written = std::fs::read_to_string(report.join("report.json")).unwrap_or_default();
     assert_eq!(written.trim(), last.trim());
     let html = std::fs::read_to_string(report.join("report.html")).unwrap_or_default();
-    assert_eq!(html.matches("<svg").count(), 4, "four charts");
+    assert_eq!(html.matches("<svg").count(), 5, "five charts");
     assert!(html.contains("exact match"), "the figures are on the page");
 }

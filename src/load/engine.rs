@@ -57,6 +57,9 @@ pub struct Engine {
     pub admin_token: String,
 }
 
+/// How long the engine may drain after SIGTERM before it is killed.
+const STOP_WAIT: Duration = Duration::from_secs(180);
+
 /// The call-takers the load logs in: IDs and passwords.
 pub fn agent_ids(count: u32) -> Vec<(String, String)> {
     (0..count)
@@ -71,6 +74,7 @@ pub fn prepare(
     work: &Path,
     config: &Config,
     agents: u32,
+    prefill: u64,
     speech: &[i16],
 ) -> Result<(PathBuf, String, Codes, SocketAddr, SocketAddr), LoadError> {
     let data = work.join("data");
@@ -108,7 +112,13 @@ pub fn prepare(
         let store = Store::open(&data)
             .await
             .map_err(|e| LoadError::Setup(e.to_string()))?;
-        let seeded = seed(&store, config, agents, &data, speech).await;
+        let mut seeded = seed(&store, config, agents, &data, speech).await;
+        if seeded.is_ok() && prefill > 0 {
+            let now = crate::store::unix_ms_now();
+            if let Err(e) = super::growth::prefill(&store, prefill, now).await {
+                seeded = Err(LoadError::Setup(format!("prefilling the store: {e}")));
+            }
+        }
         store.close().await;
         seeded
     })?;
@@ -249,14 +259,15 @@ impl Engine {
     }
 
     /// Stops the engine as an operator would (SIGTERM: it drains calls and flushes the store),
-    /// killing it if it has not gone within 60 s.
+    /// killing it if it has not gone within `STOP_WAIT` (an overloaded day may leave
+    /// thousands of calls to drain, each of which still files its message).
     pub fn stop(&mut self) {
         let pid = self.child.id() as libc::pid_t;
         // SAFETY: a plain kill(2) on our own child's pid.
         unsafe {
             libc::kill(pid, libc::SIGTERM);
         }
-        let deadline = Instant::now() + Duration::from_secs(60);
+        let deadline = Instant::now() + STOP_WAIT;
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
                 return;

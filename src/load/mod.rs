@@ -9,6 +9,7 @@
 
 mod capture;
 mod engine;
+mod growth;
 mod media;
 mod plan;
 mod reconcile;
@@ -50,7 +51,12 @@ pub struct DayOptions {
     pub keep: bool,
     /// Print the live progress line (on a terminal).
     pub progress: bool,
+    /// Earlier days' messages filed before the engine starts (`--prefill`).
+    pub prefill: u64,
 }
+
+/// Seconds between two timed reads of the message table (`growth::probe`).
+const PROBE_EVERY_S: f64 = 10.0;
 
 /// The speech the citizens and call-takers send: a bundled prompt, real Persian speech.
 fn speech(config: &Config) -> Result<Vec<i16>, LoadError> {
@@ -104,7 +110,7 @@ pub fn day(config: &Config, options: &DayOptions) -> Result<Report, LoadError> {
     let lengths = plan::PromptLengths::read(&config.prompts).map_err(LoadError::Setup)?;
     let agents = engine::agent_ids(options.agents);
     let (config_file, token, codes, sip, http) =
-        engine::prepare(&work, config, options.agents, &speech)?;
+        engine::prepare(&work, config, options.agents, options.prefill, &speech)?;
     let paths = plan::paths(&lengths, &codes);
     let counts = plan::split(options.calls, &paths);
     let media_ports = sipp::media_ports(paths.len())?;
@@ -139,6 +145,13 @@ pub fn day(config: &Config, options: &DayOptions) -> Result<Report, LoadError> {
     media::alaw_file(&agents_dir.join("agent.al"), &speech)
         .map_err(|e| LoadError::Setup(e.to_string()))?;
 
+    let data = work.join("data");
+    let mut growth = growth::Growth {
+        prefilled: options.prefill,
+        messages_before: growth::count_messages(&data).unwrap_or(0),
+        bytes_before: growth::database_bytes(&data),
+        ..growth::Growth::default()
+    };
     let mut engine = engine::Engine::start(&work, config_file, token, sip, http)?;
     let result = run(
         &work,
@@ -150,9 +163,15 @@ pub fn day(config: &Config, options: &DayOptions) -> Result<Report, LoadError> {
         &agents,
         &agents_dir,
         options,
+        &codes.filed,
     );
     engine.stop();
     let mut report = result?;
+    growth.messages_after = growth::count_messages(&data).unwrap_or(0);
+    growth.bytes_after = growth::database_bytes(&data);
+    growth.probes = std::mem::take(&mut report.growth.probes);
+    growth.rss_after_kb = report.growth.rss_after_kb;
+    report.growth = growth;
     let (reconciliation, queue_waits) =
         reconcile::check(&engine.data, &paths, &report.answered_calls())?;
     report.reconcile = reconciliation;
@@ -176,6 +195,7 @@ fn run(
     agents: &[(String, String)],
     agents_dir: &Path,
     options: &DayOptions,
+    probe_code: &str,
 ) -> Result<Report, LoadError> {
     let mut agent_sipp = sipp::start_agents(agents_dir, engine.sip, agents)?;
     // The engine picks up call-takers added to its store within a few seconds: until then a
@@ -255,6 +275,8 @@ fn run(
     let terminal = options.progress && std::io::stderr().is_terminal();
     let mut last_tick = Instant::now();
     let mut peak_concurrent = 0.0f64;
+    let mut probes = Vec::new();
+    let mut next_probe = 0.0;
     loop {
         std::thread::sleep(Duration::from_millis(1000).saturating_sub(last_tick.elapsed()));
         last_tick = Instant::now();
@@ -294,11 +316,16 @@ fn run(
         let active = engine::metric_sum(&metrics, "pasokh_calls_active").unwrap_or(current as f64);
         let waiting = engine::metric_sum(&metrics, "pasokh_queue_waiting").unwrap_or(0.0);
         peak_concurrent = peak_concurrent.max(active);
+        if t >= next_probe {
+            next_probe = t + PROBE_EVERY_S;
+            probes.push(growth::probe(engine, probe_code, t));
+        }
         timeline.push(report::Sample {
             t,
             done,
             active,
             waiting,
+            rss_kb: growth::resident_kb(engine.pid()),
         });
         if terminal {
             let cps = done as f64 / t.max(1.0);
@@ -323,6 +350,7 @@ fn run(
     // Calls still with a call-taker are over by now; let the engine finish its last filings.
     std::thread::sleep(Duration::from_secs(2));
     let (cpu1, peak_rss_kb) = engine::process_usage(engine.pid());
+    let rss_after_kb = growth::resident_kb(engine.pid());
     agent_sipp.stop();
     let seen = capture.finish();
     let generator_cpu_s: f64 = generator_cpu.values().sum();
@@ -333,7 +361,7 @@ fn run(
             report::PathRun::read(&paths[*i], counts[*i], &s.dir, media_ports[*i], offset_ms)
         })
         .collect();
-    let report = Report::new(report::Run {
+    let mut report = Report::new(report::Run {
         calls: total,
         seconds: elapsed,
         minutes: options.minutes,
@@ -346,6 +374,8 @@ fn run(
         paths: per_path,
         seen,
     });
+    report.growth.probes = probes;
+    report.growth.rss_after_kb = rss_after_kb;
     Ok(report)
 }
 
@@ -371,6 +401,7 @@ pub fn capacity(
             flat: true,
             keep: false,
             progress: true,
+            prefill: 0,
         };
         eprintln!("load capacity: {rate:.0} calls/s for {step_seconds:.0} s ({calls} calls, {} call-takers)", options.agents);
         let report = day(config, &options)?;

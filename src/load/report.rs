@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use serde_json::json;
 
 use super::capture::Seen;
+use super::growth::{self, Growth};
 use super::plan::PathSpec;
 use super::reconcile::Reconciliation;
 use super::sipp;
@@ -22,6 +23,8 @@ pub struct Sample {
     pub active: f64,
     /// Callers waiting in a queue.
     pub waiting: f64,
+    /// The engine's resident memory (kB).
+    pub rss_kb: u64,
 }
 
 /// What SIPp says of one path.
@@ -112,6 +115,7 @@ pub struct Report {
     pub run: Run,
     pub reconcile: Reconciliation,
     pub queue_waits: Vec<f64>,
+    pub growth: Growth,
     pub work: PathBuf,
     pub work_kept: bool,
 }
@@ -141,6 +145,7 @@ impl Report {
             run,
             reconcile: Reconciliation::default(),
             queue_waits: Vec::new(),
+            growth: Growth::default(),
             work: PathBuf::new(),
             work_kept: true,
         }
@@ -172,6 +177,24 @@ impl Report {
             .iter()
             .flat_map(|p| p.answer_times.iter().map(|(_, ms)| *ms))
             .collect()
+    }
+
+    /// The run in tenths: memory, answers and the API's reads, to see what grows.
+    fn growth_windows(&self) -> Vec<growth::Window> {
+        let rss: Vec<(f64, u64)> = self.run.timeline.iter().map(|s| (s.t, s.rss_kb)).collect();
+        let answers: Vec<(f64, f64)> = self
+            .run
+            .paths
+            .iter()
+            .flat_map(|p| p.answer_times.iter().map(|(at, ms)| (at / 1000.0, *ms)))
+            .collect();
+        growth::windows(
+            self.run.seconds,
+            &rss,
+            &answers,
+            &self.growth.probes,
+            percentile,
+        )
     }
 
     /// Answered calls whose caller received the engine's audio (at least 10 packets on a
@@ -278,8 +301,76 @@ impl Report {
             "rtp_capture_dropped": self.run.seen.dropped,
             "calls_without_engine_rtp": self.rtp_missing(),
             "agents": self.run.agents,
+            "growth": self.growth_json(),
             "paths": paths,
         })
+    }
+
+    fn growth_json(&self) -> serde_json::Value {
+        let g = &self.growth;
+        let (per_message_before, per_message_run) = g.bytes_per_message();
+        let windows: Vec<_> = self
+            .growth_windows()
+            .iter()
+            .map(|w| w.json(number))
+            .collect();
+        json!({
+            "prefilled_messages": g.prefilled,
+            "messages_before": g.messages_before,
+            "database_bytes_before": g.bytes_before,
+            "messages_after": g.messages_after,
+            "database_bytes_after": g.bytes_after,
+            "bytes_per_message_before": number(per_message_before),
+            "bytes_per_message_run": number(per_message_run),
+            "engine_rss_after_calls_kb": g.rss_after_kb,
+            "tenths": windows,
+        })
+    }
+
+    fn growth_text(&self, out: &mut String) {
+        let g = &self.growth;
+        let (per_message_before, per_message_run) = g.bytes_per_message();
+        let _ = writeln!(
+            out,
+            "database: {:.1} MB for {} messages before the run ({} prefilled; {:.0} bytes each), \
+             {:.1} MB for {} after ({:.0} bytes for each message the run added)",
+            g.bytes_before as f64 / 1e6,
+            g.messages_before,
+            g.prefilled,
+            per_message_before,
+            g.bytes_after as f64 / 1e6,
+            g.messages_after,
+            per_message_run
+        );
+        let _ = writeln!(
+            out,
+            "engine memory once the calls were over: {:.1} MB (peak {:.1} MB)",
+            g.rss_after_kb as f64 / 1024.0,
+            self.run.engine_peak_rss_kb as f64 / 1024.0
+        );
+        let _ = writeln!(
+            out,
+            "by tenths of the run: until (s), engine memory (MB), answer p99 (ms), API read of one message / of the newest 50 (median ms):"
+        );
+        for w in self.growth_windows() {
+            // A tenth with no answer (the drain) or no read shows "-", not NaN.
+            let shown = |v: f64, places: usize| {
+                if v.is_finite() {
+                    format!("{v:.places$}")
+                } else {
+                    "-".into()
+                }
+            };
+            let _ = writeln!(
+                out,
+                "  {:>7.0} {:>8.1} {:>8} {:>8} / {}",
+                w.until,
+                w.rss_kb as f64 / 1024.0,
+                shown(w.answer_p99_ms, 0),
+                shown(w.lookup_p50_ms, 1),
+                shown(w.page_p50_ms, 1)
+            );
+        }
     }
 
     pub fn text(&self) -> String {
@@ -382,6 +473,7 @@ impl Report {
                 "MISMATCH"
             }
         );
+        self.growth_text(&mut out);
         for (name, check) in &self.reconcile.paths {
             for example in &check.examples {
                 let _ = writeln!(out, "  {name}: {example}");
@@ -407,7 +499,7 @@ impl Report {
         out
     }
 
-    /// A self-contained page: the figures and four charts over the run.
+    /// A self-contained page: the figures and five charts over the run.
     pub fn html(&self) -> String {
         let timeline = &self.run.timeline;
         let cps: Vec<(f64, f64)> = timeline
@@ -421,6 +513,10 @@ impl Report {
             .collect();
         let active: Vec<(f64, f64)> = timeline.iter().map(|s| (s.t, s.active)).collect();
         let waiting: Vec<(f64, f64)> = timeline.iter().map(|s| (s.t, s.waiting)).collect();
+        let memory: Vec<(f64, f64)> = timeline
+            .iter()
+            .map(|s| (s.t, s.rss_kb as f64 / 1024.0))
+            .collect();
         // Answer latency: p99 of each 5-second window.
         let mut buckets: std::collections::BTreeMap<i64, Vec<f64>> =
             std::collections::BTreeMap::new();
@@ -441,12 +537,13 @@ impl Report {
             "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Pasokh load report</title>\
              <style>body{{font-family:sans-serif;margin:2em;max-width:70em}}pre{{background:#f4f4f4;padding:1em;overflow:auto}}\
              figure{{display:inline-block;margin:0 1em 1em 0}}figcaption{{font-weight:bold}}</style></head><body>\
-             <h1>Pasokh load report</h1><pre>{}</pre>{}{}{}{}</body></html>\n",
+             <h1>Pasokh load report</h1><pre>{}</pre>{}{}{}{}{}</body></html>\n",
             escape(&figures),
             chart("Calls finished per second", &cps, "#1f77b4"),
             chart("Concurrent calls in the engine", &active, "#2ca02c"),
             chart("Answer latency, p99 of each 5 s (ms)", &latency, "#d62728"),
             chart("Callers waiting in a queue", &waiting, "#9467bd"),
+            chart("Engine resident memory (MB)", &memory, "#8c564b"),
         )
     }
 }

@@ -135,6 +135,15 @@ impl Store {
         Ok(codes)
     }
 
+    /// Every message in the register (the load's growth figures: bytes per message).
+    pub async fn count_messages(&self) -> Result<u64, StoreError> {
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM messages")
+            .fetch_one(self.pool())
+            .await
+            .map_err(self.error("count messages"))?;
+        Ok(count.max(0) as u64)
+    }
+
     /// Whether the call (`call_ref`) has a message already (recovery completes it rather than
     /// filing a second one).
     pub async fn has_message_for_call(&self, call_ref: &str) -> Result<bool, StoreError> {
