@@ -135,6 +135,7 @@ async fn serve(config: Config) -> Result<(), CliError> {
         md5_only_user_agents: config.md5_only_user_agents.clone(),
         queues: config.queues.clone(),
         source_limits: config.source_limits,
+        flood_limits: config.flood_limits.clone(),
     })
     .with_flows(flows);
     tokio::spawn(super::agents_sync::run(store.clone(), to_loop.clone()));
@@ -142,6 +143,9 @@ async fn serve(config: Config) -> Result<(), CliError> {
     let tcp_stats = Arc::new(crate::drivers::sip_tcp::TcpStats::default());
     let tcp_limits = crate::drivers::sip_tcp::TcpLimits {
         idle: Duration::from_secs(config.tcp_idle_s),
+        first_message: Duration::from_secs(config.tcp_first_message_s),
+        max_per_source: config.tcp_max_connections_per_source,
+        trusted: Arc::from(config.flood_limits.trusted.clone()),
         message_deadline: Duration::from_millis(config.tcp_message_deadline_ms),
         output_bytes: usize::try_from(config.tcp_output_max_kb.saturating_mul(1024))
             .unwrap_or(usize::MAX),

@@ -91,6 +91,10 @@ pub enum Problem {
     UnknownLogFormat {
         given: String,
     },
+    /// An entry of `trusted_sources` that is not an IP address.
+    IpAddress {
+        given: String,
+    },
 }
 
 impl fmt::Display for ConfigError {
@@ -142,6 +146,10 @@ impl fmt::Display for ConfigError {
                     Problem::UnknownLogFormat { given } => {
                         write!(f, "{key} {given:?} is not one of text, json")
                     }
+                    Problem::IpAddress { given } => write!(
+                        f,
+                        "{key}: {given:?} is not an IP address (write each as \"192.0.2.10\" or \"::1\")"
+                    ),
                     Problem::WebhookUrl => write!(
                         f,
                         "sender \"webhook\" needs {key} = \"http://HOST:PORT/PATH\" (plain \

@@ -38,6 +38,10 @@ pub struct Config {
     pub rtp_inactivity_s: u64,
     /// TCP connections idle this long are closed.
     pub tcp_idle_s: u64,
+    /// A TCP connection that sends no message this long after opening is closed.
+    pub tcp_first_message_s: u64,
+    /// TCP connections one (untrusted) source may hold open at once.
+    pub tcp_max_connections_per_source: usize,
     /// On SIGTERM, calls in progress get this long to finish before the closing prompt and BYE.
     pub shutdown_grace_s: u64,
     /// A SIP message over TCP must arrive whole within this time of its first byte.
@@ -51,6 +55,8 @@ pub struct Config {
     pub queues: Vec<QueueConfig>,
     /// `max_unconfirmed_per_source` and `max_port_share_per_source` (percent).
     pub source_limits: crate::engine::SourceLimits,
+    /// `flood_*` and `trusted_sources`: per-source message rates before parsing.
+    pub flood_limits: crate::engine::FloodLimits,
     /// `[mailboxes.LINE]`: the mailbox the screening page suggests, by line and district.
     pub mailbox_routes: MailboxRoutes,
     /// `[sms]`: how texts to citizens leave the outbox.
@@ -95,12 +101,15 @@ impl Default for Config {
             media_workers: default_media_workers(),
             rtp_inactivity_s: 60,
             tcp_idle_s: 300,
+            tcp_first_message_s: 10,
+            tcp_max_connections_per_source: 32,
             shutdown_grace_s: 30,
             tcp_message_deadline_ms: 5000,
             tcp_output_max_kb: 1024,
             md5_only_user_agents: crate::engine::default_md5_only_user_agents(),
             queues: crate::engine::default_queues(),
             source_limits: crate::engine::SourceLimits::default(),
+            flood_limits: crate::engine::FloodLimits::default(),
             mailbox_routes: MailboxRoutes::default(),
             sms: SmsSender::default(),
             log_format: LogFormat::Text,
@@ -134,6 +143,8 @@ struct FileConfig {
     media_workers: Option<usize>,
     rtp_inactivity_s: Option<u64>,
     tcp_idle_s: Option<u64>,
+    tcp_first_message_s: Option<u64>,
+    tcp_max_connections_per_source: Option<Spanned<usize>>,
     shutdown_grace_s: Option<u64>,
     tcp_message_deadline_ms: Option<u64>,
     tcp_output_max_kb: Option<u64>,
@@ -141,6 +152,11 @@ struct FileConfig {
     queues: Option<BTreeMap<Spanned<String>, queues::QueueFile>>,
     max_unconfirmed_per_source: Option<Spanned<usize>>,
     max_port_share_per_source: Option<Spanned<u8>>,
+    flood_rate_per_source: Option<u32>,
+    flood_burst_per_source: Option<Spanned<u32>>,
+    flood_strikes: Option<Spanned<u32>>,
+    flood_block_s: Option<u64>,
+    trusted_sources: Option<Vec<Spanned<String>>>,
     mailboxes: Option<MailboxTables>,
     sms: Option<mailboxes::SmsFile>,
     log_format: Option<Spanned<String>>,
@@ -265,6 +281,14 @@ impl Config {
         self.media_workers = f.media_workers.unwrap_or(self.media_workers).max(1);
         self.rtp_inactivity_s = f.rtp_inactivity_s.unwrap_or(self.rtp_inactivity_s);
         self.tcp_idle_s = f.tcp_idle_s.unwrap_or(self.tcp_idle_s);
+        self.tcp_first_message_s = f.tcp_first_message_s.unwrap_or(self.tcp_first_message_s);
+        if let Some(n) = f.tcp_max_connections_per_source {
+            if *n.get_ref() == 0 {
+                let problem = Problem::BelowOne { why: None };
+                return Err(file.invalid(&n, "tcp_max_connections_per_source", problem));
+            }
+            self.tcp_max_connections_per_source = n.into_inner();
+        }
         self.shutdown_grace_s = f.shutdown_grace_s.unwrap_or(self.shutdown_grace_s);
         self.tcp_message_deadline_ms = f
             .tcp_message_deadline_ms
@@ -302,6 +326,54 @@ impl Config {
                 return Err(file.invalid(&percent, "max_port_share_per_source", problem));
             }
             limits.max_port_share_percent = percent.into_inner();
+        }
+        self.apply_flood_limits(
+            &f.flood_rate_per_source,
+            &f.flood_burst_per_source,
+            &f.flood_strikes,
+            f.flood_block_s,
+            f.trusted_sources,
+            file,
+        )
+    }
+
+    fn apply_flood_limits(
+        &mut self,
+        rate: &Option<u32>,
+        burst: &Option<Spanned<u32>>,
+        strikes: &Option<Spanned<u32>>,
+        block_s: Option<u64>,
+        trusted: Option<Vec<Spanned<String>>>,
+        file: &FileSource<'_>,
+    ) -> Result<(), ConfigError> {
+        let flood = &mut self.flood_limits;
+        if let Some(rate) = rate {
+            flood.rate_per_s = *rate;
+        }
+        for (value, key, field) in [
+            (burst, "flood_burst_per_source", &mut flood.burst),
+            (strikes, "flood_strikes", &mut flood.strikes),
+        ] {
+            if let Some(n) = value {
+                if *n.get_ref() == 0 {
+                    return Err(file.invalid(n, key, Problem::BelowOne { why: None }));
+                }
+                *field = *n.get_ref();
+            }
+        }
+        if let Some(seconds) = block_s {
+            flood.block = std::time::Duration::from_secs(seconds);
+        }
+        if let Some(list) = trusted {
+            flood.trusted = list
+                .iter()
+                .map(|entry| {
+                    entry.get_ref().trim().parse().map_err(|_| {
+                        let given = entry.get_ref().clone();
+                        file.invalid(entry, "trusted_sources", Problem::IpAddress { given })
+                    })
+                })
+                .collect::<Result<_, _>>()?;
         }
         Ok(())
     }
@@ -369,6 +441,48 @@ mod tests {
         assert!(parse("max_port_share_per_source = 0").is_err());
         assert!(parse("max_port_share_per_source = 101").is_err());
         assert!(parse("max_unconfirmed_per_source = 0").is_err());
+    }
+
+    #[test]
+    fn flood_limits_are_read_and_checked() {
+        let parse = |text: &str| {
+            let file: FileConfig = toml::from_str(text).unwrap_or_else(|e| panic!("{e}"));
+            let mut config = Config::default();
+            config
+                .apply_file(file, &test_source(text))
+                .map(|()| config.flood_limits)
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(parse(""), Ok(crate::engine::FloodLimits::default()));
+        let limits = parse(
+            "flood_rate_per_source = 5\nflood_burst_per_source = 9\nflood_strikes = 3\n\
+             flood_block_s = 7\ntrusted_sources = [\"192.0.2.1\", \"2001:db8::1\"]",
+        );
+        assert_eq!(
+            limits,
+            Ok(crate::engine::FloodLimits {
+                rate_per_s: 5,
+                burst: 9,
+                strikes: 3,
+                block: std::time::Duration::from_secs(7),
+                trusted: vec![
+                    "192.0.2.1".parse().expect("address"),
+                    "2001:db8::1".parse().expect("address")
+                ],
+            })
+        );
+        assert!(parse("flood_burst_per_source = 0").is_err());
+        assert!(parse("flood_strikes = 0").is_err());
+        let error = parse("trusted_sources = [\"the proxy\"]").expect_err("not an address");
+        assert!(
+            error.contains("trusted_sources") && error.contains("not an IP address"),
+            "{error}"
+        );
+        // An empty list trusts nobody, loopback included.
+        assert_eq!(
+            parse("trusted_sources = []").map(|l| l.trusted.len()),
+            Ok(0)
+        );
     }
 
     #[test]

@@ -14,13 +14,19 @@ pub struct Counters {
     pub calls_ended: u64,
     pub registrations: u64,
     pub auth_challenges: u64,
+    /// Requests from a source over its message rate, answered 503 without any state.
+    pub flood_refused: u64,
+    /// Messages dropped unread from a source being ignored for flooding.
+    pub flood_dropped: u64,
+    /// Times a source was blocked for flooding (a security event each).
+    pub flood_blocked: u64,
 }
 
 impl Counters {
     /// Prometheus text exposition of the counters plus the gauges passed in.
     pub fn render(&self, active_calls: usize, free_ports: usize, contacts: usize) -> String {
         let mut out = String::new();
-        let rows: [(&str, &str, u64); 9] = [
+        let rows: [(&str, &str, u64); 12] = [
             (
                 "pasokh_sip_malformed_total",
                 "Malformed SIP messages answered 400 or dropped",
@@ -65,6 +71,21 @@ impl Counters {
                 "pasokh_auth_challenges_total",
                 "Digest challenges sent",
                 self.auth_challenges,
+            ),
+            (
+                "pasokh_sip_flood_refused_total",
+                "Requests from a source over its message rate, answered 503 statelessly",
+                self.flood_refused,
+            ),
+            (
+                "pasokh_sip_flood_dropped_total",
+                "Messages dropped unread from a source ignored for flooding",
+                self.flood_dropped,
+            ),
+            (
+                "pasokh_sip_flood_blocked_total",
+                "Sources blocked for flooding (security events)",
+                self.flood_blocked,
             ),
         ];
         for (name, help, value) in rows {

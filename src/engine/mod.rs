@@ -27,6 +27,7 @@ mod app;
 mod call;
 mod counters;
 pub(crate) mod filings;
+pub mod flood;
 pub use filings::{gets_tracking_code, is_report};
 pub mod live;
 mod ports;
@@ -42,6 +43,7 @@ pub use agents::AgentEntry;
 pub use call::cdr::CallRecord;
 pub use call::{CallKey, Disposition, HangupBy};
 pub use counters::Counters;
+pub use flood::FloodLimits;
 use ports::PortPool;
 pub use store_io::{
     AgentStateRow, FilingStage, ManagerCheck, NewMessage, QueueLogRow, RegistrationRow,
@@ -73,6 +75,8 @@ pub struct EngineConfig {
     pub queues: Vec<crate::acd::QueueConfig>,
     /// What one source address may hold at once (unconfirmed calls, share of the RTP ports).
     pub source_limits: SourceLimits,
+    /// Per-source message rates before parsing (`flood.rs`).
+    pub flood_limits: FloodLimits,
 }
 
 impl EngineConfig {
@@ -90,6 +94,7 @@ impl EngineConfig {
             md5_only_user_agents: default_md5_only_user_agents(),
             queues: default_queues(),
             source_limits: SourceLimits::default(),
+            flood_limits: FloodLimits::default(),
         }
     }
 }
@@ -176,6 +181,7 @@ pub struct Engine {
     calls: call::Calls,
     ports: PortPool,
     admission: admission::Admission,
+    flood: flood::FloodGuard,
     timers: TimerTable<TimerOwner, CallTimer>,
     /// The last number given to a call or a media leg (a caller's leg shares its call's number).
     last_id: u64,
@@ -210,6 +216,7 @@ impl Engine {
             txns: TxnLayer::new(config.timers),
             registrar: Registrar::new(config.realm.clone(), secret),
             admission: admission::Admission::new(config.source_limits, ports.total()),
+            flood: flood::FloodGuard::new(config.flood_limits.clone()),
             ports,
             config,
             rng,
@@ -338,6 +345,9 @@ impl Engine {
     fn on_sip(&mut self, peer: Peer, bytes: &[u8], now: Duration) {
         if bytes.iter().all(|b| b.is_ascii_whitespace()) {
             return; // CRLF keep-alives (RFC 5626)
+        }
+        if !self.within_flood_limits(bytes, peer, now) {
+            return;
         }
         match crate::sip::parse::parse(bytes) {
             Ok(Message::Request(req)) => self.on_request(req, peer, now),

@@ -1,13 +1,16 @@
 //! SIP over TCP: one task per connection, messages framed by Content-Length (RFC 3261 §18.3).
 //! Each connection is known to the engine by a number; what the engine sends to it goes through
-//! the connection's bounded output queue. A connection is closed when it is idle too long, when
-//! a message does not arrive whole within a deadline of its first byte (a header dribbled in one
-//! byte at a time), when its peer does not read its answers (the queue is full), or when the
-//! stream is not SIP.
+//! the connection's bounded output queue. A connection is closed when it is idle too long (and
+//! sooner when it has sent nothing since it opened), when a message does not arrive whole within
+//! a deadline of its first byte (a header dribbled in one byte at a time), when its peer does not
+//! read its answers (the queue is full), or when the stream is not SIP. One source may hold only
+//! so many connections at once (trusted sources, the operator's own proxy, excepted): 2,000 idle
+//! connections from one address would otherwise each hold a task and buffers.
 
-use std::net::SocketAddr;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -34,10 +37,16 @@ const SMALL_READ: usize = 64;
 const COALESCE: Duration = Duration::from_millis(5);
 
 /// Limits of every connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TcpLimits {
     /// Nothing received for this long closes the connection.
     pub idle: Duration,
+    /// A connection that has sent no whole message this long after opening is closed.
+    pub first_message: Duration,
+    /// Connections one source may hold open at once.
+    pub max_per_source: usize,
+    /// Sources not held to `max_per_source`.
+    pub trusted: Arc<[IpAddr]>,
     /// A message must arrive whole within this time of its first byte.
     pub message_deadline: Duration,
     /// Bytes the engine may have queued for a connection and not yet written.
@@ -48,6 +57,9 @@ impl Default for TcpLimits {
     fn default() -> Self {
         TcpLimits {
             idle: Duration::from_secs(300),
+            first_message: Duration::from_secs(10),
+            max_per_source: 32,
+            trusted: Arc::from(crate::engine::FloodLimits::default().trusted),
             message_deadline: Duration::from_secs(5),
             output_bytes: 1024 * 1024,
         }
@@ -61,6 +73,7 @@ pub async fn accept_loop(
     stats: Arc<TcpStats>,
 ) {
     let ids = Arc::new(AtomicU64::new(1));
+    let open = Arc::new(OpenBySource::default());
     loop {
         let (stream, addr) = match listener.accept().await {
             Ok(pair) => pair,
@@ -70,12 +83,26 @@ pub async fn accept_loop(
                 continue;
             }
         };
+        stats.opened();
+        let source = addr.ip();
+        let capped = !limits.trusted.contains(&source);
+        if capped && !open.take(source, limits.max_per_source) {
+            // Dropping the stream closes it at once: nothing was read, nothing is kept.
+            drop(stream);
+            stats.closed(CloseReason::TooManyFromSource);
+            tracing::debug!(%addr, limit = limits.max_per_source, "SIP TCP connection over the per-source limit; closed");
+            continue;
+        }
         let id = ids.fetch_add(1, Ordering::Relaxed);
         let to_loop = to_loop.clone();
         let stats = stats.clone();
-        stats.opened();
+        let limits = limits.clone();
+        let open = open.clone();
         tokio::spawn(async move {
-            let reason = serve_connection(stream, addr, id, &to_loop, limits, &stats).await;
+            let reason = serve_connection(stream, addr, id, &to_loop, &limits, &stats).await;
+            if capped {
+                open.give_back(source);
+            }
             match reason {
                 CloseReason::Peer | CloseReason::Idle => {}
                 CloseReason::NotReading => tracing::warn!(
@@ -91,10 +118,44 @@ pub async fn accept_loop(
                 CloseReason::Unframeable => {
                     tracing::debug!(%addr, "TCP stream not SIP-framed; closing")
                 }
+                CloseReason::Silent => {
+                    tracing::debug!(%addr, "SIP TCP connection sent no message in time; closing")
+                }
+                CloseReason::TooManyFromSource => {}
             }
             stats.closed(reason);
             let _ = to_loop.send(LoopMsg::TcpClosed(id));
         });
+    }
+}
+
+/// Connections open per source (only the sources held to the limit).
+#[derive(Default)]
+struct OpenBySource(Mutex<HashMap<IpAddr, usize>>);
+
+impl OpenBySource {
+    /// Counts one more connection from `source` unless it already has `max`.
+    fn take(&self, source: IpAddr, max: usize) -> bool {
+        let Ok(mut open) = self.0.lock() else {
+            return true; // a poisoned count must not refuse every caller
+        };
+        let count = open.entry(source).or_insert(0);
+        if *count >= max {
+            return false;
+        }
+        *count += 1;
+        true
+    }
+
+    fn give_back(&self, source: IpAddr) {
+        if let Ok(mut open) = self.0.lock() {
+            if let Some(count) = open.get_mut(&source) {
+                *count = count.saturating_sub(1);
+                if *count == 0 {
+                    open.remove(&source);
+                }
+            }
+        }
     }
 }
 
@@ -104,7 +165,7 @@ async fn serve_connection(
     addr: SocketAddr,
     id: u64,
     to_loop: &mpsc::UnboundedSender<LoopMsg>,
-    limits: TcpLimits,
+    limits: &TcpLimits,
     stats: &TcpStats,
 ) -> CloseReason {
     let (reader, writer) = stream.into_split();
@@ -145,15 +206,17 @@ async fn read_messages(
     peer: Peer,
     to_loop: &mpsc::UnboundedSender<LoopMsg>,
     control: &QueueControl,
-    limits: TcpLimits,
+    limits: &TcpLimits,
     stats: &TcpStats,
 ) -> CloseReason {
     let mut framer = Framer::new();
+    // Until a whole message has come, the connection is held to the shorter first-message time.
+    let mut silent_until = Some(Instant::now() + limits.first_message);
     let mut chunk = [0u8; 8192];
     // When the message being received must be complete (None between messages).
     let mut message_due: Option<Instant> = None;
     loop {
-        let idle_due = Instant::now() + limits.idle;
+        let idle_due = silent_until.unwrap_or_else(|| Instant::now() + limits.idle);
         let due = message_due.map_or(idle_due, |at| at.min(idle_due));
         let n = match tokio::time::timeout_at(due, reader.read(&mut chunk)).await {
             Ok(Ok(n)) if n > 0 => {
@@ -164,6 +227,7 @@ async fn read_messages(
             Err(_) if message_due.is_some_and(|at| at <= Instant::now()) => {
                 return CloseReason::SlowMessage
             }
+            Err(_) if silent_until.is_some() => return CloseReason::Silent,
             Err(_) => return CloseReason::Idle,
         };
         let Ok(messages) = framer.push(&chunk[..n]) else {
@@ -174,6 +238,9 @@ async fn read_messages(
             message_due = framer
                 .is_mid_message()
                 .then(|| Instant::now() + limits.message_deadline);
+        }
+        if !messages.is_empty() {
+            silent_until = None;
         }
         for bytes in messages {
             // While the engine is behind with this peer's messages, nothing more is read.

@@ -17,14 +17,20 @@ pub enum CloseReason {
     SlowMessage,
     /// The stream could not be split into SIP messages.
     Unframeable,
+    /// Opened and sent no message within the first-message time.
+    Silent,
+    /// Its source already had as many connections open as one source may.
+    TooManyFromSource,
 }
 
-const REASONS: [(CloseReason, &str); 5] = [
+const REASONS: [(CloseReason, &str); 7] = [
     (CloseReason::Peer, "peer"),
     (CloseReason::Idle, "idle"),
     (CloseReason::NotReading, "not_reading"),
     (CloseReason::SlowMessage, "slow_message"),
     (CloseReason::Unframeable, "unframeable"),
+    (CloseReason::Silent, "silent"),
+    (CloseReason::TooManyFromSource, "too_many_from_source"),
 ];
 
 #[derive(Debug, Default)]

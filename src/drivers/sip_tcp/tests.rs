@@ -47,7 +47,7 @@ async fn a_client_that_never_reads_is_disconnected_and_its_queue_stays_bounded()
         output_bytes: 64 * 1024,
         ..TcpLimits::default()
     };
-    let mut harness = start(limits).await?;
+    let mut harness = start(limits.clone()).await?;
     let client = TcpStream::connect(harness.addr).await?;
     let (mut client_reader, mut client_writer) = client.into_split();
     // Pipelines requests and never reads the answers.
@@ -106,7 +106,7 @@ async fn a_header_dribbled_past_its_deadline_closes_the_connection() -> TestResu
         message_deadline: Duration::from_millis(300),
         ..TcpLimits::default()
     };
-    let mut harness = start(limits).await?;
+    let mut harness = start(limits.clone()).await?;
     let mut client = TcpStream::connect(harness.addr).await?;
     client.set_nodelay(true)?;
     let _output = harness.opened().await?;
@@ -143,7 +143,7 @@ async fn the_deadline_is_per_message() -> TestResult {
         message_deadline: Duration::from_millis(1500),
         ..TcpLimits::default()
     };
-    let mut harness = start(limits).await?;
+    let mut harness = start(limits.clone()).await?;
     let mut client = TcpStream::connect(harness.addr).await?;
     client.set_nodelay(true)?;
     let _output = harness.opened().await?;
@@ -240,5 +240,86 @@ async fn a_header_dribbled_one_byte_per_segment_costs_few_reads() -> TestResult 
     let reads = harness.stats.reads();
     let _ = tokio::task::spawn_blocking(move || sender.join()).await;
     assert!(reads < bytes as u64 / 5, "{reads} reads for {bytes} bytes");
+    Ok(())
+}
+
+/// Loopback held to the limits like any other source.
+fn untrusted(limits: TcpLimits) -> TcpLimits {
+    TcpLimits {
+        trusted: Arc::from(Vec::<std::net::IpAddr>::new()),
+        ..limits
+    }
+}
+
+#[tokio::test]
+async fn one_source_holds_only_so_many_connections() -> TestResult {
+    let limits = untrusted(TcpLimits {
+        max_per_source: 3,
+        ..TcpLimits::default()
+    });
+    let mut harness = start(limits.clone()).await?;
+    let mut kept = Vec::new();
+    for _ in 0..3 {
+        kept.push(TcpStream::connect(harness.addr).await?);
+        harness.opened().await?;
+    }
+    // The fourth is closed at once: its first read sees the end of the stream.
+    let mut fourth = TcpStream::connect(harness.addr).await?;
+    let mut buf = [0u8; 16];
+    let n = timeout(Duration::from_secs(5), fourth.read(&mut buf)).await??;
+    assert_eq!(n, 0, "the connection over the limit is closed");
+    assert_eq!(harness.stats.closed_for(CloseReason::TooManyFromSource), 1);
+    // One closes: its place is given back (the engine hears of it first).
+    drop(kept.pop());
+    assert!(matches!(harness.next().await?, LoopMsg::TcpClosed(_)));
+    let mut again = TcpStream::connect(harness.addr).await?;
+    harness.opened().await?;
+    again.write_all(REQUEST).await?;
+    assert!(matches!(harness.next().await?, LoopMsg::Engine(_)));
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_trusted_source_is_not_capped() -> TestResult {
+    let limits = TcpLimits {
+        max_per_source: 2,
+        ..TcpLimits::default()
+    };
+    let mut harness = start(limits.clone()).await?;
+    let mut kept = Vec::new();
+    for _ in 0..5 {
+        kept.push(TcpStream::connect(harness.addr).await?);
+        harness.opened().await?;
+    }
+    assert_eq!(harness.stats.closed_for(CloseReason::TooManyFromSource), 0);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_connection_that_says_nothing_is_closed_sooner_than_an_idle_one() -> TestResult {
+    let limits = TcpLimits {
+        first_message: Duration::from_millis(300),
+        idle: Duration::from_secs(60),
+        ..TcpLimits::default()
+    };
+    let mut harness = start(limits.clone()).await?;
+    let mut silent = TcpStream::connect(harness.addr).await?;
+    harness.opened().await?;
+    let mut talking = TcpStream::connect(harness.addr).await?;
+    harness.opened().await?;
+    talking.write_all(REQUEST).await?;
+    assert!(matches!(harness.next().await?, LoopMsg::Engine(_)));
+    let started = Instant::now();
+    let mut buf = [0u8; 16];
+    let n = timeout(Duration::from_secs(5), silent.read(&mut buf)).await??;
+    assert_eq!(n, 0, "closed");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    // The close is counted before the engine hears of it.
+    assert!(matches!(harness.next().await?, LoopMsg::TcpClosed(_)));
+    assert_eq!(harness.stats.closed_for(CloseReason::Silent), 1);
+    // The one that spoke is held to the ordinary idle time, so it is still open.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    talking.write_all(REQUEST).await?;
+    assert!(matches!(harness.next().await?, LoopMsg::Engine(_)));
     Ok(())
 }

@@ -3,6 +3,7 @@
 
 pub(crate) mod answer;
 pub(crate) mod dialog;
+pub(crate) mod flooding;
 pub(crate) mod invite;
 pub(crate) mod register;
 pub(crate) mod reply;

@@ -483,5 +483,6 @@ mod acd;
 mod acd_access;
 mod acd_priority;
 mod agent_phone;
+mod flood;
 pub(super) mod ivr;
 mod sources;
