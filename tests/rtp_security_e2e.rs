@@ -170,3 +170,66 @@ fn invites_never_acked_from_one_source_leave_the_pool_to_other_callers() {
         55
     );
 }
+
+/// Malformed RTP in the middle of a call, from the caller's own address and from another: every
+/// packet is dropped and counted, nothing is sent to the other address, and the call goes on
+/// (the echo still carries the caller's voice afterwards).
+#[test]
+fn malformed_rtp_mid_call_is_dropped_and_counted_and_the_call_goes_on() {
+    let engine = Engine::start("rtp-malformed", "");
+    let caller = RtpPeer::bind();
+    let call = SippCall::start(
+        engine.sip,
+        "media_uac.xml",
+        "*43",
+        caller.port(),
+        6000,
+        Duration::from_secs(30),
+    );
+    let call_port = caller.remote(Duration::from_secs(10));
+    caller.send_audio_pcmu(&tone(600));
+    // Not RTP at all, a version-1 header, a header cut short, a CSRC count past the end, an
+    // extension longer than the packet, padding longer than the payload, and empty datagrams.
+    let mut junk: Vec<Vec<u8>> = vec![
+        b"hello, this is not RTP".to_vec(),
+        vec![0x40, 0x00, 0x00, 0x01, 0, 0, 0, 1, 0, 0, 0, 1, 0xff, 0xff],
+        vec![0x80, 0x00, 0x00],
+        vec![0x8f, 0x00, 0x00, 0x01, 0, 0, 0, 1, 0, 0, 0, 1],
+        vec![
+            0x90, 0x00, 0x00, 0x01, 0, 0, 0, 1, 0, 0, 0, 1, 0xbe, 0xde, 0x7f, 0xff,
+        ],
+        vec![
+            0xa0, 0x00, 0x00, 0x01, 0, 0, 0, 1, 0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff, 200,
+        ],
+        Vec::new(),
+    ];
+    junk.extend((0..200u32).map(|n| n.to_be_bytes().repeat(1 + (n as usize % 5))));
+    let stranger = RtpPeer::bind();
+    stranger.set_remote(call_port);
+    for packet in &junk {
+        caller.send_raw(packet);
+        stranger.send_raw(packet);
+    }
+    let mark = caller.mark();
+    caller.send_audio_pcmu(&tone(2000));
+    assert!(call.wait(), "the call failed; log:\n{}", engine.log_text());
+    let echoed = caller.since(mark).audible_ms(2000);
+    assert!(
+        echoed >= 1000,
+        "the echo carried only {echoed} ms of the caller's voice after the junk"
+    );
+    assert_eq!(
+        stranger.received().packets.len(),
+        0,
+        "nothing of the call went to the other address"
+    );
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while metric(&engine, "pasokh_rtp_malformed_total") < 100 {
+        assert!(
+            Instant::now() < deadline,
+            "malformed packets not counted: {}",
+            metric(&engine, "pasokh_rtp_malformed_total")
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
