@@ -25,15 +25,13 @@ impl Engine {
             Verdict::Block => {
                 self.counters.flood_dropped += 1;
                 self.counters.flood_blocked += 1;
-                tracing::warn!(
-                    target: "pasokh::security",
-                    event = "flood_blocked",
-                    source = %source,
-                    transport = peer.via_token(),
-                    block_s = self.config.flood_limits.block.as_secs(),
-                    "source over its message rate after {} refusals: ignored",
-                    self.config.flood_limits.strikes
-                );
+                // A security event in the same shape as the failed authentications
+                // (docs/security.md): the fixed message, then `ip=` for fail2ban.
+                let ip = source;
+                let transport = peer.via_token();
+                let block_s = self.config.flood_limits.block.as_secs();
+                let strikes = self.config.flood_limits.strikes;
+                tracing::warn!(%ip, %transport, block_s, strikes, "SIP source flooding: ignored");
                 false
             }
             Verdict::Refuse => {
