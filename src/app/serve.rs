@@ -135,6 +135,7 @@ async fn serve(config: Config) -> Result<(), CliError> {
         md5_only_user_agents: config.md5_only_user_agents.clone(),
         queues: config.queues.clone(),
         source_limits: config.source_limits,
+        lockout: config.lockout,
     })
     .with_flows(flows);
     tokio::spawn(super::agents_sync::run(store.clone(), to_loop.clone()));

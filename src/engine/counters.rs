@@ -14,6 +14,10 @@ pub struct Counters {
     pub calls_ended: u64,
     pub registrations: u64,
     pub auth_challenges: u64,
+    /// Refused SIP credentials (every `SIP authentication failed` line).
+    pub security_auth_failed: u64,
+    /// (source, user) pairs locked out for guessing (every `SIP authentication locked out` line).
+    pub security_lockouts: u64,
 }
 
 impl Counters {
@@ -73,6 +77,16 @@ impl Counters {
                 "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
             );
         }
+        // One family with an `event` label, the shape Asterisk's security events take, so an
+        // alert can watch all of them at once.
+        let _ = writeln!(
+            out,
+            "# HELP pasokh_security_events_total Security events: refused SIP credentials, lockouts of password guessing\n\
+             # TYPE pasokh_security_events_total counter\n\
+             pasokh_security_events_total{{event=\"auth_failed\"}} {}\n\
+             pasokh_security_events_total{{event=\"lockout\"}} {}",
+            self.security_auth_failed, self.security_lockouts
+        );
         let _ = writeln!(out, "# HELP pasokh_calls_active Calls in progress\n# TYPE pasokh_calls_active gauge\npasokh_calls_active {active_calls}");
         let _ = writeln!(out, "# HELP pasokh_rtp_ports_free Free RTP ports\n# TYPE pasokh_rtp_ports_free gauge\npasokh_rtp_ports_free {free_ports}");
         let _ = writeln!(out, "# HELP pasokh_registered_contacts Registered softphone contacts\n# TYPE pasokh_registered_contacts gauge\npasokh_registered_contacts {contacts}");

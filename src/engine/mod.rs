@@ -73,6 +73,8 @@ pub struct EngineConfig {
     pub queues: Vec<crate::acd::QueueConfig>,
     /// What one source address may hold at once (unconfirmed calls, share of the RTP ports).
     pub source_limits: SourceLimits,
+    /// When password guessing from one address for one user is locked out, and for how long.
+    pub lockout: crate::sip::registrar::LockoutPolicy,
 }
 
 impl EngineConfig {
@@ -90,6 +92,7 @@ impl EngineConfig {
             md5_only_user_agents: default_md5_only_user_agents(),
             queues: default_queues(),
             source_limits: SourceLimits::default(),
+            lockout: crate::sip::registrar::LockoutPolicy::default(),
         }
     }
 }
@@ -208,7 +211,7 @@ impl Engine {
         let ports = PortPool::new(config.rtp_ports.0, config.rtp_ports.1);
         let mut engine = Engine {
             txns: TxnLayer::new(config.timers),
-            registrar: Registrar::new(config.realm.clone(), secret),
+            registrar: Registrar::new(config.realm.clone(), secret).with_lockout(config.lockout),
             admission: admission::Admission::new(config.source_limits, ports.total()),
             ports,
             config,

@@ -214,8 +214,7 @@ fn xor(a: &[u8; 16], b: &[u8; 16]) -> [u8; 16] {
 /// 64 hex characters.
 fn decode(nonce: &str) -> Option<([u8; TAG_LEN], [u8; PAYLOAD_LEN])> {
     // Checked up front: from_str_radix alone would also take a '+' sign.
-    if nonce.len() != 2 * (TAG_LEN + PAYLOAD_LEN) || !nonce.bytes().all(|b| b.is_ascii_hexdigit())
-    {
+    if nonce.len() != 2 * (TAG_LEN + PAYLOAD_LEN) || !nonce.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
     let mut bytes = [0u8; TAG_LEN + PAYLOAD_LEN];

@@ -399,7 +399,10 @@ fn nonces_hide_issue_time_and_count() {
     assert!(!nonce.contains(&format!("{:016x}", 512)), "{nonce}");
     // Sealed or not, the nonce still verifies, keeps its replay state and expires.
     assert_eq!(issuer.check(&nonce, 1, 0x0123_4567_89ab), NonceCheck::Valid);
-    assert_eq!(issuer.check(&nonce, 1, 0x0123_4567_89ab), NonceCheck::Replayed);
+    assert_eq!(
+        issuer.check(&nonce, 1, 0x0123_4567_89ab),
+        NonceCheck::Replayed
+    );
     let late = 0x0123_4567_89ab + issuer.lifetime_ms() + 1;
     assert_eq!(issuer.check(&nonce, 2, late), NonceCheck::Stale);
 }
