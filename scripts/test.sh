@@ -25,6 +25,7 @@ have() { command -v "$1" >/dev/null 2>&1; }
 # A C compiler and make: SQLite is compiled into the binary (libsqlite3-sys, bundled).
 have cc && have make || need+=(build-essential)
 have sipp || need+=(sip-tester)
+have svwar || need+=(sipvicious)
 have baresip || need+=(baresip-core)
 have sox || need+=(sox libsox-fmt-all)
 have espeak-ng || need+=(espeak-ng)

@@ -116,16 +116,18 @@ fn a_200_without_ack_is_torn_down_at_timer_h() {
 }
 
 #[test]
-fn unknown_numbers_get_404_and_bad_offers_488() {
+fn unknown_numbers_are_challenged_and_bad_offers_get_488() {
+    // Without credentials a number that is not public gets 401, as an agent's would: a 404 would
+    // tell a scanner which numbers exist (docs/security.md).
     let engine = Engine::start("refusals", "");
     let out = sipp(
         &engine,
-        "uac_expect_404.xml",
+        "uac_expect_401.xml",
         "9999",
         &[],
         Duration::from_secs(20),
     );
-    assert_ok(&out, "404");
+    assert_ok(&out, "401");
     let out = sipp(
         &engine,
         "uac_expect_488.xml",

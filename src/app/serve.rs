@@ -136,6 +136,7 @@ async fn serve(config: Config) -> Result<(), CliError> {
         queues: config.queues.clone(),
         source_limits: config.source_limits,
         flood_limits: config.flood_limits.clone(),
+        lockout: config.lockout,
     })
     .with_flows(flows);
     tokio::spawn(super::agents_sync::run(store.clone(), to_loop.clone()));

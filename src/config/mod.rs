@@ -63,6 +63,9 @@ pub struct Config {
     pub sms: SmsSender,
     /// How `serve` writes its log lines: plain text, or one JSON object a line for log shippers.
     pub log_format: LogFormat,
+    /// `auth_max_failures` and `auth_lockout_s`: refused SIP credentials from one address for one
+    /// user before that pair is locked out, and for how long.
+    pub lockout: crate::sip::registrar::LockoutPolicy,
 }
 
 /// The shape of the engine's log lines (`--log-format`, `log_format`, `PASOKH_LOG_FORMAT`).
@@ -113,6 +116,7 @@ impl Default for Config {
             mailbox_routes: MailboxRoutes::default(),
             sms: SmsSender::default(),
             log_format: LogFormat::Text,
+            lockout: crate::sip::registrar::LockoutPolicy::default(),
         }
     }
 }
@@ -160,6 +164,8 @@ struct FileConfig {
     mailboxes: Option<MailboxTables>,
     sms: Option<mailboxes::SmsFile>,
     log_format: Option<Spanned<String>>,
+    auth_max_failures: Option<Spanned<u32>>,
+    auth_lockout_s: Option<u64>,
 }
 
 /// `[mailboxes.LINE]` tables: district number (or `default`) → mailbox.
@@ -311,6 +317,17 @@ impl Config {
                 let given = format.get_ref().clone();
                 file.invalid(&format, "log_format", Problem::UnknownLogFormat { given })
             })?;
+        }
+        if let Some(n) = f.auth_max_failures {
+            if *n.get_ref() == 0 {
+                let problem = Problem::BelowOne { why: None };
+                return Err(file.invalid(&n, "auth_max_failures", problem));
+            }
+            self.lockout.max_failures = n.into_inner();
+        }
+        if let Some(seconds) = f.auth_lockout_s {
+            // 0 turns the lockout off (a failure's lock ends at once); fail2ban may do the job.
+            self.lockout.lockout_ms = seconds.saturating_mul(1000);
         }
         let limits = &mut self.source_limits;
         if let Some(n) = f.max_unconfirmed_per_source {

@@ -20,6 +20,10 @@ pub struct Counters {
     pub flood_dropped: u64,
     /// Times a source was blocked for flooding (a security event each).
     pub flood_blocked: u64,
+    /// Refused SIP credentials (every `SIP authentication failed` line).
+    pub security_auth_failed: u64,
+    /// (source, user) pairs locked out for guessing (every `SIP authentication locked out` line).
+    pub security_lockouts: u64,
 }
 
 impl Counters {
@@ -94,6 +98,17 @@ impl Counters {
                 "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
             );
         }
+        // One family with an `event` label, the shape Asterisk's security events take, so an
+        // alert can watch all of them at once.
+        let _ = writeln!(
+            out,
+            "# HELP pasokh_security_events_total Security events: refused SIP credentials, lockouts of password guessing, sources ignored for flooding\n\
+             # TYPE pasokh_security_events_total counter\n\
+             pasokh_security_events_total{{event=\"auth_failed\"}} {}\n\
+             pasokh_security_events_total{{event=\"lockout\"}} {}\n\
+             pasokh_security_events_total{{event=\"flood_blocked\"}} {}",
+            self.security_auth_failed, self.security_lockouts, self.flood_blocked
+        );
         let _ = writeln!(out, "# HELP pasokh_calls_active Calls in progress\n# TYPE pasokh_calls_active gauge\npasokh_calls_active {active_calls}");
         let _ = writeln!(out, "# HELP pasokh_rtp_ports_free Free RTP ports\n# TYPE pasokh_rtp_ports_free gauge\npasokh_rtp_ports_free {free_ports}");
         let _ = writeln!(out, "# HELP pasokh_registered_contacts Registered softphone contacts\n# TYPE pasokh_registered_contacts gauge\npasokh_registered_contacts {contacts}");

@@ -77,6 +77,8 @@ pub struct EngineConfig {
     pub source_limits: SourceLimits,
     /// Per-source message rates before parsing (`flood.rs`).
     pub flood_limits: FloodLimits,
+    /// When password guessing from one address for one user is locked out, and for how long.
+    pub lockout: crate::sip::registrar::LockoutPolicy,
 }
 
 impl EngineConfig {
@@ -95,6 +97,7 @@ impl EngineConfig {
             queues: default_queues(),
             source_limits: SourceLimits::default(),
             flood_limits: FloodLimits::default(),
+            lockout: crate::sip::registrar::LockoutPolicy::default(),
         }
     }
 }
@@ -214,7 +217,7 @@ impl Engine {
         let ports = PortPool::new(config.rtp_ports.0, config.rtp_ports.1);
         let mut engine = Engine {
             txns: TxnLayer::new(config.timers),
-            registrar: Registrar::new(config.realm.clone(), secret),
+            registrar: Registrar::new(config.realm.clone(), secret).with_lockout(config.lockout),
             admission: admission::Admission::new(config.source_limits, ports.total()),
             flood: flood::FloodGuard::new(config.flood_limits.clone()),
             ports,

@@ -30,6 +30,18 @@ pub enum Destination {
     Feature(AgentAction),
 }
 
+impl Destination {
+    /// Reached without credentials (see `signalling/invite.rs` for why these): the IVR lines,
+    /// the echo test and the managers' mailboxes (PIN-protected). An agent's number and the
+    /// feature codes need an authenticated agent.
+    pub(crate) fn is_public(&self) -> bool {
+        match self {
+            Destination::Line(_) | Destination::Echo | Destination::Mailbox => true,
+            Destination::Agent(_) | Destination::Feature(_) => false,
+        }
+    }
+}
+
 #[derive(Debug)]
 pub enum App {
     /// A line whose flow starts at the ACK (with no flow for it, the call stays up, silent,

@@ -1,8 +1,18 @@
 //! A new INVITE: where the dialled number goes, the offer/answer, the port, and the answer.
 //!
 //! The order of checks decides the response code a peer sees: loop/hops first (482/483), then
-//! the number (404), then authentication for agents (401), then the body (415/488), then
-//! resources (503: the source's limits, then the port pool). A call exists in the map only once
+//! authentication (401) for every number that is not public, then the number (404), then the
+//! body (415/488), then resources (503: the source's limits, then the port pool).
+//!
+//! Why authentication comes before the number: a 404 for an unknown number beside a 401 or a
+//! 480 for an agent's number told a scanner (sipvicious' `svwar`) which agents exist, and an
+//! agent's number dialled without credentials was bridged to the agent's phone (toll fraud
+//! through any trunk an agent's phone can reach). Now only the public numbers answer without
+//! credentials: `137`, `1888`, the `--line` numbers, `*43` (the echo test: it reaches nothing
+//! beyond the engine and is how a citizen's phone checks its audio) and `*98` (the managers'
+//! mailboxes, behind their own PIN and its lockout, dialled from any phone). Anything else, an
+//! agent's number, a feature code or a number that does not exist, gets the same 401 challenge
+//! whoever the caller claims to be; only an authenticated agent learns that a number is 404. A call exists in the map only once
 //! every check passed, so a rejected INVITE never leaks a port or a dialog.
 //! The answer itself (opening the leg, then the 200 OK) is in `answer.rs`.
 
@@ -58,12 +68,15 @@ impl Engine {
             return self.reject(&req, &key, 483, now);
         }
         let number = req.uri_user().unwrap_or_default().to_string();
-        let Some(destination) = self.destination(&number) else {
-            return self.reject(&req, &key, 404, now);
-        };
-        if !self.authorize_agent_invite(&req, &key, peer, now) {
+        let destination = self.destination(&number);
+        if !destination.as_ref().is_some_and(Destination::is_public)
+            && !self.authorize_invite(&req, &key, peer, now)
+        {
             return;
         }
+        let Some(destination) = destination else {
+            return self.reject(&req, &key, 404, now);
+        };
         if matches!(destination, Destination::Feature(_)) && !self.sent_by_agent(&req) {
             return self.reject(&req, &key, 403, now); // feature codes are for agents only
         }

@@ -9,7 +9,8 @@ use crate::engine::{Engine, RegistrationRow};
 use crate::sip::header;
 use crate::sip::msg::{response_to, Request, Response};
 use crate::sip::registrar::{
-    AuthOutcome, ContactParam, RegisterOutcome, RegisterRequest, SavedBinding,
+    AuthFailure, AuthOutcome, ContactParam, FailureReason, RegisterOutcome, RegisterRequest,
+    SavedBinding,
 };
 use crate::sip::transport::{Peer, Transport};
 use crate::sip::txn::TxnKey;
@@ -20,8 +21,6 @@ impl Engine {
             return self.reply(req, key, 400, now);
         };
         let user = register.user.clone();
-        let source = register.source.clone();
-        let had_credentials = register.authorization.is_some();
         let agents = &self.agents;
         let directory = |user: &str| agents.get(user).cloned();
         let outcome =
@@ -32,16 +31,21 @@ impl Engine {
         let mut resp = response_to(req, outcome.status_code(), Some(&tag));
         resp.headers.push("Server", SERVER);
         match outcome {
-            RegisterOutcome::Challenge { www_authenticate } => {
-                if had_credentials && !is_stale(&www_authenticate) {
-                    log_auth_failed("REGISTER", &user, &source);
+            RegisterOutcome::Challenge {
+                www_authenticate,
+                failure,
+            } => {
+                if let Some(failure) = failure {
+                    self.auth_failed("REGISTER", &user, peer, failure);
                 }
                 self.counters.auth_challenges += 1;
                 for value in self.challenges_for(req, www_authenticate) {
                     resp.headers.push("WWW-Authenticate", value);
                 }
             }
-            RegisterOutcome::Forbidden => log_auth_failed("REGISTER", &user, &source),
+            RegisterOutcome::Forbidden => {
+                self.auth_failed("REGISTER", &user, peer, user_mismatch());
+            }
             RegisterOutcome::Ok { bindings } => {
                 self.counters.registrations += 1;
                 // Every accepted REGISTER (a refresh too, typically hourly): when a phone last
@@ -49,7 +53,7 @@ impl Engine {
                 let expires_s = bindings.iter().map(|b| b.expires_in_s).max().unwrap_or(0);
                 tracing::info!(
                     agent = %user,
-                    %source,
+                    source = %peer_source(peer),
                     contacts = bindings.len(),
                     expires_s,
                     "registration accepted"
@@ -76,10 +80,12 @@ impl Engine {
             .is_some_and(|user| self.agents.contains_key(user))
     }
 
-    /// Agents' INVITEs are authenticated (citizens' calls are not): when the From user is a known
-    /// agent, the request must carry valid digest credentials. Returns false when it was answered
-    /// with a challenge or a refusal.
-    pub(crate) fn authorize_agent_invite(
+    /// INVITEs to anything but a public number must carry an agent's digest credentials, for the
+    /// From user. Everyone is challenged the same way, an unknown or absent From user included
+    /// (the registrar checks those against a dummy HA1), so the answer never says whether the
+    /// caller or the number is an agent. Returns false when it was answered with a challenge or a
+    /// refusal.
+    pub(crate) fn authorize_invite(
         &mut self,
         req: &Request,
         key: &TxnKey,
@@ -91,30 +97,30 @@ impl Engine {
             .and_then(header::uri_user)
             .unwrap_or_default()
             .to_string();
-        if !self.agents.contains_key(&user) {
-            return true;
-        }
         let authorization = req.headers.get("Authorization");
         let agents = &self.agents;
         let directory = |u: &str| agents.get(u).cloned();
         let outcome = self.registrar.authenticate_request(
+            peer.addr.ip(),
             &user,
             req.method.as_str(),
             authorization,
             &directory,
             crate::engine::as_ms(now),
         );
-        let source = peer_source(peer);
         let challenge = match outcome {
             AuthOutcome::Ok => return true,
-            AuthOutcome::Challenge { www_authenticate } => {
-                if authorization.is_some() && !is_stale(&www_authenticate) {
-                    log_auth_failed(req.method.as_str(), &user, &source);
+            AuthOutcome::Challenge {
+                www_authenticate,
+                failure,
+            } => {
+                if let Some(failure) = failure {
+                    self.auth_failed(req.method.as_str(), &user, peer, failure);
                 }
                 www_authenticate
             }
             AuthOutcome::Forbidden => {
-                log_auth_failed(req.method.as_str(), &user, &source);
+                self.auth_failed(req.method.as_str(), &user, peer, user_mismatch());
                 self.reply(req, key, 403, now);
                 return false;
             }
@@ -230,17 +236,62 @@ fn peer_source(peer: Peer) -> String {
     format!("{transport}:{}", peer.addr)
 }
 
-/// A challenge that says `stale=true` answers good credentials on an expired nonce: the phone
-/// retries at once, so that is no failed authentication.
-fn is_stale(www_authenticate: &[String]) -> bool {
-    www_authenticate
-        .iter()
-        .any(|value| value.to_ascii_lowercase().contains("stale=true"))
+fn user_mismatch() -> AuthFailure {
+    AuthFailure {
+        reason: FailureReason::UserMismatch,
+        locked_out_now: false,
+    }
 }
 
-/// A request that carried credentials the registrar refused: a wrong password, an unknown
-/// user, or credentials for another user. Each is worth an operator's look (a misconfigured
-/// phone, or someone guessing passwords); the user name is as the request gave it.
-fn log_auth_failed(method: &str, user: &str, source: &str) {
-    tracing::warn!(%method, user = %user, %source, "SIP authentication failed");
+impl Engine {
+    /// Credentials the registrar refused: a security event, logged and counted. Each is worth an
+    /// operator's look (a misconfigured phone, or someone guessing passwords), and fail2ban reads
+    /// these lines (docs/security.md): `ip=` comes first after the fixed message so a filter can
+    /// anchor on it before any text the peer chose; the user is as the request gave it, made one
+    /// word.
+    fn auth_failed(&mut self, method: &str, user: &str, peer: Peer, failure: AuthFailure) {
+        let ip = peer.addr.ip();
+        let user = log_word(user);
+        let source = peer_source(peer);
+        let reason = failure.reason.as_str();
+        self.counters.security_auth_failed += 1;
+        tracing::warn!(%ip, %method, %user, %source, %reason, "SIP authentication failed");
+        if failure.locked_out_now {
+            self.counters.security_lockouts += 1;
+            let policy = self.registrar.lockout_policy();
+            let lockout_s = policy.lockout_ms / 1000;
+            let failures = policy.max_failures;
+            tracing::warn!(
+                %ip,
+                %method,
+                %user,
+                %source,
+                failures,
+                lockout_s,
+                "SIP authentication locked out"
+            );
+        }
+    }
+}
+
+/// Text from the peer as one log word: printable ASCII without spaces or quotes, at most 64
+/// characters (`?` for anything else, `-` when empty), so a crafted user name can neither split
+/// a line into fake `key=value` pairs nor break it across lines.
+pub(crate) fn log_word(text: &str) -> String {
+    let word: String = text
+        .chars()
+        .take(64)
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' {
+                c
+            } else {
+                '?'
+            }
+        })
+        .collect();
+    if word.is_empty() {
+        "-".to_string()
+    } else {
+        word
+    }
 }

@@ -64,7 +64,10 @@ pub(crate) fn register_without_auth(h: &mut Harness, agent: &str) {
         .engine
         .registrar
         .handle_register(request(None), &directory, 0);
-    let crate::sip::registrar::RegisterOutcome::Challenge { www_authenticate } = challenge else {
+    let crate::sip::registrar::RegisterOutcome::Challenge {
+        www_authenticate, ..
+    } = challenge
+    else {
         panic!("expected a challenge")
     };
     let value = www_authenticate
@@ -356,9 +359,9 @@ fn feature_codes_log_an_agent_in_and_out() {
         Some(live::AgentAction::Pause(2))
     );
     assert_eq!(crate::engine::agents::feature_action("*237"), None);
-    // A citizen dialling a feature code is refused.
+    // A citizen dialling a feature code is challenged, as for any number that is not public.
     h.send(&invite("*21", "f1", "z9hG4bK-f1", SDP));
-    assert_eq!(h.sent.last().map(|r| r.status), Some(403));
+    assert_eq!(h.sent.last().map(|r| r.status), Some(401));
 }
 
 #[test]
@@ -390,10 +393,44 @@ fn an_agent_whose_softphone_stops_answering_options_is_logged_out() {
     assert_eq!(state(&h), Some("logged_out".to_string()));
 }
 
+/// An INVITE from agent `from` (password "pw") to `to`: sent bare, then again with the digest
+/// answer to the challenge, as a softphone does. The second try has its own branch and CSeq 2.
+pub(crate) fn invite_as_agent(h: &mut Harness, from: &str, to: &str, call_id: &str, branch: &str) {
+    let bare = invite(to, call_id, branch, SDP).replace(
+        "From: <sip:09121234567@127.0.0.1>",
+        &format!("From: <sip:{from}@127.0.0.1>"),
+    );
+    let sent = h.sent.len();
+    h.send(&bare);
+    let challenge = h.sent[sent..]
+        .iter()
+        .find(|r| r.status == 401)
+        .and_then(|r| r.headers.get("WWW-Authenticate"))
+        .unwrap_or_else(|| panic!("an INVITE to {to} is challenged"))
+        .to_string();
+    let uri = format!("sip:{to}@127.0.0.1:5060");
+    let answer = super::digest_answer(&challenge, from, "pw", "INVITE", &uri);
+    let authorized = bare
+        .replace(branch, &format!("{branch}-2"))
+        .replace("CSeq: 1 INVITE", "CSeq: 2 INVITE")
+        .replace(
+            "Max-Forwards: 70\r\n",
+            &format!("Max-Forwards: 70\r\nAuthorization: {answer}\r\n"),
+        );
+    h.send(&authorized);
+}
+
 #[test]
-fn dialling_a_registered_agent_rings_that_agent_and_bridges_on_answer() {
-    let mut h = acd_harness(&["2001"]);
-    h.send(&invite("2001", "d1", "z9hG4bK-d1", SDP));
+fn dialling_an_agent_needs_an_agents_credentials_then_rings_that_agent_and_bridges_on_answer() {
+    let mut h = acd_harness(&["2001", "2002"]);
+    // Toll fraud: a caller without credentials is challenged, like for any number that is not
+    // public, and the agent's phone never rings.
+    h.send(&invite("2001", "d0", "z9hG4bK-d0", SDP));
+    assert_eq!(h.sent.last().map(|r| r.status), Some(401));
+    assert!(invites_to_agents(&h).is_empty(), "nothing rang");
+    assert_eq!(h.engine.active_calls(), 0);
+    // Another agent, authenticated, reaches 2001.
+    invite_as_agent(&mut h, "2002", "2001", "d1", "z9hG4bK-d1");
     let tag = h
         .sent
         .iter()
@@ -401,8 +438,11 @@ fn dialling_a_registered_agent_rings_that_agent_and_bridges_on_answer() {
         .and_then(|r| r.to_tag())
         .unwrap_or_default()
         .to_string();
-    h.send(&in_dialog("ACK", "d1", &tag, "z9hG4bK-d1a", 1));
-    let offers = invites_to_agents(&h);
+    h.send(&in_dialog("ACK", "d1", &tag, "z9hG4bK-d1a", 2));
+    let offers: Vec<Request> = invites_to_agents(&h)
+        .into_iter()
+        .filter(|r| r.uri.contains("2001@"))
+        .collect();
     assert_eq!(offers.len(), 1, "the agent's phone rings");
     answer(&mut h, &offers[0], 200);
     assert!(h
@@ -423,8 +463,8 @@ From: <sip:2001@127.0.0.1>;tag=agenttag\r\nTo: {};tag={}\r\nCall-ID: {}\r\nCSeq:
         "the caller is hung up"
     );
     assert_eq!(h.engine.active_calls(), 0);
-    // An agent ID without a registered phone is unavailable.
-    h.send(&invite("2002", "d2", "z9hG4bK-d2", SDP));
+    // Only an authenticated agent learns that a number does not exist.
+    invite_as_agent(&mut h, "2002", "2009", "d2", "z9hG4bK-d2");
     assert_eq!(h.sent.last().map(|r| r.status), Some(404));
 }
 

@@ -1,13 +1,25 @@
 //! Server nonces that verify without a table, plus bounded replay state.
 //!
-//! A nonce is `hex(issued_ms) ‖ hex(counter) ‖ hex(HMAC-SHA-256(secret,
-//! issued_ms ‖ counter)[..16])`, 64 hex characters. The MAC makes forgery
-//! detectable and the embedded time makes expiry a subtraction, so issuing a
+//! A nonce carries when it was issued and a serial counter, but sealed: it is
+//! `hex(tag ‖ sealed)`, 64 hex characters, where `tag` is the first 16 bytes
+//! of HMAC-SHA-256(mac key, issued_ms ‖ counter) and `sealed` is
+//! `issued_ms ‖ counter` XORed with the first 16 bytes of
+//! HMAC-SHA-256(encryption key, tag). This is the SIV construction
+//! (deterministic authenticated encryption, RFC 5297's idea with HMAC as the
+//! PRF): the counter never repeats, so the tag is a fresh pseudorandom value
+//! per nonce and the whole nonce looks random to anyone without the secret.
+//! Why sealed rather than plain: a nonce in clear told a scanner the
+//! engine's uptime (the time origin is the start) and how many challenges
+//! it had sent. Why deterministic rather than drawn from an RNG: the issuer
+//! stays sans-IO and a scenario replays bit for bit from its seed.
+//!
+//! Opening a nonce checks the tag (forgery, corruption or another secret
+//! fail here); the time then makes expiry a subtraction, so issuing a
 //! challenge stores nothing: a flood of unauthenticated REGISTERs costs no
-//! memory. Replay state (the highest `nc` seen) is kept only for nonces
-//! used by a request whose digest was already verified, in a map ordered by
-//! counter (so by issue time) and pruned from the front once expired; past
-//! a hard cap the oldest entry is evicted and everything at or below it is
+//! memory. Replay state (the highest `nc` seen) is kept only for nonces used
+//! by a request whose digest was already verified, in a map ordered by
+//! counter (so by issue time) and pruned from the front once expired; past a
+//! hard cap the oldest entry is evicted and everything at or below it is
 //! answered `Stale`, so eviction can never reopen a replay.
 //!
 //! Time is milliseconds from any origin the caller likes, as long as it is
@@ -26,8 +38,16 @@ pub const DEFAULT_NONCE_LIFETIME_MS: u64 = 60_000;
 /// At most this many nonces carry replay state at once.
 const MAX_TRACKED_NONCES: usize = 65_536;
 
-/// Bytes of the MAC kept in a nonce; 128 bits are plenty against forgery.
-const MAC_LEN: usize = 16;
+/// Bytes of the tag kept in a nonce; 128 bits are plenty against forgery.
+const TAG_LEN: usize = 16;
+
+/// Bytes of the sealed payload: issued_ms and counter, 8 bytes each.
+const PAYLOAD_LEN: usize = 16;
+
+/// Labels that derive the two keys from the one secret, so neither key is
+/// ever used for both jobs.
+const MAC_KEY_LABEL: &[u8] = b"pasokh nonce tag";
+const ENC_KEY_LABEL: &[u8] = b"pasokh nonce seal";
 
 /// The verdict on a nonce presented with a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,7 +63,8 @@ pub enum NonceCheck {
 
 /// Issues and checks nonces; see the module doc for the format.
 pub struct NonceIssuer {
-    secret: [u8; 32],
+    mac_key: [u8; 32],
+    enc_key: [u8; 32],
     lifetime_ms: u64,
     next_counter: u64,
     /// counter → (issued_ms, highest nc accepted).
@@ -57,7 +78,8 @@ pub struct NonceIssuer {
 impl NonceIssuer {
     pub fn new(secret: [u8; 32]) -> Self {
         Self {
-            secret,
+            mac_key: hmac_sha256(&secret, MAC_KEY_LABEL),
+            enc_key: hmac_sha256(&secret, ENC_KEY_LABEL),
             lifetime_ms: DEFAULT_NONCE_LIFETIME_MS,
             next_counter: 0,
             seen: BTreeMap::new(),
@@ -85,9 +107,10 @@ impl NonceIssuer {
         let counter = self.next_counter;
         self.next_counter = self.next_counter.wrapping_add(1);
         let payload = payload_bytes(now_ms, counter);
-        let mac = hmac_sha256(&self.secret, &payload);
-        let mut nonce = to_hex(&payload);
-        nonce.push_str(&to_hex(mac.get(..MAC_LEN).unwrap_or(&[])));
+        let tag = self.tag_of(&payload);
+        let sealed = xor(&payload, &self.keystream(&tag));
+        let mut nonce = to_hex(&tag);
+        nonce.push_str(&to_hex(&sealed));
         nonce
     }
 
@@ -95,11 +118,12 @@ impl NonceIssuer {
     /// without qop, which makes such a nonce single-use). Records `nc` only
     /// when the answer is `Valid`.
     pub fn check(&mut self, nonce: &str, nc: u32, now_ms: u64) -> NonceCheck {
-        let Some((issued_ms, counter, mac)) = decode(nonce) else {
+        let Some((tag, sealed)) = decode(nonce) else {
             return NonceCheck::Invalid;
         };
-        let expected = hmac_sha256(&self.secret, &payload_bytes(issued_ms, counter));
-        let genuine = constant_time_eq(&mac, expected.get(..MAC_LEN).unwrap_or(&[]));
+        let payload = xor(&sealed, &self.keystream(&tag));
+        let genuine = constant_time_eq(&tag, &self.tag_of(&payload));
+        let (issued_ms, counter) = payload_fields(&payload);
         if !genuine || counter >= self.next_counter {
             return NonceCheck::Invalid;
         }
@@ -120,6 +144,16 @@ impl NonceIssuer {
                 NonceCheck::Valid
             }
         }
+    }
+
+    /// The SIV tag of a payload: names the nonce and authenticates it.
+    fn tag_of(&self, payload: &[u8; PAYLOAD_LEN]) -> [u8; TAG_LEN] {
+        first_16(&hmac_sha256(&self.mac_key, payload))
+    }
+
+    /// The bytes XORed over the payload, drawn from the tag.
+    fn keystream(&self, tag: &[u8; TAG_LEN]) -> [u8; PAYLOAD_LEN] {
+        first_16(&hmac_sha256(&self.enc_key, tag))
     }
 
     fn is_expired(&self, issued_ms: u64, now_ms: u64) -> bool {
@@ -147,29 +181,52 @@ impl NonceIssuer {
     }
 }
 
-fn payload_bytes(issued_ms: u64, counter: u64) -> [u8; 16] {
-    let mut payload = [0u8; 16];
+fn payload_bytes(issued_ms: u64, counter: u64) -> [u8; PAYLOAD_LEN] {
+    let mut payload = [0u8; PAYLOAD_LEN];
     payload[..8].copy_from_slice(&issued_ms.to_be_bytes());
     payload[8..].copy_from_slice(&counter.to_be_bytes());
     payload
 }
 
-/// Splits a nonce into (issued_ms, counter, mac); `None` unless it is
-/// exactly 64 hex characters.
-fn decode(nonce: &str) -> Option<(u64, u64, Vec<u8>)> {
+fn payload_fields(payload: &[u8; PAYLOAD_LEN]) -> (u64, u64) {
+    let mut issued = [0u8; 8];
+    let mut counter = [0u8; 8];
+    issued.copy_from_slice(&payload[..8]);
+    counter.copy_from_slice(&payload[8..]);
+    (u64::from_be_bytes(issued), u64::from_be_bytes(counter))
+}
+
+fn first_16(bytes: &[u8; 32]) -> [u8; 16] {
+    let mut out = [0u8; 16];
+    out.copy_from_slice(&bytes[..16]);
+    out
+}
+
+fn xor(a: &[u8; 16], b: &[u8; 16]) -> [u8; 16] {
+    let mut out = [0u8; 16];
+    for (index, byte) in out.iter_mut().enumerate() {
+        *byte = a[index] ^ b[index];
+    }
+    out
+}
+
+/// Splits a nonce into (tag, sealed payload); `None` unless it is exactly
+/// 64 hex characters.
+fn decode(nonce: &str) -> Option<([u8; TAG_LEN], [u8; PAYLOAD_LEN])> {
     // Checked up front: from_str_radix alone would also take a '+' sign.
-    if nonce.len() != 32 + 2 * MAC_LEN || !nonce.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if nonce.len() != 2 * (TAG_LEN + PAYLOAD_LEN) || !nonce.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
-    let issued_ms = u64::from_str_radix(nonce.get(..16)?, 16).ok()?;
-    let counter = u64::from_str_radix(nonce.get(16..32)?, 16).ok()?;
-    let mut mac = Vec::with_capacity(MAC_LEN);
-    let mac_hex = nonce.get(32..)?.as_bytes();
-    for pair in mac_hex.chunks(2) {
+    let mut bytes = [0u8; TAG_LEN + PAYLOAD_LEN];
+    for (byte, pair) in bytes.iter_mut().zip(nonce.as_bytes().chunks(2)) {
         let text = std::str::from_utf8(pair).ok()?;
-        mac.push(u8::from_str_radix(text, 16).ok()?);
+        *byte = u8::from_str_radix(text, 16).ok()?;
     }
-    Some((issued_ms, counter, mac))
+    let mut tag = [0u8; TAG_LEN];
+    let mut sealed = [0u8; PAYLOAD_LEN];
+    tag.copy_from_slice(&bytes[..TAG_LEN]);
+    sealed.copy_from_slice(&bytes[TAG_LEN..]);
+    Some((tag, sealed))
 }
 
 /// HMAC-SHA-256 (RFC 2104), small enough to own rather than add a crate.

@@ -372,3 +372,52 @@ fn eviction_over_the_cap_never_reopens_a_replay() {
     assert_eq!(issuer.check(&nonces[4], 1, 20), NonceCheck::Replayed);
     assert_eq!(issuer.check(&nonces[4], 2, 20), NonceCheck::Valid);
 }
+
+#[test]
+fn nonces_hide_issue_time_and_count() {
+    // A scanner collecting challenges must learn neither the uptime nor how many challenges were
+    // sent: in the old clear format the leading time digits and the counter's high digits stayed
+    // the same from nonce to nonce. Here no hex position is constant over many nonces, even when
+    // all are issued in the same millisecond or years apart.
+    let mut issuer = NonceIssuer::new([9; 32]);
+    let same_time: Vec<String> = (0..256).map(|_| issuer.issue(5_000)).collect();
+    let far_apart: Vec<String> = (0..256u64)
+        .map(|i| issuer.issue(i * 3_600_000_000))
+        .collect();
+    for batch in [&same_time, &far_apart] {
+        for position in 0..64 {
+            let first = batch[0].as_bytes()[position];
+            assert!(
+                batch.iter().any(|n| n.as_bytes()[position] != first),
+                "hex digit {position} never changes"
+            );
+        }
+    }
+    // Neither the time nor the counter appears in clear.
+    let nonce = issuer.issue(0x0123_4567_89ab);
+    assert!(!nonce.contains("0123456789ab"), "{nonce}");
+    assert!(!nonce.contains(&format!("{:016x}", 512)), "{nonce}");
+    // Sealed or not, the nonce still verifies, keeps its replay state and expires.
+    assert_eq!(issuer.check(&nonce, 1, 0x0123_4567_89ab), NonceCheck::Valid);
+    assert_eq!(
+        issuer.check(&nonce, 1, 0x0123_4567_89ab),
+        NonceCheck::Replayed
+    );
+    let late = 0x0123_4567_89ab + issuer.lifetime_ms() + 1;
+    assert_eq!(issuer.check(&nonce, 2, late), NonceCheck::Stale);
+}
+
+#[test]
+fn a_nonce_sealed_under_another_counter_or_time_is_invalid() {
+    // Splicing the sealed half of one nonce onto the tag of another never verifies: the tag
+    // authenticates the whole payload.
+    let mut issuer = NonceIssuer::new([10; 32]);
+    let a = issuer.issue(1_000);
+    let b = issuer.issue(2_000);
+    let spliced = format!("{}{}", &a[..32], &b[32..]);
+    assert_eq!(issuer.check(&spliced, 1, 2_000), NonceCheck::Invalid);
+    let swapped = format!("{}{}", &b[..32], &a[32..]);
+    assert_eq!(issuer.check(&swapped, 1, 2_000), NonceCheck::Invalid);
+    assert_eq!(issuer.check(&a, 1, 2_000), NonceCheck::Valid);
+    assert_eq!(issuer.check(&b, 1, 2_000), NonceCheck::Valid);
+}

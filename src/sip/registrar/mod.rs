@@ -8,18 +8,27 @@
 //!
 //! Authentication never tells a scanner which users exist: an unknown user
 //! is checked against a dummy HA1 with the same work as a real one, and both
-//! failures get the same fresh challenge. Digest state is the stateless
-//! nonce of `digest/nonce.rs`; bindings live in `registrar/table.rs`, which
-//! also raises the events the ACD follows (an agent whose last binding goes
-//! is logged out).
+//! failures get the same fresh challenge. Password guessing is locked out
+//! per (source address, user) in `registrar/lockout.rs`; a locked-out
+//! request is answered with that same challenge too, so a lockout shows no
+//! more than a wrong password does. Every refusal of credentials comes back
+//! as an [`AuthFailure`] for the caller to log and count. Digest state is the
+//! stateless nonce of `digest/nonce.rs`; bindings live in
+//! `registrar/table.rs`, which also raises the events the ACD follows (an
+//! agent whose last binding goes is logged out).
 
 use super::digest::{
     challenge_values, ha1_hex, parse_authorization, to_hex, verify, DigestAlgorithm, NonceCheck,
     NonceIssuer,
 };
 
+mod lockout;
 mod table;
+use lockout::LockoutTable;
+pub use lockout::{LockoutPolicy, DEFAULT_LOCKOUT_MS, DEFAULT_MAX_FAILURES};
 use table::{plan_update, BindingTable};
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 /// Expiry when neither the Contact nor the request names one.
 pub const DEFAULT_EXPIRES_S: u32 = 3600;
@@ -82,6 +91,18 @@ pub struct RegisterRequest {
     pub source: String,
 }
 
+impl RegisterRequest {
+    /// The address part of `source`, the key of the guessing lockout. A
+    /// source that does not read as `transport:ADDR` (never from the engine)
+    /// falls in one shared bucket, so it cannot escape the lockout.
+    pub fn source_ip(&self) -> IpAddr {
+        self.source
+            .split_once(':')
+            .and_then(|(_, addr)| addr.parse::<SocketAddr>().ok())
+            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |addr| addr.ip())
+    }
+}
+
 /// A current binding, as listed in a 200 OK.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Binding {
@@ -106,9 +127,11 @@ pub struct SavedBinding {
 /// The answer to a REGISTER; `status_code` gives the SIP status.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RegisterOutcome {
-    /// 401 with these `WWW-Authenticate` values.
+    /// 401 with these `WWW-Authenticate` values; `failure` when credentials
+    /// were sent and refused.
     Challenge {
         www_authenticate: Vec<String>,
+        failure: Option<AuthFailure>,
     },
     /// 200 with one Contact (and `expires`) per binding of the user.
     Ok {
@@ -143,12 +166,54 @@ impl RegisterOutcome {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthOutcome {
     Ok,
-    /// 401 with these `WWW-Authenticate` values.
+    /// 401 with these `WWW-Authenticate` values; `failure` when credentials
+    /// were sent and refused (none for a first request or a stale nonce).
     Challenge {
         www_authenticate: Vec<String>,
+        failure: Option<AuthFailure>,
     },
     /// 403: credentials name another user than the request's.
     Forbidden,
+}
+
+/// Credentials that were refused: a security event for the log and
+/// `/metrics`. The peer never sees the reason (every one gets the same
+/// challenge); the operator does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuthFailure {
+    pub reason: FailureReason,
+    /// This failure was the one that locked the (source, user) pair out.
+    pub locked_out_now: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureReason {
+    /// No such user (checked against a dummy HA1 all the same).
+    UnknownUser,
+    /// The user exists; the digest did not match.
+    WrongPassword,
+    /// The (source, user) pair is locked out: refused unchecked.
+    LockedOut,
+    /// Credentials for another realm.
+    WrongRealm,
+    /// A right digest on a nonce this engine never issued, or one already used with that `nc`.
+    BadNonce,
+    /// Credentials name another user than the request (answered 403).
+    UserMismatch,
+}
+
+impl FailureReason {
+    /// The `reason=` word in the log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::UnknownUser => "unknown_user",
+            Self::WrongPassword => "wrong_password",
+            Self::LockedOut => "locked_out",
+            Self::WrongRealm => "wrong_realm",
+            Self::BadNonce => "bad_nonce",
+            Self::UserMismatch => "user_mismatch",
+        }
+    }
 }
 
 /// What happened to bindings, drained with [`Registrar::poll_event`].
@@ -165,6 +230,7 @@ pub enum RegistrarEvent {
 pub struct Registrar {
     realm: String,
     nonces: NonceIssuer,
+    lockouts: LockoutTable,
     dummy_ha1_md5: String,
     dummy_ha1_sha256: String,
     table: BindingTable,
@@ -180,6 +246,7 @@ impl Registrar {
             dummy_ha1_md5: dummy(DigestAlgorithm::Md5),
             dummy_ha1_sha256: dummy(DigestAlgorithm::Sha256),
             nonces: NonceIssuer::new(nonce_secret),
+            lockouts: LockoutTable::new(LockoutPolicy::default()),
             table: BindingTable::default(),
             realm,
         }
@@ -188,6 +255,16 @@ impl Registrar {
     pub fn with_nonce_lifetime_ms(mut self, lifetime_ms: u64) -> Self {
         self.nonces = self.nonces.with_lifetime_ms(lifetime_ms);
         self
+    }
+
+    /// Changes when password guessing is locked out (`auth_lockout_s`...).
+    pub fn with_lockout(mut self, policy: LockoutPolicy) -> Self {
+        self.lockouts = LockoutTable::new(policy);
+        self
+    }
+
+    pub fn lockout_policy(&self) -> LockoutPolicy {
+        self.lockouts.policy()
     }
 
     pub fn realm(&self) -> &str {
@@ -208,10 +285,24 @@ impl Registrar {
             return RegisterOutcome::BadRequest("empty address-of-record user".to_string());
         }
         let authorization = req.authorization.as_deref();
-        match self.authenticate_request(&req.user, &req.method, authorization, directory, now_ms) {
+        let source = req.source_ip();
+        match self.authenticate_request(
+            source,
+            &req.user,
+            &req.method,
+            authorization,
+            directory,
+            now_ms,
+        ) {
             AuthOutcome::Ok => {}
-            AuthOutcome::Challenge { www_authenticate } => {
-                return RegisterOutcome::Challenge { www_authenticate }
+            AuthOutcome::Challenge {
+                www_authenticate,
+                failure,
+            } => {
+                return RegisterOutcome::Challenge {
+                    www_authenticate,
+                    failure,
+                }
             }
             AuthOutcome::Forbidden => return RegisterOutcome::Forbidden,
         }
@@ -231,10 +322,12 @@ impl Registrar {
         }
     }
 
-    /// Checks digest credentials of `method` sent by `user`. Unknown users
-    /// and wrong passwords take the same path and get the same challenge.
+    /// Checks digest credentials of `method` sent by `user` from `source`.
+    /// Unknown users, wrong passwords and locked-out pairs take the same
+    /// path (the same hashing) and get the same challenge.
     pub fn authenticate_request(
         &mut self,
+        source: IpAddr,
         user: &str,
         method: &str,
         authorization: Option<&str>,
@@ -242,15 +335,17 @@ impl Registrar {
         now_ms: u64,
     ) -> AuthOutcome {
         let Some(resp) = authorization.and_then(|value| parse_authorization(value).ok()) else {
-            return self.challenge(now_ms, false);
+            // No (readable) credentials: the first step of every login, not a failure.
+            return self.challenge(now_ms, false, None);
         };
         // A purely syntactic check: it reveals nothing about the directory.
         if resp.username != user {
             return AuthOutcome::Forbidden;
         }
         if resp.realm != self.realm {
-            return self.challenge(now_ms, false);
+            return self.challenge(now_ms, false, Some(FailureReason::WrongRealm));
         }
+        let locked = self.lockouts.is_locked(source, user, now_ms);
         let alg = resp.algorithm;
         let stored = directory
             .lookup(user)
@@ -263,17 +358,44 @@ impl Registrar {
             DigestAlgorithm::Md5 => &self.dummy_ha1_md5,
             DigestAlgorithm::Sha256 => &self.dummy_ha1_sha256,
         });
-        // Hash first, in every case, so both failures cost the same.
+        // Hash first, in every case, so all failures cost the same.
         let digest_matches = verify(&resp, ha1, method);
+        if locked {
+            // Refused whatever the digest: the right password too, or guessing would go on.
+            return self.challenge(now_ms, false, Some(FailureReason::LockedOut));
+        }
         if !digest_matches || stored.is_none() {
-            return self.challenge(now_ms, false);
+            let reason = if stored.is_none() {
+                FailureReason::UnknownUser
+            } else {
+                FailureReason::WrongPassword
+            };
+            // Unknown users count as well: a lockout must not hint at who exists.
+            let locked_out_now = self.lockouts.record_failure(source, user, now_ms);
+            let mut outcome = self.challenge(now_ms, false, Some(reason));
+            if let AuthOutcome::Challenge {
+                failure: Some(failure),
+                ..
+            } = &mut outcome
+            {
+                failure.locked_out_now = locked_out_now;
+            }
+            return outcome;
         }
         // Without qop there is no nc: count 1 makes the nonce single-use.
         let nc = resp.nonce_count().unwrap_or(1);
         match self.nonces.check(&resp.nonce, nc, now_ms) {
-            NonceCheck::Valid => AuthOutcome::Ok,
-            NonceCheck::Stale => self.challenge(now_ms, true),
-            NonceCheck::Invalid | NonceCheck::Replayed => self.challenge(now_ms, false),
+            NonceCheck::Valid => {
+                self.lockouts.record_success(source, user);
+                AuthOutcome::Ok
+            }
+            // Good credentials on an expired nonce: the phone retries at once.
+            NonceCheck::Stale => self.challenge(now_ms, true, None),
+            // Not counted towards the lockout: the password was right (a replay of a captured
+            // request, or a phone confused across a restart), and no password is being guessed.
+            NonceCheck::Invalid | NonceCheck::Replayed => {
+                self.challenge(now_ms, false, Some(FailureReason::BadNonce))
+            }
         }
     }
 
@@ -326,10 +448,19 @@ impl Registrar {
         self.table.has_bindings(user)
     }
 
-    fn challenge(&mut self, now_ms: u64, stale: bool) -> AuthOutcome {
+    fn challenge(
+        &mut self,
+        now_ms: u64,
+        stale: bool,
+        failed: Option<FailureReason>,
+    ) -> AuthOutcome {
         let nonce = self.nonces.issue(now_ms);
         AuthOutcome::Challenge {
             www_authenticate: challenge_values(&self.realm, &nonce, stale),
+            failure: failed.map(|reason| AuthFailure {
+                reason,
+                locked_out_now: false,
+            }),
         }
     }
 }

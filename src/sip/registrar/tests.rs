@@ -2,8 +2,11 @@
 
 use super::super::digest::{expected_response, QopParams};
 use super::*;
+use std::net::{IpAddr, Ipv4Addr};
 
 const REALM: &str = "cc.test";
+/// Where the test requests come from (the lockout's key).
+const SOURCE: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 const CONTACT: &str = "sip:agent1@127.0.0.1:5062;transport=udp";
 
 fn directory(user: &str) -> Option<UserCredentials> {
@@ -93,8 +96,9 @@ fn register_with(
     mut req: RegisterRequest,
     now_ms: u64,
 ) -> (String, RegisterOutcome) {
-    let RegisterOutcome::Challenge { www_authenticate } =
-        reg.handle_register(req.clone(), &directory, now_ms)
+    let RegisterOutcome::Challenge {
+        www_authenticate, ..
+    } = reg.handle_register(req.clone(), &directory, now_ms)
     else {
         panic!("first REGISTER must be challenged")
     };
@@ -231,7 +235,10 @@ fn unknown_user_and_wrong_password_look_the_same() {
             request(client.user, &[(CONTACT, None)], 1),
             0,
         );
-        let RegisterOutcome::Challenge { www_authenticate } = outcome else {
+        let RegisterOutcome::Challenge {
+            www_authenticate, ..
+        } = outcome
+        else {
             panic!("{} must be challenged again, got {outcome:?}", client.user)
         };
         assert_ne!(
@@ -260,7 +267,10 @@ fn replayed_authorization_is_challenged() {
     req.authorization = Some(AGENT1.authorization("REGISTER", &nonce, 1));
     req.cseq = 9;
     let replay = reg.handle_register(req, &directory, 100);
-    let RegisterOutcome::Challenge { www_authenticate } = replay else {
+    let RegisterOutcome::Challenge {
+        www_authenticate, ..
+    } = replay
+    else {
         panic!("replay must be challenged, got {replay:?}")
     };
     assert!(www_authenticate.iter().all(|v| !v.contains("stale")));
@@ -273,8 +283,9 @@ fn stale_nonce_gets_stale_true_only_with_right_password() {
     let (nonce, _) = register_with(&mut reg, &AGENT1, req.clone(), 0);
     req.cseq = 5;
     req.authorization = Some(AGENT1.authorization("REGISTER", &nonce, 2));
-    let RegisterOutcome::Challenge { www_authenticate } =
-        reg.handle_register(req.clone(), &directory, 61_000)
+    let RegisterOutcome::Challenge {
+        www_authenticate, ..
+    } = reg.handle_register(req.clone(), &directory, 61_000)
     else {
         panic!("expired nonce must be challenged")
     };
@@ -285,8 +296,9 @@ fn stale_nonce_gets_stale_true_only_with_right_password() {
         ..AGENT1
     };
     req.authorization = Some(wrong.authorization("REGISTER", &nonce, 3));
-    let RegisterOutcome::Challenge { www_authenticate } =
-        reg.handle_register(req, &directory, 61_000)
+    let RegisterOutcome::Challenge {
+        www_authenticate, ..
+    } = reg.handle_register(req, &directory, 61_000)
     else {
         panic!("wrong password must be challenged")
     };
@@ -339,8 +351,9 @@ fn credentials_of_another_user_are_forbidden() {
         password: "other",
         alg: DigestAlgorithm::Md5,
     };
-    let RegisterOutcome::Challenge { www_authenticate } =
-        reg.handle_register(request("agent1", &[(CONTACT, None)], 1), &directory, 0)
+    let RegisterOutcome::Challenge {
+        www_authenticate, ..
+    } = reg.handle_register(request("agent1", &[(CONTACT, None)], 1), &directory, 0)
     else {
         panic!("expected a challenge")
     };
@@ -355,15 +368,19 @@ fn credentials_of_another_user_are_forbidden() {
 #[test]
 fn other_realm_and_empty_ha1_are_challenged() {
     let mut reg = registrar();
-    let outcome = reg.authenticate_request("agent1", "INVITE", None, &directory, 0);
-    let AuthOutcome::Challenge { www_authenticate } = outcome else {
+    let outcome = reg.authenticate_request(SOURCE, "agent1", "INVITE", None, &directory, 0);
+    let AuthOutcome::Challenge {
+        www_authenticate, ..
+    } = outcome
+    else {
         panic!("expected a challenge")
     };
     let nonce = nonce_of(&www_authenticate);
     let foreign = AGENT1
         .authorization("INVITE", &nonce, 1)
         .replace("realm=\"cc.test\"", "realm=\"evil\"");
-    let outcome = reg.authenticate_request("agent1", "INVITE", Some(&foreign), &directory, 0);
+    let outcome =
+        reg.authenticate_request(SOURCE, "agent1", "INVITE", Some(&foreign), &directory, 0);
     assert!(matches!(outcome, AuthOutcome::Challenge { .. }));
 
     // Anyone can compute a response from an empty HA1: it must not pass.
@@ -384,7 +401,8 @@ fn other_realm_and_empty_ha1_are_challenged() {
         "Digest username=\"broken\",realm=\"cc.test\",nonce=\"{nonce}\",uri=\"sip:x\",\
          response=\"{forged}\",qop=auth,nc=00000001,cnonce=\"x\""
     );
-    let outcome = reg.authenticate_request("broken", "INVITE", Some(&header), &directory, 0);
+    let outcome =
+        reg.authenticate_request(SOURCE, "broken", "INVITE", Some(&header), &directory, 0);
     assert!(matches!(outcome, AuthOutcome::Challenge { .. }));
 }
 
@@ -398,16 +416,23 @@ fn invite_shares_the_nonce_rules() {
         0,
     );
     let invite = AGENT1.authorization("INVITE", &nonce, 2);
-    let ok = reg.authenticate_request("agent1", "INVITE", Some(&invite), &directory, 5_000);
+    let ok = reg.authenticate_request(SOURCE, "agent1", "INVITE", Some(&invite), &directory, 5_000);
     assert_eq!(ok, AuthOutcome::Ok);
-    let again = reg.authenticate_request("agent1", "INVITE", Some(&invite), &directory, 6_000);
+    let again =
+        reg.authenticate_request(SOURCE, "agent1", "INVITE", Some(&invite), &directory, 6_000);
     assert!(
         matches!(again, AuthOutcome::Challenge { .. }),
         "nc 2 replayed"
     );
     let as_register = AGENT1.authorization("REGISTER", &nonce, 3);
-    let wrong_method =
-        reg.authenticate_request("agent1", "INVITE", Some(&as_register), &directory, 6_000);
+    let wrong_method = reg.authenticate_request(
+        SOURCE,
+        "agent1",
+        "INVITE",
+        Some(&as_register),
+        &directory,
+        6_000,
+    );
     assert!(matches!(wrong_method, AuthOutcome::Challenge { .. }));
 }
 
@@ -433,8 +458,9 @@ fn too_many_devices_evict_the_least_recently_refreshed() {
     let uris: Vec<String> = (0..=MAX_CONTACTS_PER_USER)
         .map(|i| format!("sip:agent1@127.0.0.1:{}", 6000 + i))
         .collect();
-    let RegisterOutcome::Challenge { www_authenticate } =
-        reg.handle_register(request("agent1", &[], 1), &directory, 0)
+    let RegisterOutcome::Challenge {
+        www_authenticate, ..
+    } = reg.handle_register(request("agent1", &[], 1), &directory, 0)
     else {
         panic!("expected a challenge")
     };
@@ -514,4 +540,111 @@ fn saved_bindings_come_back_in_a_new_registrar_until_they_run_out() {
     let mut late = Registrar::new(REALM.to_string(), [8; 32]);
     assert!(!late.restore_binding("agent1", saved[0].clone(), 601_000));
     assert!(!late.is_registered("agent1"));
+}
+
+/// The failure a challenge reports, if any.
+fn failure_of(outcome: &RegisterOutcome) -> Option<AuthFailure> {
+    match outcome {
+        RegisterOutcome::Challenge { failure, .. } => *failure,
+        _ => None,
+    }
+}
+
+#[test]
+fn guessing_is_locked_out_per_source_and_user_and_looks_like_any_failure() {
+    let mut reg = registrar().with_lockout(LockoutPolicy {
+        max_failures: 5,
+        lockout_ms: 30_000,
+    });
+    let wrong = Client {
+        user: "agent1",
+        password: "guess",
+        alg: DigestAlgorithm::Sha256,
+    };
+    let right = Client {
+        alg: DigestAlgorithm::Sha256,
+        ..AGENT1
+    };
+    let mut answers = Vec::new();
+    for n in 0..5u32 {
+        let (_, outcome) = register_with(
+            &mut reg,
+            &wrong,
+            request("agent1", &[(CONTACT, None)], 10 * n + 1),
+            1_000 + u64::from(n),
+        );
+        let failure = failure_of(&outcome).unwrap_or_else(|| panic!("{outcome:?}"));
+        assert_eq!(failure.reason, FailureReason::WrongPassword);
+        assert_eq!(failure.locked_out_now, n == 4, "guess {n}");
+        answers.push(outcome);
+    }
+    // The right password from the same address is refused, with the same kind of challenge.
+    let (_, refused) = register_with(
+        &mut reg,
+        &right,
+        request("agent1", &[(CONTACT, None)], 100),
+        2_000,
+    );
+    let failure = failure_of(&refused).unwrap_or_else(|| panic!("{refused:?}"));
+    assert_eq!(failure.reason, FailureReason::LockedOut);
+    assert!(!failure.locked_out_now);
+    let shape = |outcome: &RegisterOutcome| match outcome {
+        RegisterOutcome::Challenge {
+            www_authenticate, ..
+        } => www_authenticate
+            .iter()
+            .map(|v| v.replace(&nonce_of(www_authenticate), "N"))
+            .collect::<Vec<_>>(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(shape(&refused), shape(&answers[0]));
+    // From another address the agent registers.
+    let mut elsewhere = request("agent1", &[(CONTACT, None)], 200);
+    elsewhere.source = "udp:127.0.0.2:5062".to_string();
+    let (_, ok) = register_with(&mut reg, &right, elsewhere, 2_100);
+    assert!(matches!(ok, RegisterOutcome::Ok { .. }), "{ok:?}");
+    // After the lockout, from the first address too.
+    let (_, later) = register_with(
+        &mut reg,
+        &right,
+        request("agent1", &[(CONTACT, None)], 300),
+        1_004 + 30_000,
+    );
+    assert!(matches!(later, RegisterOutcome::Ok { .. }), "{later:?}");
+}
+
+#[test]
+fn unknown_users_are_counted_and_locked_out_the_same_way() {
+    let mut reg = registrar();
+    let nobody = Client {
+        user: "nobody",
+        password: "x",
+        alg: DigestAlgorithm::Md5,
+    };
+    let mut reasons = Vec::new();
+    for n in 0..6u32 {
+        let (_, outcome) = register_with(
+            &mut reg,
+            &nobody,
+            request("nobody", &[(CONTACT, None)], 10 * n + 1),
+            u64::from(n),
+        );
+        let failure = failure_of(&outcome).unwrap_or_else(|| panic!("{outcome:?}"));
+        reasons.push((failure.reason, failure.locked_out_now));
+    }
+    use FailureReason::{LockedOut, UnknownUser};
+    assert_eq!(
+        reasons,
+        vec![
+            (UnknownUser, false),
+            (UnknownUser, false),
+            (UnknownUser, false),
+            (UnknownUser, false),
+            (UnknownUser, true),
+            (LockedOut, false)
+        ]
+    );
+    // A first request without credentials, or a stale nonce, is no failure.
+    let bare = reg.handle_register(request("agent1", &[(CONTACT, None)], 1), &directory, 10);
+    assert_eq!(failure_of(&bare), None);
 }
