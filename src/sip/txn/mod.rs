@@ -47,7 +47,13 @@ impl TxnKey {
             ref m => m.clone(),
         };
         let branch = match req.branch() {
-            Some(b) if b.starts_with("z9hG4bK") && b.len() > "z9hG4bK".len() => b,
+            // RFC 3261 §17.2.3: the branch and the top Via's sent-by together name a server
+            // transaction; two peers may pick the same branch (RFC 4475's messages do).
+            Some(b) if b.starts_with("z9hG4bK") && b.len() > "z9hG4bK".len() => {
+                let via = req.top_via().unwrap_or_default();
+                let sent_by = super::header::via_sent_by(&via).unwrap_or_default();
+                format!("{b} {}", sent_by.to_ascii_lowercase())
+            }
             _ => {
                 let (cseq, _) = req.cseq()?;
                 format!(
