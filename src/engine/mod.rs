@@ -355,7 +355,7 @@ impl Engine {
         match crate::sip::parse::parse(bytes) {
             Ok(Message::Request(req)) => self.on_request(req, peer, now),
             Ok(Message::Response(resp)) => self.txns.on_response(resp, now),
-            Err(error) => self.on_malformed(bytes, peer, &error.0),
+            Err(error) => self.on_malformed(bytes, peer, &error.0, error.1),
         }
     }
 

@@ -70,21 +70,46 @@ pub fn name_addr_uri(value: &str) -> Option<&str> {
     }
 }
 
-/// The user part of a SIP URI (`sip:137@host` → `137`).
+/// The user part of a SIP URI (`sip:137@host` → `137`), without a password or user parameters
+/// (`sip:137;par=x@host` → `137`, RFC 4475 semiuri). The user ends at the last `@`: one inside a
+/// user is escaped, and none can appear in the host, parameters or headers.
 pub fn uri_user(uri: &str) -> Option<&str> {
+    if let Some(number) = uri.strip_prefix("tel:") {
+        return number.split([';', '?']).next();
+    }
     let rest = uri
         .strip_prefix("sip:")
-        .or_else(|| uri.strip_prefix("sips:"))
-        .or_else(|| uri.strip_prefix("tel:"))?;
-    let end = rest.find(['@', ';', '?']).unwrap_or(rest.len());
-    let has_host = rest[end..].starts_with('@');
-    let user = &rest[..end];
-    let user = user.split(':').next().unwrap_or(user); // drop a password
-    if has_host || uri.starts_with("tel:") {
-        Some(user)
-    } else {
-        None
+        .or_else(|| uri.strip_prefix("sips:"))?;
+    let (userinfo, _) = rest.rsplit_once('@')?;
+    userinfo.split([':', ';']).next()
+}
+
+/// Decodes `%XX` escapes. An escape that is not two hex digits, or one that decodes to a byte that
+/// is not text (a `%00`, RFC 4475 escnull), is kept as written: the result is compared with
+/// numbers and names, never used to build bytes.
+pub fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let decoded = (bytes[i] == b'%')
+            .then(|| bytes.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|hex| std::str::from_utf8(hex).ok())
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+            .filter(|b| !b.is_ascii_control());
+        match decoded {
+            Some(byte) => {
+                out.push(byte);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
     }
+    String::from_utf8(out).unwrap_or_else(|_| s.to_string())
 }
 
 /// The host[:port] part of a SIP URI.
@@ -158,6 +183,16 @@ mod tests {
             uri_host_port("sip:2001@127.0.0.1:5070;ob"),
             Some("127.0.0.1:5070")
         );
+    }
+
+    #[test]
+    fn percent_decodes_users_but_keeps_bad_and_control_escapes() {
+        assert_eq!(percent_decode("%31%33%37"), "137");
+        assert_eq!(percent_decode("I%20have"), "I have");
+        assert_eq!(percent_decode("%Z%45"), "%ZE");
+        assert_eq!(percent_decode("null-%00-null"), "null-%00-null");
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("%e2%82"), "%e2%82");
     }
 
     #[test]

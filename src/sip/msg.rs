@@ -1,8 +1,7 @@
 //! The project's own SIP message types.
 //!
-//! Every other module speaks these types, never rsip's: rsip is used inside `sip::parse` to tokenize
-//! and validate, so it can be replaced without touching the transaction layer, the dialogs or the
-//! engine. Headers are kept as canonical-name/value pairs in arrival order: that is what a UA needs
+//! Every module speaks these types; `sip::parse` builds them from bytes and checks them, so the
+//! parser can change without touching the transaction layer, the dialogs or the engine. Headers are kept as canonical-name/value pairs in arrival order: that is what a UA needs
 //! (copying Via/From/To/Call-ID/CSeq into responses) and it prints back without loss.
 
 use std::fmt::Write as _;
@@ -209,9 +208,15 @@ impl Request {
         header::param(self.headers.get("To")?, "tag")
     }
 
-    /// The user part of the Request-URI: the dialled number.
+    /// The user part of the Request-URI as written (escapes kept).
     pub fn uri_user(&self) -> Option<&str> {
         header::uri_user(&self.uri)
+    }
+
+    /// The dialled number: the Request-URI's user with its `%XX` escapes decoded (RFC 3261
+    /// §19.1.4: `sip:%31%33%37@h` is `sip:137@h`, RFC 4475 esc01).
+    pub fn dialled_number(&self) -> Option<String> {
+        self.uri_user().map(header::percent_decode)
     }
 }
 
@@ -251,6 +256,7 @@ pub fn reason_phrase(status: u16) -> &'static str {
         403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
+        406 => "Not Acceptable",
         408 => "Request Timeout",
         415 => "Unsupported Media Type",
         416 => "Unsupported URI Scheme",
@@ -267,6 +273,7 @@ pub fn reason_phrase(status: u16) -> &'static str {
         500 => "Server Internal Error",
         501 => "Not Implemented",
         503 => "Service Unavailable",
+        505 => "Version Not Supported",
         _ => "Unknown",
     }
 }

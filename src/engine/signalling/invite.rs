@@ -2,7 +2,7 @@
 //!
 //! The order of checks decides the response code a peer sees: loop/hops first (482/483), then
 //! authentication (401) for every number that is not public, then the number (404), then the
-//! body (415/488), then resources (503: the source's limits, then the port pool).
+//! body (406/415/488), then resources (503: the source's limits, then the port pool).
 //!
 //! Why authentication comes before the number: a 404 for an unknown number beside a 401 or a
 //! 480 for an agent's number told a scanner (sipvicious' `svwar`) which agents exist, and an
@@ -12,8 +12,10 @@
 //! beyond the engine and is how a citizen's phone checks its audio) and `*98` (the managers'
 //! mailboxes, behind their own PIN and its lockout, dialled from any phone). Anything else, an
 //! agent's number, a feature code or a number that does not exist, gets the same 401 challenge
-//! whoever the caller claims to be; only an authenticated agent learns that a number is 404. A call exists in the map only once
-//! every check passed, so a rejected INVITE never leaks a port or a dialog.
+//! whoever the caller claims to be; only an authenticated agent learns that a number is 404.
+//!
+//! A call exists in the map only once every check passed, so a rejected INVITE never leaks a
+//! port or a dialog.
 //! The answer itself (opening the leg, then the 200 OK) is in `answer.rs`.
 
 use crate::engine::StoreWrite;
@@ -35,6 +37,20 @@ use crate::sip::txn::TxnKey;
 impl Engine {
     /// A request that opened a new server transaction.
     pub(crate) fn route_request(&mut self, req: Request, key: TxnKey, peer: Peer, now: Duration) {
+        if !matches!(req.method, Method::Ack | Method::Cancel) {
+            // RFC 3261 §8.2.2.3: this engine supports no extension, so any Require is refused
+            // with 420 naming what it asked for (RFC 4475 bext01). Proxy-Require is for proxies.
+            let required = req.headers.list("Require");
+            if !required.is_empty() {
+                return self.reply_with(
+                    &req,
+                    &key,
+                    420,
+                    &[("Unsupported", required.join(", "))],
+                    now,
+                );
+            }
+        }
         match req.method {
             Method::Invite if req.to_tag().is_some() => self.on_reinvite(req, key, now),
             Method::Invite => self.on_invite(req, key, peer, now),
@@ -43,8 +59,12 @@ impl Engine {
             Method::Options => self.on_options(&req, &key, now),
             Method::Register => self.on_register(&req, &key, peer, now),
             Method::Info if req.to_tag().is_some() => self.on_info(&req, &key, now),
+            Method::Info => self.reply(&req, &key, 481, now), // INFO belongs to a dialog
             Method::Ack => {}
-            _ => self.reply(&req, &key, 501, now),
+            // RFC 3261 §8.2.1: a method recognised but not supported is 405, one not recognised
+            // 501; both carry Allow.
+            Method::Other(_) => self.reply(&req, &key, 501, now),
+            _ => self.reply(&req, &key, 405, now),
         }
     }
 
@@ -67,7 +87,7 @@ impl Engine {
         if req.headers.get("Max-Forwards").map(str::trim) == Some("0") {
             return self.reject(&req, &key, 483, now);
         }
-        let number = req.uri_user().unwrap_or_default().to_string();
+        let number = req.dialled_number().unwrap_or_default();
         let destination = self.destination(&number);
         if !destination.as_ref().is_some_and(Destination::is_public)
             && !self.authorize_invite(&req, &key, peer, now)
@@ -83,6 +103,10 @@ impl Engine {
         let Some(app) = self.app_for(destination) else {
             return self.reject(&req, &key, 480, now);
         };
+        if !accepts_sdp(&req) {
+            // The answer would carry SDP, which Accept excludes (RFC 3261 §21.4.7, RFC 4475 sdp01).
+            return self.reject(&req, &key, 406, now);
+        }
         let is_sdp = req
             .headers
             .get("Content-Type")
@@ -230,4 +254,18 @@ fn caller_of(req: &Request) -> String {
     let from = req.headers.get("From").unwrap_or_default();
     let uri = header::name_addr_uri(from).unwrap_or_default();
     header::uri_user(uri).unwrap_or(uri).to_string()
+}
+
+/// Whether a request's Accept (absent: SDP, RFC 3261 §20.1) admits an SDP answer.
+fn accepts_sdp(req: &Request) -> bool {
+    let mut ranges = req.headers.list("Accept").into_iter().peekable();
+    if ranges.peek().is_none() {
+        return true;
+    }
+    ranges.any(|range| {
+        let media = range.split(';').next().unwrap_or_default().trim();
+        ["application/sdp", "application/*", "*/*"]
+            .iter()
+            .any(|ok| media.eq_ignore_ascii_case(ok))
+    })
 }

@@ -19,11 +19,30 @@ impl Engine {
 
     /// Answers a request with a final response carrying only the standard headers.
     pub(crate) fn reply(&mut self, req: &Request, key: &TxnKey, status: u16, now: Duration) {
+        self.reply_with(req, key, status, &[], now);
+    }
+
+    /// As `reply`, with extra headers (420's Unsupported, for example).
+    pub(crate) fn reply_with(
+        &mut self,
+        req: &Request,
+        key: &TxnKey,
+        status: u16,
+        extra: &[(&str, String)],
+        now: Duration,
+    ) {
         let tag = self.new_tag();
         let mut resp = response_to(req, status, Some(&tag));
         resp.headers.push("Server", SERVER);
         if status == 405 || status == 501 {
             resp.headers.push("Allow", ALLOW);
+        }
+        if status == 415 || status == 406 {
+            // RFC 3261 §21.4.13: a 415 lists what is accepted.
+            resp.headers.push("Accept", "application/sdp");
+        }
+        for (name, value) in extra {
+            resp.headers.push(name, value.as_str());
         }
         self.send_response(key, &resp, now);
     }
@@ -39,10 +58,11 @@ impl Engine {
         self.send_response(key, &resp, now);
     }
 
-    /// A message that does not parse: a request with enough headers to address a response gets a
-    /// `400` (sent statelessly: there is no transaction for it); anything else is dropped. Both
-    /// are counted.
-    pub(crate) fn on_malformed(&mut self, bytes: &[u8], peer: Peer, why: &str) {
+    /// A message that does not parse: a request with enough headers to address a response gets
+    /// `status` (400, 416 or 505; sent statelessly: there is no transaction for it); anything else
+    /// is dropped. Both are counted. Nothing with a control byte is copied into the answer: a
+    /// response must never carry back what made the request malformed.
+    pub(crate) fn on_malformed(&mut self, bytes: &[u8], peer: Peer, why: &str, status: u16) {
         self.counters.sip_malformed += 1;
         tracing::debug!(%why, from = %peer.addr, "malformed SIP message");
         let Some(headers) = lenient_request_headers(bytes) else {
@@ -52,8 +72,8 @@ impl Engine {
             return;
         }
         let mut resp = Response {
-            status: 400,
-            reason: "Bad Request".into(),
+            status,
+            reason: crate::sip::msg::reason_phrase(status).into(),
             headers: Headers::new(),
             body: Vec::new(),
         };
@@ -76,12 +96,16 @@ fn lenient_request_headers(bytes: &[u8]) -> Option<Headers> {
     let text = String::from_utf8_lossy(bytes);
     let mut lines = text.split('\n').map(|l| l.trim_end_matches('\r'));
     let start = lines.find(|l| !l.is_empty())?;
-    if start.starts_with("SIP/") || !start.contains("SIP/2.0") {
+    // A request line ends in a SIP version (any: a SIP/7.0 request is answered 505).
+    if start.starts_with("SIP/") || !start.contains(" SIP/") {
         return None;
     }
     let mut headers = Headers::new();
     for line in lines.take_while(|l| !l.is_empty()) {
         if let Some((name, value)) = line.split_once(':') {
+            if value.chars().any(|c| c.is_control() && c != '\t') || value.contains('\u{fffd}') {
+                continue; // raw control bytes or broken UTF-8 are never echoed
+            }
             let name = match name.trim() {
                 "v" => "Via",
                 "f" => "From",

@@ -139,19 +139,30 @@ fn next_match(matched: usize, byte: u8) -> usize {
     }
 }
 
-/// Content-Length (or its compact form `l`) of a head; absent means 0. A bad value is an error.
+/// Content-Length (or its compact form `l`) of a head; absent means 0. A bad value is an error,
+/// and so are two different values (RFC 4475 mcl01): either could be the truth, so where the
+/// next message starts is unknowable.
 fn content_length(head: &[u8]) -> Option<usize> {
     let text = std::str::from_utf8(head).ok()?;
+    let mut found: Option<usize> = None;
     for line in text.split("\r\n").skip(1) {
         let Some((name, value)) = line.split_once(':') else {
             continue;
         };
         let name = name.trim();
         if name.eq_ignore_ascii_case("Content-Length") || name.eq_ignore_ascii_case("l") {
-            return value.trim().parse().ok();
+            let value = value.trim();
+            if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            let length = value.parse().ok()?;
+            if found.is_some_and(|earlier| earlier != length) {
+                return None;
+            }
+            found = Some(length);
         }
     }
-    Some(0)
+    Some(found.unwrap_or(0))
 }
 
 #[cfg(test)]

@@ -124,3 +124,14 @@ fn the_buffer_gives_back_a_large_message_s_memory() {
     assert_eq!(framer.push(&big).map(|m| m.len()), Ok(1));
     assert!(framer.buffer.capacity() <= KEEP_CAPACITY);
 }
+
+#[test]
+fn two_different_content_lengths_cannot_be_framed() {
+    // RFC 4475 mcl01: either value could be right, so the next message's start is unknowable.
+    let conflicting = b"OPTIONS sip:a SIP/2.0\r\nContent-Length: 13\r\nl: 5\r\n\r\nhello".to_vec();
+    assert_eq!(Framer::new().push(&conflicting), Err(Unframeable));
+    let negative = b"OPTIONS sip:a SIP/2.0\r\nContent-Length: -999\r\n\r\n".to_vec();
+    assert_eq!(Framer::new().push(&negative), Err(Unframeable));
+    let repeated = b"OPTIONS sip:a SIP/2.0\r\nContent-Length: 5\r\nl: 5\r\n\r\nhello".to_vec();
+    assert_eq!(Framer::new().push(&repeated).map(|m| m.len()), Ok(1));
+}

@@ -39,14 +39,21 @@ pub struct TxnKey {
 
 impl TxnKey {
     /// The server-side key of a request; RFC 2543 peers without a magic-cookie branch are keyed by
-    /// Call-ID, CSeq number and From tag instead.
+    /// Call-ID, CSeq number and From tag instead, and so is a branch that is the cookie alone
+    /// (RFC 4475 badbranch: it names no transaction, so it cannot tell two apart).
     pub fn for_request(req: &Request) -> Option<TxnKey> {
         let method = match req.method {
             Method::Ack => Method::Invite,
             ref m => m.clone(),
         };
         let branch = match req.branch() {
-            Some(b) if b.starts_with("z9hG4bK") => b,
+            // RFC 3261 §17.2.3: the branch and the top Via's sent-by together name a server
+            // transaction; two peers may pick the same branch (RFC 4475's messages do).
+            Some(b) if b.starts_with("z9hG4bK") && b.len() > "z9hG4bK".len() => {
+                let via = req.top_via().unwrap_or_default();
+                let sent_by = super::header::via_sent_by(&via).unwrap_or_default();
+                format!("{b} {}", sent_by.to_ascii_lowercase())
+            }
             _ => {
                 let (cseq, _) = req.cseq()?;
                 format!(

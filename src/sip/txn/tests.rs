@@ -137,3 +137,25 @@ fn invite_server_completed_is_confirmed_by_the_ack_and_stops_retransmitting() {
     assert!(events.is_empty(), "{events:?}");
     assert!(layer.is_empty(), "Timer I ended it");
 }
+
+#[test]
+fn the_same_branch_from_two_sent_bys_is_two_transactions() {
+    // RFC 3261 §17.2.3 matches on branch and sent-by; RFC 4475's messages reuse one branch.
+    let mut layer = TxnLayer::new(TimerConfig::default());
+    let first = request("OPTIONS", "z9hG4bKkdjuw");
+    let mut second = first.clone();
+    second.headers.set(
+        "Via",
+        "SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKkdjuw".to_string(),
+    );
+    let now = Duration::ZERO;
+    assert!(matches!(
+        layer.on_request(&first, peer(), now),
+        Some(Incoming::New(_))
+    ));
+    assert!(matches!(
+        layer.on_request(&second, peer(), now),
+        Some(Incoming::New(_))
+    ));
+    assert_eq!(layer.len(), 2);
+}
