@@ -68,7 +68,7 @@ const CASES: &[Case] = &[
     with("esc02", &[501], "Allow"),
     case("lwsdisp", &[200]),
     case("longreq", &[200]),
-    tcp("dblreq", &[401], OverTcp::Answers(&[401, 404])),
+    tcp("dblreq", &[401], OverTcp::Answers(&[401, 401])),
     case("semiuri", &[200]),
     case("transports", &[200]),
     with("mpart01", &[405], "Allow"),
