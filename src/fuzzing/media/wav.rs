@@ -26,7 +26,10 @@ pub fn wav(data: &[u8]) {
     if is_our_header(data) {
         let len = data.len() as u64;
         if let Some(bytes) = data_bytes_for_length(len) {
-            assert!(bytes % 2 == 0, "a repaired recording keeps half a sample");
+            assert!(
+                bytes.is_multiple_of(2),
+                "a repaired recording keeps half a sample"
+            );
             assert!(
                 bytes <= len - HEADER_LEN as u64,
                 "a repaired recording is longer than its file"
