@@ -11,6 +11,7 @@ pub mod calendar;
 pub mod config;
 pub mod drivers;
 pub mod engine;
+pub mod fuzzing;
 pub mod ivr;
 pub mod load;
 pub mod media;

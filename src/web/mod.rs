@@ -38,7 +38,7 @@ mod message_access;
 mod messages;
 mod queue_metrics;
 mod recordings;
-mod replies;
+pub(crate) mod replies;
 mod same_origin;
 mod screening;
 mod wallboard;

@@ -53,13 +53,13 @@ pub(super) async fn refuse_declared_oversize(request: Request, next: Next) -> Re
 
 /// Why an upload was refused.
 #[derive(Debug, PartialEq, Eq)]
-enum WavProblem {
+pub(crate) enum WavProblem {
     NotWav(String),
     TooLong,
 }
 
 /// Decodes a PCM WAV and converts it to 8 kHz mono 16-bit samples.
-fn phone_samples(body: &[u8]) -> Result<Vec<i16>, WavProblem> {
+pub(crate) fn phone_samples(body: &[u8]) -> Result<Vec<i16>, WavProblem> {
     let mut reader = hound::WavReader::new(Cursor::new(body))
         .map_err(|error| WavProblem::NotWav(format!("the body is not a PCM WAV file: {error}")))?;
     let spec = reader.spec();

@@ -1,0 +1,3 @@
+//! Targets for the engine's sans-IO core.
+
+pub mod sequence;

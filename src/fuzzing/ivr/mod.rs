@@ -1,0 +1,3 @@
+//! Targets for the IVR: the flow loader.
+
+pub mod flow;
