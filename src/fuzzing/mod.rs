@@ -21,8 +21,11 @@ pub mod media;
 pub mod sip;
 pub mod store;
 
+/// One target's entry point: any bytes, never a panic.
+pub type Target = fn(&[u8]);
+
 /// Every target by name, as `fuzz/fuzz_targets/<name>.rs` and `fuzz/corpus/<name>/` spell it.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("sip_message", sip::message::sip_message),
     ("sdp", sip::sdp::sdp),
     ("digest_authorization", sip::digest::digest_authorization),

@@ -70,6 +70,20 @@ pub fn name_addr_uri(value: &str) -> Option<&str> {
     }
 }
 
+/// The URI of a Contact (or any name-addr) fit to be a Request-URI we send: non-empty, with a
+/// scheme, and without whitespace or control bytes. A peer's Contact that passed the inbound
+/// parse can still be unusable as our request line (the engine once sent a BYE it could not
+/// parse itself); the caller then falls back to a URI it already trusts.
+pub fn target_uri(value: &str) -> Option<&str> {
+    name_addr_uri(value).filter(|uri| {
+        !uri.is_empty()
+            && uri.contains(':')
+            && !uri
+                .bytes()
+                .any(|b| b <= b' ' || b == 0x7f || b == b'<' || b == b'>')
+    })
+}
+
 /// The user part of a SIP URI (`sip:137@host` → `137`), without a password or user parameters
 /// (`sip:137;par=x@host` → `137`, RFC 4475 semiuri). The user ends at the last `@`: one inside a
 /// user is escaped, and none can appear in the host, parameters or headers.
@@ -152,6 +166,21 @@ pub fn via_transport(via: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_target_uri_must_be_usable_as_a_request_line() {
+        assert_eq!(
+            target_uri("<sip:a@192.0.2.1:5060;transport=tcp>"),
+            Some("sip:a@192.0.2.1:5060;transport=tcp")
+        );
+        assert_eq!(target_uri("sip:a@192.0.2.1"), Some("sip:a@192.0.2.1"));
+        // Found by the engine fuzz target: a Contact with a space inside its brackets became the
+        // BYE's Request-URI, and the engine sent a request line it could not parse itself.
+        assert_eq!(target_uri("<sip:a@host x>"), None);
+        assert_eq!(target_uri("<sip:a@host\tx>"), None);
+        assert_eq!(target_uri("<>"), None);
+        assert_eq!(target_uri("<nocolon>"), None);
+    }
 
     #[test]
     fn splits_lists_but_not_inside_quotes_or_brackets() {

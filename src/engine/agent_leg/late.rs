@@ -56,7 +56,7 @@ impl Engine {
         let target = resp
             .headers
             .get("Contact")
-            .and_then(header::name_addr_uri)
+            .and_then(header::target_uri)
             .map_or_else(|| offer.invite.uri.clone(), str::to_string);
         let to = resp.headers.get("To").unwrap_or_default().to_string();
         let in_dialog = |engine: &mut Engine, method: Method, cseq: u32| {

@@ -211,7 +211,7 @@ impl Engine {
             return; // a retransmitted 2xx: ACK again
         }
         agent_leg.remote_tag = resp.to_tag().map(str::to_string);
-        if let Some(target) = resp.headers.get("Contact").and_then(header::name_addr_uri) {
+        if let Some(target) = resp.headers.get("Contact").and_then(header::target_uri) {
             agent_leg.remote_target = target.to_string();
         }
         let answer = sdp::parse_answer(

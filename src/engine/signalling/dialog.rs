@@ -250,7 +250,7 @@ impl Engine {
         let target = invite
             .headers
             .get("Contact")
-            .and_then(crate::sip::header::name_addr_uri)
+            .and_then(crate::sip::header::target_uri)
             .unwrap_or(&invite.uri)
             .to_string();
         let bye = Request {

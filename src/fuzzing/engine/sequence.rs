@@ -241,7 +241,7 @@ pub fn engine(data: &[u8]) {
     config.extra_lines = vec!["bench".into()];
     config.answer_delay = Duration::from_millis(u64::from(input.byte() % 3) * 1000);
     let peer_addr = SocketAddr::from(([192, 0, 2, 9], 5060));
-    let peer = if input.byte() % 4 == 0 {
+    let peer = if input.byte().is_multiple_of(4) {
         Peer {
             transport: Transport::Tcp(1),
             addr: peer_addr,

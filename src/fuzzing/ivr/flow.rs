@@ -13,7 +13,7 @@ pub fn ivr_flow(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let prompt_exists = |name: &str| name.len() % 2 == 0;
+    let prompt_exists = |name: &str| name.len().is_multiple_of(2);
     let queues = ["complaints".to_string(), "general".to_string()];
     for exists in [&prompt_exists as &dyn Fn(&str) -> bool, &|_: &str| true] {
         match load_flow("fuzz.yaml", text, exists, &queues) {
