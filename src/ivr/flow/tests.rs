@@ -92,6 +92,20 @@ fn yaml_syntax_errors_carry_their_line() {
 }
 
 #[test]
+fn a_syntax_error_never_names_a_line_past_the_end() {
+    // An unclosed list on the last line, no newline after it, and lone CRs the YAML reader
+    // counts as line breaks: the error still names a line of the file.
+    let text = format!("{}# a\r# b\rflow: [x,", BASE);
+    let last = text.lines().count();
+    let errors = errors(&text);
+    assert!(!errors.is_empty());
+    assert!(
+        errors.iter().all(|e| e.line >= 1 && e.line <= last),
+        "{errors:#?}"
+    );
+}
+
+#[test]
 fn unknown_targets_point_at_the_field() {
     let kind = one_error(
         &with("    next: bye\n", "    next: bye2\n"),
