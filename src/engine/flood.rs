@@ -125,7 +125,7 @@ impl FloodGuard {
             self.forget_quiet(now_ms);
         }
         let full = self.full();
-        let limits = self.limits.clone();
+        // Field by field, so the limits are borrowed beside the bucket, not copied per packet.
         let bucket = if self.sources.len() < MAX_TRACKED || self.sources.contains_key(&source) {
             self.sources.entry(source).or_insert(Bucket {
                 milli_tokens: full,
@@ -141,7 +141,7 @@ impl FloodGuard {
                 blocked_until_ms: None,
             })
         };
-        judge(bucket, &limits, full, now_ms)
+        judge(bucket, &self.limits, full, now_ms)
     }
 
     /// Forgets the sources whose bucket is full again and which are not blocked.
