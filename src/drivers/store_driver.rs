@@ -83,7 +83,12 @@ pub fn spawn(
                     // A query gets a task of its own: a caller's lookup never waits behind
                     // writes. Its answer comes back through the loop as an input.
                     StoreCommand::Query(query) => {
-                        let (store, to_loop) = (store.clone(), to_loop.clone());
+                        let store = if query.only_reads() {
+                            store.for_callers()
+                        } else {
+                            store.clone()
+                        };
+                        let to_loop = to_loop.clone();
                         tokio::spawn(async move {
                             let reply = look_up(&store, query).await;
                             let _ = to_loop.send(LoopMsg::Engine(Input::Store(reply)));

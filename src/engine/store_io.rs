@@ -226,6 +226,17 @@ pub enum StoreQuery {
     },
 }
 
+impl StoreQuery {
+    /// Whether answering it only reads: such a query runs on the connections kept for callers
+    /// (`Store::for_callers`), so a caller never waits behind writes for one.
+    pub fn only_reads(&self) -> bool {
+        matches!(
+            self,
+            StoreQuery::LookupCase { .. } | StoreQuery::LookupMessage { .. }
+        )
+    }
+}
+
 /// The store's verdict on a manager's login.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ManagerCheck {

@@ -55,6 +55,30 @@ pub struct DayOptions {
     pub prefill: u64,
 }
 
+/// Seconds after the day's end a run waits for its last calls before giving up on them.
+const DRAIN_S: f64 = 240.0;
+
+/// What the call-takers' registrations must cover beyond the day and its drain: the engine's
+/// start, the call-takers' log-in and the report's own reads.
+const REGISTRATION_MARGIN_S: f64 = 300.0;
+
+/// How long the simulated call-takers ask to stay registered: the whole run, since they
+/// cannot refresh (`sipp::start_agents`). Fails with what to do when the engine's registrar
+/// would shorten it.
+pub fn registration_seconds(minutes: f64) -> Result<u32, LoadError> {
+    let wanted = (minutes * 60.0 + DRAIN_S + REGISTRATION_MARGIN_S).ceil();
+    let most = f64::from(crate::sip::registrar::MAX_EXPIRES_S);
+    if wanted.is_nan() || wanted > most {
+        let longest = ((most - DRAIN_S - REGISTRATION_MARGIN_S) / 60.0).floor();
+        return Err(LoadError::Setup(format!(
+            "--minutes {minutes} is longer than the simulated call-takers can stay registered \
+             (at most {longest} minutes: registrations last at most {most} s and cannot be \
+             refreshed from the port that answers the offers); give --minutes {longest} or less"
+        )));
+    }
+    Ok((wanted as u32).max(crate::sip::registrar::DEFAULT_EXPIRES_S))
+}
+
 /// Seconds between two timed reads of the message table (`growth::probe`).
 const PROBE_EVERY_S: f64 = 10.0;
 
@@ -105,6 +129,7 @@ pub fn write_pcaps(config: &Config, out: &Path) -> Result<Vec<PathBuf>, LoadErro
 /// One run of the mix: `calls` calls over `minutes`, measured and reconciled.
 pub fn day(config: &Config, options: &DayOptions) -> Result<Report, LoadError> {
     sipp::check_installed()?;
+    let registration_s = registration_seconds(options.minutes)?;
     let work = work_folder("day")?;
     let speech = speech(config)?;
     let lengths = plan::PromptLengths::read(&config.prompts).map_err(LoadError::Setup)?;
@@ -163,6 +188,7 @@ pub fn day(config: &Config, options: &DayOptions) -> Result<Report, LoadError> {
         &agents,
         &agents_dir,
         options,
+        registration_s,
         &codes.filed,
     );
     engine.stop();
@@ -195,9 +221,10 @@ fn run(
     agents: &[(String, String)],
     agents_dir: &Path,
     options: &DayOptions,
+    registration_s: u32,
     probe_code: &str,
 ) -> Result<Report, LoadError> {
-    let mut agent_sipp = sipp::start_agents(agents_dir, engine.sip, agents)?;
+    let mut agent_sipp = sipp::start_agents(agents_dir, engine.sip, agents, registration_s)?;
     // The engine picks up call-takers added to its store within a few seconds: until then a
     // login is 404.
     for (id, _) in agents {
@@ -271,7 +298,7 @@ fn run(
 
     let mut timeline = Vec::new();
     let mut generator_cpu = std::collections::HashMap::new();
-    let deadline = started + Duration::from_secs_f64(seconds + 240.0);
+    let deadline = started + Duration::from_secs_f64(seconds + DRAIN_S);
     let terminal = options.progress && std::io::stderr().is_terminal();
     let mut last_tick = Instant::now();
     let mut peak_concurrent = 0.0f64;
@@ -414,4 +441,32 @@ pub fn capacity(
         rate *= 1.25;
     }
     Ok(report::Capacity { steps })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn call_takers_stay_registered_past_the_days_end() {
+        // An hour's day ended with every call-taker's 3600 s registration expiring in its last
+        // seconds: the registration must cover the day, its drain and the set-up around it.
+        for minutes in [1.0, 10.0, 60.0, 111.0] {
+            let asked = registration_seconds(minutes).unwrap_or(0);
+            assert!(
+                f64::from(asked) >= minutes * 60.0 + DRAIN_S + REGISTRATION_MARGIN_S,
+                "{minutes} min: {asked} s"
+            );
+            assert!(asked <= crate::sip::registrar::MAX_EXPIRES_S);
+        }
+    }
+
+    #[test]
+    fn a_day_longer_than_a_registration_can_last_is_refused_with_the_longest_that_works() {
+        let Err(LoadError::Setup(message)) = registration_seconds(120.0) else {
+            panic!("a two-hour day was accepted");
+        };
+        assert!(message.contains("--minutes 111 or less"), "{message}");
+        assert!(registration_seconds(f64::NAN).is_err());
+    }
 }

@@ -155,12 +155,19 @@ pub fn start_callers(run: &CallerRun) -> Result<Sipp, LoadError> {
     spawn(command, run.dir, control)
 }
 
-/// Registers every call-taker (one short SIPp run each, all from `port`), then starts the SIPp
-/// that answers their offers on that same port.
+/// Registers every call-taker (one short SIPp run each, all from `port`, for `registration_s`
+/// seconds), then starts the SIPp that answers their offers on that same port.
+///
+/// The registrations are never refreshed: the engine sends offers to the address a REGISTER
+/// came from, and that port belongs to the answering SIPp from then on, so a refresh cannot be
+/// sent from it. The run therefore asks for registrations that outlast it
+/// (`registration_seconds`); a run that ended with call-takers' registrations expiring sent
+/// its last queued callers to voice messages, and they no longer matched their calls.
 pub fn start_agents(
     dir: &Path,
     engine: SocketAddr,
     agents: &[(String, String)],
+    registration_s: u32,
 ) -> Result<Sipp, LoadError> {
     write(&dir.join("agent_register.xml"), AGENT_REGISTER_XML)?;
     write(&dir.join("agent.xml"), AGENT_XML)?;
@@ -188,6 +195,7 @@ pub fn start_agents(
                 "1",
                 "-nostdin",
             ])
+            .args(["-key", "expires", &registration_s.to_string()])
             .args(["-timeout", "10s", "-timeout_error"])
             .output()
             .map_err(|e| LoadError::Setup(format!("SIPp: {e}")))?;

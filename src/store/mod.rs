@@ -56,6 +56,12 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Connections per process: WAL lets readers (the web API) run beside the one writer.
 const MAX_CONNECTIONS: u32 = 4;
 
+/// Connections kept for callers' lookups (a case number, a tracking code) apart from the
+/// others: under a slow disk every shared connection can sit waiting for the write lock behind a
+/// seconds-long commit, and a caller who has just keyed a number would hear silence meanwhile.
+/// In WAL mode a reader never waits for the writer, so these answer at once.
+const CALLER_READ_CONNECTIONS: u32 = 2;
+
 /// What went wrong, always with the database file it concerns.
 #[derive(Debug)]
 pub enum StoreError {
@@ -103,6 +109,8 @@ impl std::error::Error for StoreError {
 #[derive(Clone)]
 pub struct Store {
     pool: SqlitePool,
+    /// Reserved for reads a caller waits on (`for_callers`).
+    caller_reads: SqlitePool,
     path: Arc<PathBuf>,
 }
 
@@ -135,17 +143,33 @@ impl Store {
             .busy_timeout(BUSY_TIMEOUT);
         let pool = SqlitePoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
             .map_err(|error| open_error(error.to_string()))?;
         if let Err(error) = sqlx::migrate!("migrations/sqlite").run(&pool).await {
             pool.close().await;
             return Err(open_error(format!("cannot apply schema: {error}")));
         }
+        // Opened after the schema is in place; lazily, so an idle engine holds no extra file.
+        let caller_reads = SqlitePoolOptions::new()
+            .max_connections(CALLER_READ_CONNECTIONS)
+            .connect_lazy_with(options);
         Ok(Store {
             pool,
+            caller_reads,
             path: Arc::new(path),
         })
+    }
+
+    /// The same store on the connections reserved for reads a caller is waiting on: a lookup
+    /// through it never queues behind writes for a connection. Only for reads; writes belong on
+    /// the shared connections.
+    pub fn for_callers(&self) -> Store {
+        Store {
+            pool: self.caller_reads.clone(),
+            caller_reads: self.caller_reads.clone(),
+            path: Arc::clone(&self.path),
+        }
     }
 
     /// The database file this store writes to.
@@ -156,6 +180,7 @@ impl Store {
     /// Closes every connection (waits for queries in flight); later calls fail with an error.
     pub async fn close(&self) {
         self.pool.close().await;
+        self.caller_reads.close().await;
     }
 
     pub(crate) fn pool(&self) -> &SqlitePool {

@@ -1,9 +1,11 @@
 //! The store as a whole: opening its file (and the errors that name it), a disk that fills during
-//! a filing (`disk_full`), and tracking codes that say nothing of one another (`tracking_codes`).
+//! a filing (`disk_full`), callers' lookups beside stuck writers (`caller_reads`), and tracking
+//! codes that say nothing of one another (`tracking_codes`).
 
 use super::test_support::TempDir;
 use super::*;
 
+mod caller_reads;
 mod disk_full;
 mod tracking_codes;
 
