@@ -30,6 +30,9 @@ have baresip || need+=(baresip-core)
 have sox || need+=(sox libsox-fmt-all)
 have espeak-ng || need+=(espeak-ng)
 have chromedriver || need+=(chromium chromium-driver)
+# A certificate for the HTTPS test, and a client that trusts only it.
+have openssl || need+=(openssl)
+have curl || need+=(curl ca-certificates)
 if ((${#need[@]})); then
   echo "installing build and test tools: ${need[*]}"
   sudo=""

@@ -61,6 +61,12 @@ struct ServeArgs {
     /// Log lines as plain text or as one JSON object a line (also PASOKH_LOG_FORMAT) [default: text]
     #[arg(long = "log-format", value_name = "FORMAT", value_parser = ["text", "json"])]
     log_format: Option<String>,
+    /// Serve the pages and the API over HTTPS with this PEM certificate chain (needs --tls-key)
+    #[arg(long = "tls-cert", value_name = "FILE")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert
+    #[arg(long = "tls-key", value_name = "FILE")]
+    tls_key: Option<PathBuf>,
 }
 
 /// The flags of the commands that read and write the data folder.
@@ -160,6 +166,8 @@ impl ServeArgs {
             prompts: self.prompts.or(earlier.prompts),
             flows: self.flows.or(earlier.flows),
             log_format: self.log_format.or(earlier.log_format),
+            tls_cert: self.tls_cert.or(earlier.tls_cert),
+            tls_key: self.tls_key.or(earlier.tls_key),
         }
     }
 }
@@ -476,6 +484,8 @@ fn overrides(given: &ServeArgs) -> Overrides {
         prompts: given.prompts.clone(),
         flows: given.flows.clone(),
         log_format,
+        tls_cert: given.tls_cert.clone(),
+        tls_key: given.tls_key.clone(),
     }
 }
 

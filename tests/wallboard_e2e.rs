@@ -113,7 +113,7 @@ impl BoardServer {
                 };
                 let _ = ready.send(());
                 tokio::select! {
-                    result = serve_on(listener, state, std::future::pending()) => {
+                    result = serve_on(listener, state, None, std::future::pending()) => {
                         result.unwrap_or_else(|e| panic!("web server: {e}"));
                     }
                     _ = stopped => {}

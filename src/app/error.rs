@@ -79,6 +79,8 @@ pub enum CliError {
     },
     /// The SIP UDP socket cannot be created or set up.
     UdpSocket(io::Error),
+    /// `--tls-cert`/`--tls-key` cannot be used (the text names the file and what is wrong).
+    Tls(crate::web::tls::TlsError),
     MediaWorkers(io::Error),
     /// Another engine holds the data folder's lock.
     DataFolderInUse {
@@ -163,6 +165,7 @@ impl fmt::Display for CliError {
                 write!(f, "cannot bind {what} {addr}: {source}")
             }
             CliError::UdpSocket(error) => write!(f, "cannot set up the SIP UDP socket: {error}"),
+            CliError::Tls(error) => write!(f, "cannot serve HTTPS: {error}"),
             CliError::MediaWorkers(error) => write!(f, "cannot start the media workers: {error}"),
             CliError::DataFolderInUse { path, pid } => {
                 write!(

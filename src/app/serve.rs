@@ -100,6 +100,13 @@ async fn serve(config: Config) -> Result<(), CliError> {
             addr: config.http,
             source,
         })?;
+    // Read now, so a wrong file stops the start instead of leaving the pages in plain HTTP.
+    let tls = match config.tls() {
+        Some(files) => {
+            Some(crate::web::tls::acceptor(&files.cert, &files.key).map_err(CliError::Tls)?)
+        }
+        None => None,
+    };
     // Every address is ours now: only a start that will succeed seeds the demo's data.
     if config.demo {
         super::demo::seed(&store, &config).await?;
@@ -194,7 +201,7 @@ async fn serve(config: Config) -> Result<(), CliError> {
     };
     tokio::spawn(async move {
         let forever = std::future::pending::<()>();
-        if let Err(error) = crate::web::serve_on(listener, web_state, forever).await {
+        if let Err(error) = crate::web::serve_on(listener, web_state, tls, forever).await {
             tracing::error!(%error, "web server stopped");
         }
     });
@@ -242,8 +249,13 @@ fn running_line(config: &Config) -> String {
     } else {
         format!(" --data {data}")
     };
+    let scheme = if config.tls().is_some() {
+        "https"
+    } else {
+        "http"
+    };
     format!(
-        "pasokh is running: wallboard at http://{}/ (sign in with a token from \
+        "pasokh is running: wallboard at {scheme}://{}/ (sign in with a token from \
          `pasokh token create --role supervisor{config_flag}`)",
         config.http
     )

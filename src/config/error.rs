@@ -95,6 +95,10 @@ pub enum Problem {
     IpAddress {
         given: String,
     },
+    /// `tls_cert` without `tls_key`, or the reverse.
+    TlsHalf {
+        missing: &'static str,
+    },
 }
 
 impl fmt::Display for ConfigError {
@@ -146,6 +150,12 @@ impl fmt::Display for ConfigError {
                     Problem::UnknownLogFormat { given } => {
                         write!(f, "{key} {given:?} is not one of text, json")
                     }
+                    Problem::TlsHalf { missing } => write!(
+                        f,
+                        "{key} is given without {missing}: HTTPS needs both the certificate \
+                         (--tls-cert) and its private key (--tls-key); give neither to serve \
+                         plain HTTP (behind a reverse proxy that ends TLS)"
+                    ),
                     Problem::IpAddress { given } => write!(
                         f,
                         "{key}: {given:?} is not an IP address (write each as \"192.0.2.10\" or \"::1\")"

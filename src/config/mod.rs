@@ -66,6 +66,17 @@ pub struct Config {
     /// `auth_max_failures` and `auth_lockout_s`: refused SIP credentials from one address for one
     /// user before that pair is locked out, and for how long.
     pub lockout: crate::sip::registrar::LockoutPolicy,
+    /// `tls_cert` and `tls_key`: PEM files; with both, the pages and the API are HTTPS only
+    /// (`Config::tls`). Loading refuses one without the other.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+}
+
+/// The certificate chain and private key `serve` answers HTTPS with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 /// The shape of the engine's log lines (`--log-format`, `log_format`, `PASOKH_LOG_FORMAT`).
@@ -117,6 +128,8 @@ impl Default for Config {
             sms: SmsSender::default(),
             log_format: LogFormat::Text,
             lockout: crate::sip::registrar::LockoutPolicy::default(),
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
@@ -166,6 +179,8 @@ struct FileConfig {
     log_format: Option<Spanned<String>>,
     auth_max_failures: Option<Spanned<u32>>,
     auth_lockout_s: Option<u64>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
 }
 
 /// `[mailboxes.LINE]` tables: district number (or `default`) → mailbox.
@@ -215,6 +230,8 @@ pub struct Overrides {
     pub flows: Option<PathBuf>,
     /// `--log-format`, or else `PASOKH_LOG_FORMAT`: where it came from, and the text given.
     pub log_format: Option<(Origin, String)>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
 }
 
 /// `LOW-HIGH`, both ports, LOW below HIGH, at least two ports.
@@ -267,10 +284,52 @@ impl Config {
             config.apply_file(parsed, &file)?;
         }
         config.apply_flags(flags)?;
+        config.check_tls_pair(file, flags)?;
         Ok(config)
     }
 
+    /// The HTTPS certificate and key, when both are given.
+    pub fn tls(&self) -> Option<TlsFiles> {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Some(TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+            }),
+            _ => None,
+        }
+    }
+
+    /// A certificate without its key (or the reverse) would leave the operator believing the
+    /// pages are HTTPS while they are served in plain HTTP: refused with what is missing.
+    fn check_tls_pair(&self, file: Option<&Path>, flags: &Overrides) -> Result<(), ConfigError> {
+        let (given, missing) = match (&self.tls_cert, &self.tls_key) {
+            (Some(_), None) => ("tls_cert", "tls_key"),
+            (None, Some(_)) => ("tls_key", "tls_cert"),
+            _ => return Ok(()),
+        };
+        let flag = if given == "tls_cert" {
+            flags.tls_cert.as_ref().map(|_| "--tls-cert")
+        } else {
+            flags.tls_key.as_ref().map(|_| "--tls-key")
+        };
+        Err(ConfigError::Invalid {
+            at: match (flag, file) {
+                (Some(flag), _) => Origin::Flag(flag),
+                (None, Some(path)) => Origin::File {
+                    path: path.to_path_buf(),
+                    line: None,
+                },
+                (None, None) => Origin::Flag("--tls-cert"),
+            },
+            queue: None,
+            key: given,
+            problem: Problem::TlsHalf { missing },
+        })
+    }
+
     fn apply_file(&mut self, f: FileConfig, file: &FileSource) -> Result<(), ConfigError> {
+        self.tls_cert = f.tls_cert.or_else(|| self.tls_cert.clone());
+        self.tls_key = f.tls_key.or_else(|| self.tls_key.clone());
         if let Some(v) = f.rtp_ports {
             self.rtp_ports = parse_port_range(v.get_ref())
                 .map_err(|e| file.invalid(&v, "rtp_ports", Problem::PortRange(e)))?;
@@ -396,6 +455,12 @@ impl Config {
     }
 
     fn apply_flags(&mut self, o: &Overrides) -> Result<(), ConfigError> {
+        if let Some(cert) = &o.tls_cert {
+            self.tls_cert = Some(cert.clone());
+        }
+        if let Some(key) = &o.tls_key {
+            self.tls_key = Some(key.clone());
+        }
         if let Some(v) = &o.rtp_ports {
             self.rtp_ports = parse_port_range(v).map_err(|e| ConfigError::Invalid {
                 at: Origin::Flag("--rtp-ports"),
@@ -435,6 +500,39 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn https_needs_both_the_certificate_and_its_key() {
+        let flags = |cert: Option<&str>, key: Option<&str>| Overrides {
+            tls_cert: cert.map(PathBuf::from),
+            tls_key: key.map(PathBuf::from),
+            ..Overrides::default()
+        };
+        let both = Config::load(None, &flags(Some("c.pem"), Some("k.pem")))
+            .map_err(|e| e.to_string())
+            .map(|c| c.tls());
+        assert_eq!(
+            both,
+            Ok(Some(TlsFiles {
+                cert: "c.pem".into(),
+                key: "k.pem".into()
+            }))
+        );
+        assert_eq!(
+            Config::load(None, &flags(None, None)).map(|c| c.tls()).ok(),
+            Some(None)
+        );
+        let Err(half) = Config::load(None, &flags(Some("c.pem"), None)) else {
+            panic!("a certificate without its key was accepted");
+        };
+        let text = half.to_string();
+        assert!(text.contains("--tls-cert"), "{text}");
+        assert!(text.contains("without tls_key"), "{text}");
+        let Err(half) = Config::load(None, &flags(None, Some("k.pem"))) else {
+            panic!("a key without its certificate was accepted");
+        };
+        assert!(half.to_string().contains("without tls_cert"), "{half}");
+    }
 
     #[test]
     fn source_limits_are_read_and_checked() {

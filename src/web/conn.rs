@@ -31,6 +31,16 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
 use super::json_errors::{error_body, MAX_HEADER_BYTES};
+use super::tls::TlsAcceptor;
+
+/// What a connection's bytes travel over: a plain TCP stream, or TLS on top of one.
+trait Transport: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
+impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> Transport for S {}
+
+/// The first byte of every TLS connection: a handshake record. Anything else on an HTTPS port is
+/// a client speaking plain HTTP (an `http://` link typed by habit), told where to go instead of
+/// meeting a silent close.
+const TLS_HANDSHAKE_RECORD: u8 = 0x16;
 
 /// The most header lines (after the request line) a request may carry: the library's own
 /// limit, so a later head on a kept-alive connection meets the same bound.
@@ -70,10 +80,12 @@ impl Default for HeadLimits {
 
 /// Accepts connections until `shutdown` resolves, then lets the requests in flight finish
 /// (connections still waiting for a first head are dropped: they have nothing in flight).
+/// With `tls`, every connection is HTTPS: the handshake is held to the head's time limit.
 pub(super) async fn serve_connections(
     listener: TcpListener,
     router: Router,
     limits: HeadLimits,
+    tls: Option<TlsAcceptor>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
     // Dropping `stop_rx` tells every connection to shut down gracefully.
@@ -99,8 +111,14 @@ pub(super) async fn serve_connections(
         let router = router.clone();
         let stop = stop_tx.clone();
         let done = done_rx.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
-            serve_connection(stream, peer, router, limits, stop).await;
+            match tls {
+                None => serve_connection(stream, peer, router, limits, false, stop).await,
+                Some(acceptor) => {
+                    serve_tls_connection(stream, peer, router, limits, acceptor, stop).await
+                }
+            }
             drop(done);
         });
     }
@@ -124,11 +142,49 @@ async fn accept_failed(error: io::Error) {
     tokio::time::sleep(Duration::from_secs(1)).await;
 }
 
-async fn serve_connection(
-    mut stream: TcpStream,
+/// Completes the TLS handshake (within the head's time limit), then serves the connection as
+/// any other. A client that sends plain HTTP is answered in plain HTTP with where to go.
+async fn serve_tls_connection(
+    stream: TcpStream,
     peer: std::net::SocketAddr,
     router: Router,
     limits: HeadLimits,
+    acceptor: TlsAcceptor,
+    stop: watch::Sender<()>,
+) {
+    let mut first = [0_u8; 1];
+    let peeked = tokio::select! {
+        peeked = tokio::time::timeout(limits.timeout, stream.peek(&mut first)) => peeked,
+        _ = stop.closed() => return,
+    };
+    match peeked {
+        Ok(Ok(1)) if first[0] != TLS_HANDSHAKE_RECORD => {
+            refuse(stream, Refusal::PlainHttp).await;
+            return;
+        }
+        Ok(Ok(1)) => {}
+        // Closed, failed, or silent for the whole limit: nothing was asked.
+        _ => return,
+    }
+    let handshake = tokio::select! {
+        handshake = tokio::time::timeout(limits.timeout, acceptor.accept(stream)) => handshake,
+        _ = stop.closed() => return,
+    };
+    match handshake {
+        Ok(Ok(stream)) => serve_connection(stream, peer, router, limits, true, stop).await,
+        // A browser that does not trust the certificate ends the handshake itself; the log says
+        // why at debug level (a scanner would otherwise fill it).
+        Ok(Err(error)) => tracing::debug!(%error, %peer, "TLS handshake failed"),
+        Err(_) => tracing::debug!(%peer, "TLS handshake not finished in time"),
+    }
+}
+
+async fn serve_connection(
+    mut stream: impl Transport,
+    peer: std::net::SocketAddr,
+    router: Router,
+    limits: HeadLimits,
+    secure: bool,
     stop: watch::Sender<()>,
 ) {
     let head = tokio::select! {
@@ -157,7 +213,13 @@ async fn serve_connection(
     let service = hyper::service::service_fn(move |mut request: hyper::Request<_>| {
         request.extensions_mut().insert(PeerAddr(peer));
         let mut router = router.clone();
-        async move { tower_service::Service::call(&mut router, request).await }
+        async move {
+            let mut response = tower_service::Service::call(&mut router, request).await?;
+            if secure {
+                mark_cookies_secure(response.headers_mut());
+            }
+            Ok::<_, std::convert::Infallible>(response)
+        }
     });
     let connection = builder.serve_connection(io, service);
     let mut connection = pin!(connection);
@@ -179,6 +241,26 @@ async fn serve_connection(
     }
 }
 
+/// Over HTTPS the session cookie is `Secure`: the browser then never sends it over plain HTTP,
+/// where anyone on the path could read it. Done here, where the connection is known, so the
+/// pages that set cookies need not know how they are served.
+fn mark_cookies_secure(headers: &mut axum::http::HeaderMap) {
+    use axum::http::{header::SET_COOKIE, HeaderValue};
+    let cookies: Vec<HeaderValue> = headers.get_all(SET_COOKIE).iter().cloned().collect();
+    if cookies.is_empty() {
+        return;
+    }
+    headers.remove(SET_COOKIE);
+    for cookie in cookies {
+        let marked = cookie
+            .to_str()
+            .ok()
+            .and_then(|text| HeaderValue::from_str(&format!("{text}; Secure")).ok())
+            .unwrap_or(cookie);
+        headers.append(SET_COOKIE, marked);
+    }
+}
+
 /// What the first read on a connection came to.
 enum FirstHead {
     /// A whole head within the limits, and whatever followed it in the same reads.
@@ -195,6 +277,8 @@ enum Refusal {
     TooLarge(usize),
     TooManyLines(usize),
     TimedOut(Duration),
+    /// Plain HTTP sent to the HTTPS port.
+    PlainHttp,
 }
 
 impl Refusal {
@@ -204,6 +288,7 @@ impl Refusal {
                 "HTTP/1.1 431 Request Header Fields Too Large"
             }
             Refusal::TimedOut(_) => "HTTP/1.1 408 Request Timeout",
+            Refusal::PlainHttp => "HTTP/1.1 400 Bad Request",
         }
     }
 
@@ -216,13 +301,17 @@ impl Refusal {
             Refusal::TimedOut(limit) => {
                 format!("request head not complete within {} s", limit.as_secs())
             }
+            Refusal::PlainHttp => "this port serves HTTPS: use https:// in the address".into(),
         }
     }
 }
 
 /// Reads until the blank line that ends the first head, refusing it as soon as it is over a
 /// limit (so at most `max_bytes + 1` bytes are ever buffered) or not complete in time.
-async fn read_first_head(stream: &mut TcpStream, limits: &HeadLimits) -> io::Result<FirstHead> {
+async fn read_first_head(
+    stream: &mut impl Transport,
+    limits: &HeadLimits,
+) -> io::Result<FirstHead> {
     let deadline = tokio::time::Instant::now() + limits.timeout;
     let mut read = Vec::with_capacity(4096);
     let mut scan = HeadScan::default();
@@ -297,7 +386,7 @@ impl HeadScan {
 }
 
 /// Answers a refused head with the API's JSON error and closes the connection.
-async fn refuse(mut stream: TcpStream, refusal: Refusal) {
+async fn refuse(mut stream: impl Transport, refusal: Refusal) {
     let body = error_body(&refusal.reason());
     let reply = format!(
         "{}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
@@ -311,7 +400,7 @@ async fn refuse(mut stream: TcpStream, refusal: Refusal) {
 }
 
 /// Reads and drops up to [`LINGER_BYTES`], until the client closes.
-async fn drain(stream: &mut TcpStream) {
+async fn drain(stream: &mut impl Transport) {
     let mut sink = [0_u8; 16 * 1024];
     let mut left = LINGER_BYTES;
     while left > 0 {

@@ -41,6 +41,7 @@ mod recordings;
 pub(crate) mod replies;
 mod same_origin;
 mod screening;
+pub mod tls;
 mod wallboard;
 
 pub use auth::{AccessRule, AdminOrSupervisor, Authorized};
@@ -110,16 +111,18 @@ pub fn router(state: WebState) -> Router {
         .with_state(state)
 }
 
-/// Binds `addr` and serves until `shutdown` resolves (then finishes requests in flight).
+/// Binds `addr` and serves until `shutdown` resolves (then finishes requests in flight); HTTPS
+/// with `tls`.
 pub async fn serve(
     addr: SocketAddr,
     state: WebState,
+    tls: Option<tls::TlsAcceptor>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let listener = TcpListener::bind(addr).await.map_err(|error| {
         std::io::Error::new(error.kind(), format!("cannot listen on {addr}: {error}"))
     })?;
-    serve_on(listener, state, shutdown).await
+    serve_on(listener, state, tls, shutdown).await
 }
 
 /// Serves on a listener the caller bound already (to learn an OS-chosen port, or to fail on a
@@ -128,12 +131,14 @@ pub async fn serve(
 pub async fn serve_on(
     listener: TcpListener,
     state: WebState,
+    tls: Option<tls::TlsAcceptor>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     conn::serve_connections(
         listener,
         router(state),
         conn::HeadLimits::default(),
+        tls,
         shutdown,
     )
     .await

@@ -116,7 +116,13 @@ impl TestServer {
         let shutdown = async move {
             let _ = stopped.await;
         };
-        tokio::spawn(serve_connections(listener, router(state), limits, shutdown));
+        tokio::spawn(serve_connections(
+            listener,
+            router(state),
+            limits,
+            None,
+            shutdown,
+        ));
         Ok(TestServer {
             addr,
             store,

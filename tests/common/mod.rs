@@ -104,6 +104,17 @@ impl Engine {
         Self::start_launched(name, toml, &repo_dir().join("ivr-flows"), &|_| {}, &launch)
     }
 
+    /// As [`Engine::start`], with `args` after `serve --config FILE` (e.g. `--tls-cert`). With
+    /// `--tls-cert` the engine is taken as up once its port answers plain HTTP with the pointer
+    /// to HTTPS (the test then speaks TLS itself).
+    pub fn start_with_args(name: &str, toml: &str, args: &[&str]) -> Engine {
+        let launch = Launch {
+            args: args.iter().map(|a| a.to_string()).collect(),
+            ..Launch::default()
+        };
+        Self::start_launched(name, toml, &repo_dir().join("ivr-flows"), &|_| {}, &launch)
+    }
+
     fn start_prepared(name: &str, toml: &str, flows: &Path, prepare: &dyn Fn(&Path)) -> Engine {
         Self::start_launched(name, toml, flows, prepare, &Launch::default())
     }
@@ -190,19 +201,23 @@ impl Engine {
             dir,
             log,
         };
-        if engine.wait_healthy() {
+        let https = launch.args.iter().any(|a| a == "--tls-cert");
+        if engine.wait_healthy(https) {
             Ok(engine)
         } else {
             Err(engine.log_text())
         }
     }
 
-    /// Whether `/api/health` answers within 20 s (false at once if the engine exited).
-    fn wait_healthy(&self) -> bool {
+    /// Whether `/api/health` answers within 20 s (false at once if the engine exited); over
+    /// HTTPS, whether the port answers plain HTTP with its pointer to `https://`.
+    fn wait_healthy(&self, https: bool) -> bool {
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
-            if let Some((200, _)) = http_get(self.http, "/api/health", None) {
-                return true;
+            match http_get(self.http, "/api/health", None) {
+                Some((200, _)) if !https => return true,
+                Some((400, body)) if https && body.contains("serves HTTPS") => return true,
+                _ => {}
             }
             if self.log_text().contains("Address already in use") {
                 return false;
@@ -509,7 +524,7 @@ impl Engine {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot restart pasokh: {e}"));
         assert!(
-            self.wait_healthy(),
+            self.wait_healthy(false),
             "engine did not come back; log:\n{}",
             self.log_text()
         );
