@@ -65,6 +65,15 @@ pub struct RecordSpec {
 #[derive(Debug, Clone, PartialEq)]
 pub enum MediaCommand {
     Open(LegSetup),
+    /// Opens a browser's leg (WebRTC, `media::webrtc`) on `setup.local_port` by answering the
+    /// browser's SDP `offer`; `advertised` is the address the browser is told to reach (the
+    /// engine's public one). Answered at once with `BrowserAnswer` (or why not). The setup's
+    /// codec, payload types and remote are chosen by the answer, not taken from `setup`.
+    OpenBrowser {
+        setup: LegSetup,
+        offer: String,
+        advertised: std::net::IpAddr,
+    },
     /// The peer re-negotiated (re-INVITE): new address, hold/unhold.
     Update(LegSetup),
     /// Plays prompt ids back to back; `barge_in`: a DTMF key stops them.
@@ -153,5 +162,26 @@ pub enum MediaEvent {
     /// No RTP received for the inactivity limit while the peer was expected to send.
     Inactive {
         leg: LegId,
+    },
+    /// A browser leg is open: `answer` is the SDP for the browser (ICE-lite, DTLS fingerprint,
+    /// the G.711 codec chosen, the host candidate).
+    BrowserAnswer {
+        leg: LegId,
+        answer: String,
+    },
+    /// A browser's offer could not be answered (no G.711 audio, not SDP); nothing was opened.
+    BrowserRefused {
+        leg: LegId,
+        reason: String,
+    },
+    /// The browser completed ICE and DTLS: its audio flows.
+    BrowserConnected {
+        leg: LegId,
+    },
+    /// The browser never connected, or went away: the leg carries nothing any more (the engine
+    /// closes it and carries on without that browser).
+    BrowserFailed {
+        leg: LegId,
+        reason: String,
     },
 }

@@ -13,3 +13,4 @@ pub mod leg;
 pub mod pacer;
 pub mod prompts;
 pub mod wav;
+pub mod webrtc;

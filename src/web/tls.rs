@@ -87,12 +87,9 @@ pub fn acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, TlsError> {
         path: key.to_path_buf(),
         detail: error.to_string(),
     })?;
-    // ring, not aws-lc-rs: no C++/cmake toolchain to build and a smaller tree on a 2-core
-    // build machine. rustls marks ring's provider deprecated because it lacks the hybrid
-    // post-quantum key exchange (X25519MLKEM768); the classic X25519/P-256 exchanges it offers
-    // are what browsers fall back to. Revisit if recorded voices must stay secret for decades.
-    #[allow(deprecated)]
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    // aws-lc-rs: the crypto library str0m's DTLS brings anyway (one library, not two), and the
+    // one rustls recommends (it offers the post-quantum hybrid key exchange browsers now use).
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .and_then(|builder| {

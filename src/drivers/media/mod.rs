@@ -156,6 +156,11 @@ impl MediaRuntime {
     pub fn command(&self, command: MediaCommand) -> Option<MediaEvent> {
         match command {
             MediaCommand::Open(setup) => return Some(self.open(setup)),
+            MediaCommand::OpenBrowser {
+                setup,
+                offer,
+                advertised,
+            } => return Some(self.open_browser(setup, &offer, advertised)),
             MediaCommand::DiscardRecording { name } => {
                 self.send_recorder(RecorderJob::Discard { name });
             }
@@ -189,6 +194,55 @@ impl MediaRuntime {
             Err(e) => {
                 tracing::warn!(leg = %leg, port, error = %e, "RTP port could not be bound");
                 MediaEvent::OpenFailed { leg }
+            }
+        }
+    }
+
+    /// Binds the browser leg's socket and answers the offer on this thread, like `open`: the
+    /// engine gets the answer (or the reason there is none) at once and hands it to the page.
+    fn open_browser(&self, mut setup: LegSetup, offer: &str, advertised: IpAddr) -> MediaEvent {
+        let (leg, port) = (setup.leg, setup.local_port);
+        let (socket, local) = match bind(self.shared.bind_ip, port) {
+            Ok(bound) => bound,
+            Err(e) if e.kind() == io::ErrorKind::AddrInUse => {
+                tracing::info!(leg = %leg, port, "RTP port held by another process");
+                return MediaEvent::PortInUse { leg };
+            }
+            Err(e) => {
+                tracing::warn!(leg = %leg, port, error = %e, "RTP port could not be bound");
+                return MediaEvent::OpenFailed { leg };
+            }
+        };
+        let now = self.shared.origin.elapsed();
+        let reachable = SocketAddr::new(advertised, local.port());
+        match crate::media::webrtc::accept_offer(offer, local, reachable, self.shared.origin, now) {
+            Ok(answered) => {
+                // The leg talks to the transport, which alone talks to the browser.
+                setup.codec = answered.codec;
+                setup.payload_type = answered.payload_type;
+                setup.telephone_event_pt = None;
+                setup.remote = Some(crate::media::webrtc::BROWSER_PEER);
+                self.shared.set_bound(leg, Some(local));
+                let transport = Box::new(answered.transport);
+                self.send(
+                    self.route(leg),
+                    WorkerMsg::OpenBrowser {
+                        setup,
+                        socket,
+                        transport,
+                    },
+                );
+                MediaEvent::BrowserAnswer {
+                    leg,
+                    answer: answered.answer,
+                }
+            }
+            Err(error) => {
+                tracing::info!(leg = %leg, %error, "browser offer not answered");
+                MediaEvent::BrowserRefused {
+                    leg,
+                    reason: error.to_string(),
+                }
             }
         }
     }
@@ -286,7 +340,7 @@ impl Drop for MediaRuntime {
 pub(crate) fn command_leg(command: &MediaCommand) -> Option<LegId> {
     use MediaCommand as C;
     match command {
-        C::Open(setup) | C::Update(setup) => Some(setup.leg),
+        C::Open(setup) | C::Update(setup) | C::OpenBrowser { setup, .. } => Some(setup.leg),
         C::Play { leg, .. }
         | C::PlayRecording { leg, .. }
         | C::StopPlayback { leg }
@@ -313,6 +367,8 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+#[cfg(test)]
+mod browser_tests;
 #[cfg(test)]
 mod tests;
 

@@ -151,6 +151,16 @@ impl Engine {
             }
             return self.on_take_finished(leg, name, duration_ms, end, saved, now);
         }
+        if let MediaEvent::BrowserAnswer { leg, .. }
+        | MediaEvent::BrowserRefused { leg, .. }
+        | MediaEvent::BrowserConnected { leg }
+        | MediaEvent::BrowserFailed { leg, .. } = &event
+        {
+            // No call of the engine has a browser leg (`MediaCommand::OpenBrowser`): an event
+            // for one cannot belong to a call, and is logged and dropped.
+            tracing::warn!(leg = %leg, "browser leg event for a leg no call holds: ignored");
+            return;
+        }
         let leg = match &event {
             MediaEvent::Opened { leg }
             | MediaEvent::PortInUse { leg }
@@ -158,7 +168,11 @@ impl Engine {
             | MediaEvent::Digit { leg, .. }
             | MediaEvent::PlaybackFinished { leg }
             | MediaEvent::RecordingFinished { leg, .. }
-            | MediaEvent::Inactive { leg } => *leg,
+            | MediaEvent::Inactive { leg }
+            | MediaEvent::BrowserAnswer { leg, .. }
+            | MediaEvent::BrowserRefused { leg, .. }
+            | MediaEvent::BrowserConnected { leg }
+            | MediaEvent::BrowserFailed { leg, .. } => *leg,
         };
         if self.is_opening_agent_leg(leg) {
             return match event {
@@ -216,7 +230,12 @@ impl Engine {
                     self.feed(call_key, IvrInput::PlaybackFinished)
                 }
             }
-            MediaEvent::RecordingFinished { .. } => {}
+            // Both handled before: a finished take first, browser events on their own.
+            MediaEvent::RecordingFinished { .. }
+            | MediaEvent::BrowserAnswer { .. }
+            | MediaEvent::BrowserRefused { .. }
+            | MediaEvent::BrowserConnected { .. }
+            | MediaEvent::BrowserFailed { .. } => {}
         }
     }
 

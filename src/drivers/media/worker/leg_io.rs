@@ -1,15 +1,19 @@
 //! The file side of a worker's legs: the recording being written, the recording being played,
 //! and turning leg events into engine events (after the recorder thread made a take durable).
 //!
+//! A browser leg's WebRTC transport lives here too: it stands between the socket and the leg.
+//!
 //! Why it is shaped so: a leg's socket and files travel with it (`LegIo` is the `Io` of its table
 //! entry), so moving a leg to another worker for a bridge moves everything at once. A write error
 //! (disk full) ends the recording at once; the recorder then reports `saved: false`.
 
-use std::net::UdpSocket;
+use std::net::{SocketAddr, UdpSocket};
 use std::path::Path;
+use std::time::Duration;
 
 use crate::media::api::{LegId, MediaEvent, RecordSpec, RecordingEnd};
 use crate::media::leg::{Leg, LegEvent, FRAME_SAMPLES};
+use crate::media::webrtc::{BrowserTransport, Connection, Outputs, BROWSER_PEER};
 
 use super::Worker;
 use crate::drivers::media::playback_file::RecordingReader;
@@ -20,6 +24,10 @@ pub struct LegIo {
     pub socket: UdpSocket,
     recording: Option<ActiveRecording>,
     reader: Option<RecordingReader>,
+    /// A browser leg's ICE/DTLS/SRTP session; `None` for a SIP phone's plain RTP.
+    browser: Option<Box<BrowserTransport>>,
+    /// What the transport last handed back (kept to reuse its buffers).
+    browser_out: Outputs,
 }
 
 struct ActiveRecording {
@@ -35,6 +43,91 @@ impl LegIo {
             socket,
             recording: None,
             reader: None,
+            browser: None,
+            browser_out: Outputs::default(),
+        }
+    }
+
+    /// A browser's leg: its datagrams go through `transport`.
+    pub fn browser(socket: UdpSocket, transport: Box<BrowserTransport>) -> Self {
+        LegIo {
+            browser: Some(transport),
+            ..LegIo::new(socket)
+        }
+    }
+
+    pub fn is_browser(&self) -> bool {
+        self.browser.is_some()
+    }
+
+    /// A datagram for a browser leg: STUN and DTLS are answered, SRTP becomes the leg's RTP.
+    pub fn browser_received(
+        &mut self,
+        leg: &mut Leg,
+        datagram: &[u8],
+        from: SocketAddr,
+        now: Duration,
+    ) {
+        if let Some(transport) = &mut self.browser {
+            transport.receive(datagram, from, now, &mut self.browser_out);
+        }
+        self.flush_browser(leg, now);
+    }
+
+    /// The leg's packet of this tick, encrypted and sent to the browser.
+    pub fn browser_send(&mut self, leg: &mut Leg, now: Duration) {
+        if let (Some(transport), Some(packet)) = (&mut self.browser, leg.outgoing()) {
+            transport.send_rtp(packet, now, &mut self.browser_out);
+        }
+        leg.clear_outgoing();
+        self.flush_browser(leg, now);
+    }
+
+    /// Runs the transport's timers and reports a change of its connection to the engine.
+    pub fn browser_tick(&mut self, leg: &mut Leg, now: Duration, shared: &Shared) {
+        let Some(transport) = &mut self.browser else {
+            return;
+        };
+        transport.tick(now, &mut self.browser_out);
+        let change = transport.take_change();
+        self.flush_browser(leg, now);
+        let id = leg.id();
+        match change {
+            Some(Connection::Connected) => {
+                tracing::info!(leg = %id, "browser leg connected");
+                (shared.events)(MediaEvent::BrowserConnected { leg: id });
+            }
+            Some(Connection::Failed(why)) => {
+                tracing::info!(leg = %id, reason = %why, "browser leg failed");
+                (shared.events)(MediaEvent::BrowserFailed {
+                    leg: id,
+                    reason: why.to_string(),
+                });
+            }
+            Some(Connection::Connecting) | None => {}
+        }
+    }
+
+    /// The leg is closing: the browser is told (DTLS close) rather than left to time out.
+    pub fn browser_close(&mut self) {
+        if let Some(transport) = &mut self.browser {
+            transport.close(&mut self.browser_out);
+            for (to, datagram) in self.browser_out.transmit.drain(..) {
+                let _ = self.socket.send_to(&datagram, to);
+            }
+        }
+        self.browser_out.clear();
+    }
+
+    /// Sends what the transport wants sent and gives the leg the RTP it decrypted.
+    fn flush_browser(&mut self, leg: &mut Leg, now: Duration) {
+        for (to, datagram) in self.browser_out.transmit.drain(..) {
+            if let Err(e) = self.socket.send_to(&datagram, to) {
+                tracing::trace!(leg = %leg.id(), error = %e, "browser send failed");
+            }
+        }
+        for packet in self.browser_out.rtp.drain(..) {
+            leg.on_packet(&packet, BROWSER_PEER, now);
         }
     }
 

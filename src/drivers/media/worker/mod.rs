@@ -22,6 +22,7 @@ use crate::media::api::{LegId, LegSetup, MediaCommand};
 use crate::media::leg::table::{Applied, Entry, LegTable};
 use crate::media::leg::Leg;
 use crate::media::pacer::{Pacer, FRAME};
+use crate::media::webrtc::BrowserTransport;
 
 use super::stats::MediaTotals;
 use super::Shared;
@@ -44,6 +45,12 @@ pub enum WorkerMsg {
     Open {
         setup: LegSetup,
         socket: UdpSocket,
+    },
+    /// A new browser leg: its socket bound and the browser's offer answered.
+    OpenBrowser {
+        setup: LegSetup,
+        socket: UdpSocket,
+        transport: Box<BrowserTransport>,
     },
     /// A leg is on its way here: hold its commands until it arrives.
     Expect(LegId),
@@ -187,12 +194,17 @@ impl Worker {
         }
     }
 
-    /// Drains every leg's socket into its leg.
+    /// Drains every leg's socket into its leg (a browser leg's through its transport).
     fn receive_all(&mut self, now: Duration) {
         let buffer = &mut self.buffer;
         for entry in self.table.iter_mut() {
             for _ in 0..MAX_READS_PER_TICK {
                 match entry.io.socket.recv_from(buffer) {
+                    Ok((n, from)) if entry.io.is_browser() => {
+                        entry
+                            .io
+                            .browser_received(&mut entry.leg, &buffer[..n], from, now)
+                    }
                     Ok((n, from)) => entry.leg.on_packet(&buffer[..n], from, now),
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -209,14 +221,22 @@ impl Worker {
     /// its playback reached, and report.
     /// Sends every leg's packet built by the last tick.
     fn send_prepared(&mut self) {
+        let now = self.now();
         for entry in self.table.iter_mut() {
-            send_packet(&mut entry.leg, &entry.io.socket);
+            if entry.io.is_browser() {
+                entry.io.browser_send(&mut entry.leg, now);
+            } else {
+                send_packet(&mut entry.leg, &entry.io.socket);
+            }
         }
     }
 
     fn frame(&mut self, now: Duration) {
         for entry in self.table.iter_mut() {
             entry.io.feed_playback(&mut entry.leg);
+            if entry.io.is_browser() {
+                entry.io.browser_tick(&mut entry.leg, now, &self.shared);
+            }
         }
         self.table.tick(now);
         for entry in self.table.iter_mut() {
@@ -235,7 +255,12 @@ impl Worker {
             WorkerMsg::Expect(leg) => {
                 self.in_transit.entry(leg).or_default();
             }
-            WorkerMsg::Open { setup, socket } => self.open(setup, socket),
+            WorkerMsg::Open { setup, socket } => self.open(setup, LegIo::new(socket)),
+            WorkerMsg::OpenBrowser {
+                setup,
+                socket,
+                transport,
+            } => self.open(setup, LegIo::browser(socket, transport)),
             WorkerMsg::Command(command) => match self.waiting_leg(&command) {
                 Some(leg) => self.hold(leg, WorkerMsg::Command(command)),
                 None => self.command(command),
@@ -323,7 +348,7 @@ impl Worker {
     fn command(&mut self, command: MediaCommand) {
         let now = self.now();
         match command {
-            MediaCommand::Open(setup) => {
+            MediaCommand::Open(setup) | MediaCommand::OpenBrowser { setup, .. } => {
                 // The runtime binds and sends `WorkerMsg::Open`; a bare `Open` has no socket.
                 tracing::warn!(leg = %setup.leg, "open without a socket: ignored");
             }
@@ -343,7 +368,7 @@ impl Worker {
         }
     }
 
-    fn open(&mut self, setup: LegSetup, socket: UdpSocket) {
+    fn open(&mut self, setup: LegSetup, io: LegIo) {
         let now = self.now();
         let leg = setup.leg;
         if self.table.contains(leg) {
@@ -351,13 +376,14 @@ impl Worker {
             self.table.apply(MediaCommand::Update(setup), now);
             return;
         }
-        if self.table.open(setup, LegIo::new(socket), now).is_err() {
+        if self.table.open(setup, io, now).is_err() {
             self.shared.set_bound(leg, None);
         }
     }
 
     fn close(&mut self, leg: LegId) {
         if let Some(mut entry) = self.table.remove(leg) {
+            entry.io.browser_close();
             self.closed.add_leg(&entry.leg);
             entry.leg.stop_recording(true);
             dispatch_events(&mut entry.leg, &mut entry.io, &self.shared);

@@ -130,7 +130,7 @@ impl<Io> LegTable<Io> {
             };
         }
         let id = match &command {
-            C::Open(_) | C::Close { .. } | C::DiscardRecording { .. } => {
+            C::Open(_) | C::OpenBrowser { .. } | C::Close { .. } | C::DiscardRecording { .. } => {
                 return Applied::NeedsDriver
             }
             C::Update(setup) => setup.leg,
@@ -164,9 +164,11 @@ impl<Io> LegTable<Io> {
                     tracing::warn!(leg = %id, ?digit, "not a DTMF key (or queue full): ignored");
                 }
             }
-            C::Open(_) | C::Close { .. } | C::Bridge { .. } | C::DiscardRecording { .. } => {
-                return Applied::NeedsDriver
-            }
+            C::Open(_)
+            | C::OpenBrowser { .. }
+            | C::Close { .. }
+            | C::Bridge { .. }
+            | C::DiscardRecording { .. } => return Applied::NeedsDriver,
         }
         Applied::Done
     }
