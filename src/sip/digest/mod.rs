@@ -3,7 +3,7 @@
 //!
 //! Why this shape: everything takes and returns plain strings, so the
 //! registrar, the INVITE path and the tests use it without any SIP message
-//! type (rsip's own digest parser does not even accept `algorithm=SHA-256`).
+//! type (general SIP crates' digest parsers do not even accept `algorithm=SHA-256`).
 //! Only `qop=auth` and the legacy no-qop form are verified: `auth-int` needs
 //! a body hash no agent softphone uses, and the `-sess` algorithms are never
 //! offered, so a response using them can never be valid.
