@@ -515,6 +515,8 @@ const OWN_FLAGS: &[(&[&str], &[&str])] = &[
             "--prompts",
             "--flows",
             "--log-format",
+            "--tls-cert",
+            "--tls-key",
         ],
     ),
     (
