@@ -5,9 +5,9 @@ use std::net::UdpSocket;
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
-use super::test_support::{scratch_dir, wait_for, ScratchDir};
+use super::test_support::{scratch_dir, unaddressed_setup, wait_for, ScratchDir};
 use super::*;
-use crate::media::api::{Idle, LegSetup};
+use crate::media::api::Idle;
 use crate::media::g711::G711;
 use crate::media::leg::test_support::tone;
 use crate::media::webrtc::test_peer::{Offered, TestPeer};
@@ -85,22 +85,9 @@ impl Peer {
     }
 }
 
-fn setup(leg: LegId) -> LegSetup {
-    LegSetup {
-        leg,
-        local_port: 0,
-        remote: None,
-        codec: G711::Pcmu,
-        payload_type: 0,
-        telephone_event_pt: None,
-        sending: true,
-        peer_sends: true,
-    }
-}
-
 fn open(rig: &Rig, leg: LegId, offer: String) -> String {
     let answer = rig.runtime.command(MediaCommand::OpenBrowser {
-        setup: setup(leg),
+        setup: unaddressed_setup(leg),
         offer,
         advertised: IpAddr::from([127, 0, 0, 1]),
     });
@@ -195,7 +182,7 @@ fn a_browser_that_goes_away_fails_its_leg() {
 fn an_offer_that_cannot_be_answered_opens_nothing() {
     let rig = rig("browser-refused");
     let answer = rig.runtime.command(MediaCommand::OpenBrowser {
-        setup: setup(LegId(3)),
+        setup: unaddressed_setup(LegId(3)),
         offer: "v=0 not really".into(),
         advertised: IpAddr::from([127, 0, 0, 1]),
     });

@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
-use crate::media::api::MediaEvent;
+use crate::media::api::{LegId, LegSetup, MediaEvent};
+use crate::media::g711::G711;
 
 /// A fresh, empty folder under the system temp folder, unique per test and process; removed
 /// when dropped.
@@ -58,4 +59,18 @@ pub fn wait_for(
         }
     }
     (None, others)
+}
+
+/// A leg on an OS-chosen port with no peer address yet (PCMU, sending and expecting RTP).
+pub fn unaddressed_setup(leg: LegId) -> LegSetup {
+    LegSetup {
+        leg,
+        local_port: 0,
+        remote: None,
+        codec: G711::Pcmu,
+        payload_type: 0,
+        telephone_event_pt: None,
+        sending: true,
+        peer_sends: true,
+    }
 }

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
-use super::test_support::{scratch_dir, wait_for, ScratchDir};
+use super::test_support::{scratch_dir, unaddressed_setup, wait_for, ScratchDir};
 use super::*;
 use crate::media::api::{Idle, LegSetup, RecordSpec, RecordingEnd};
 use crate::media::g711::G711;
@@ -366,28 +366,15 @@ fn a_port_in_use_is_answered_at_once_so_another_can_be_tried() {
     let rig = rig("busy", 1);
     let taken = peer_socket();
     let answer = rig.runtime.command(MediaCommand::Open(LegSetup {
-        leg: LegId(5),
         local_port: local(&taken).port(),
-        remote: None,
-        codec: G711::Pcmu,
-        payload_type: 0,
-        telephone_event_pt: None,
-        sending: true,
-        peer_sends: true,
+        ..unaddressed_setup(LegId(5))
     }));
     assert_eq!(answer, Some(MediaEvent::PortInUse { leg: LegId(5) }));
     assert_eq!(rig.runtime.local_addr(LegId(5)), None);
     // The same leg on a free port opens, and says so before any packet flows.
-    let answer = rig.runtime.command(MediaCommand::Open(LegSetup {
-        leg: LegId(5),
-        local_port: 0,
-        remote: None,
-        codec: G711::Pcmu,
-        payload_type: 0,
-        telephone_event_pt: None,
-        sending: true,
-        peer_sends: true,
-    }));
+    let answer = rig
+        .runtime
+        .command(MediaCommand::Open(unaddressed_setup(LegId(5))));
     assert_eq!(answer, Some(MediaEvent::Opened { leg: LegId(5) }));
     assert!(rig.runtime.local_addr(LegId(5)).is_some());
 }

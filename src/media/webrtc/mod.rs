@@ -266,13 +266,10 @@ impl BrowserTransport {
         let Some((timestamp, payload)) = rtp_payload(packet) else {
             return;
         };
-        let Some(rate) = Frequency::new(8000) else {
-            return;
-        };
         let wallclock = self.instant(now);
         let pt = self.pt;
         if let Some(writer) = self.rtc.writer(self.mid) {
-            let time = MediaTime::new(u64::from(timestamp), rate);
+            let time = MediaTime::new(u64::from(timestamp), Frequency::EIGHT_KHZ);
             if let Err(error) = writer.write(pt, wallclock, time, payload.to_vec()) {
                 tracing::debug!(%error, "browser audio not written");
             }
@@ -358,17 +355,13 @@ impl BrowserTransport {
             }
             Event::MediaData(data) if data.mid == self.mid => {
                 let sequence = data.seq_range.end().as_u16();
-                let timestamp = data.time.rebase(eight_khz()).numer() as u32;
+                let timestamp = data.time.rebase(Frequency::EIGHT_KHZ).numer() as u32;
                 out.rtp
                     .push(rtp_packet(*data.pt, sequence, timestamp, &data.data));
             }
             _ => {}
         }
     }
-}
-
-fn eight_khz() -> Frequency {
-    Frequency::new(8000).unwrap_or(Frequency::MILLIS)
 }
 
 /// A plain RTP packet for the leg: version 2, no CSRC, no extension.

@@ -119,7 +119,7 @@ impl TestPeer {
 
     /// Sends one PCMA frame (`payload`, 160 bytes) as frame number `frame` of the stream.
     pub fn speak(&mut self, at: Instant, frame: u64, payload: Vec<u8>) {
-        let (Some(rate), Some(writer)) = (Frequency::new(8000), self.rtc.writer(self.mid)) else {
+        let Some(writer) = self.rtc.writer(self.mid) else {
             return;
         };
         let Some(pt) = writer
@@ -129,6 +129,11 @@ impl TestPeer {
         else {
             return;
         };
-        let _ = writer.write(pt, at, MediaTime::new(frame * 160, rate), payload);
+        let _ = writer.write(
+            pt,
+            at,
+            MediaTime::new(frame * 160, Frequency::EIGHT_KHZ),
+            payload,
+        );
     }
 }

@@ -10,6 +10,13 @@ use super::*;
 const SERVER: &str = "10.0.0.1:40000";
 const CLIENT: &str = "10.0.0.2:50000";
 
+/// The instant the virtual clock starts from. str0m takes `Instant`s, and one cannot be made
+/// without reading the clock once; every later instant is this one plus virtual time, so
+/// nothing in a test depends on when it ran.
+fn virtual_origin() -> Instant {
+    Instant::now()
+}
+
 fn addr(text: &str) -> SocketAddr {
     text.parse()
         .unwrap_or_else(|e| panic!("bad test address {text}: {e}"))
@@ -30,7 +37,7 @@ struct Call {
 
 impl Call {
     fn answered(pcma: bool, pcmu: bool) -> (Call, G711, u8) {
-        let origin = Instant::now();
+        let origin = virtual_origin();
         let codecs = Offered {
             pcma,
             pcmu,
@@ -238,7 +245,7 @@ fn a_browser_that_hangs_up_ends_the_leg() {
 
 #[test]
 fn offers_that_cannot_be_answered_say_why() {
-    let origin = Instant::now();
+    let origin = virtual_origin();
     let local = addr(SERVER);
     let refused = |offer: &str| match accept_offer(offer, local, local, origin, Duration::ZERO) {
         Ok(_) => panic!("answered: {offer}"),

@@ -112,20 +112,24 @@ impl LegIo {
     pub fn browser_close(&mut self) {
         if let Some(transport) = &mut self.browser {
             transport.close(&mut self.browser_out);
-            for (to, datagram) in self.browser_out.transmit.drain(..) {
-                let _ = self.socket.send_to(&datagram, to);
-            }
+            self.send_to_browser();
         }
         self.browser_out.clear();
     }
 
-    /// Sends what the transport wants sent and gives the leg the RTP it decrypted.
-    fn flush_browser(&mut self, leg: &mut Leg, now: Duration) {
+    /// Sends the datagrams the transport produced, from the leg's own socket. A full socket
+    /// buffer or an unreachable browser loses that datagram; never fatal.
+    fn send_to_browser(&mut self) {
         for (to, datagram) in self.browser_out.transmit.drain(..) {
             if let Err(e) = self.socket.send_to(&datagram, to) {
-                tracing::trace!(leg = %leg.id(), error = %e, "browser send failed");
+                tracing::trace!(%to, error = %e, "browser send failed");
             }
         }
+    }
+
+    /// Sends what the transport wants sent and gives the leg the RTP it decrypted.
+    fn flush_browser(&mut self, leg: &mut Leg, now: Duration) {
+        self.send_to_browser();
         for packet in self.browser_out.rtp.drain(..) {
             leg.on_packet(&packet, BROWSER_PEER, now);
         }
