@@ -110,6 +110,7 @@ impl BoardServer {
                     live: LiveFeed::new(snapshots, no_engine),
                     mailbox_routes: Arc::new(MailboxRoutes::default()),
                     sign_in_limiter: SignInLimiter::default(),
+                    phones: pasokh::web::phone::PhoneLink::detached(),
                 };
                 let _ = ready.send(());
                 tokio::select! {

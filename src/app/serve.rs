@@ -183,12 +183,28 @@ async fn serve(config: Config) -> Result<(), CliError> {
                 .send(LoopMsg::Engine(Input::AgentAction { agent, action }))
                 .is_ok()
     });
+    // Browser phones: the agent page's WebSocket task sends its requests to the loop; the loop
+    // hands the engine's events to the page through the hub.
+    let phone_hub = crate::web::phone::PhoneHub::default();
+    let phone_inputs = to_loop.clone();
+    let phones = crate::web::phone::PhoneLink {
+        hub: phone_hub.clone(),
+        engine: Arc::new(move |input| phone_inputs.send(LoopMsg::Engine(input)).is_ok()),
+    };
+    let metrics_hub = phone_hub.clone();
     let web_state = crate::web::WebState {
+        phones,
         live: crate::web::LiveFeed::new(live_receiver, agent_actions),
         store: store.clone(),
         metrics: Arc::new(move || {
             let engine = web_metrics.lock().map(|m| m.clone()).unwrap_or_default();
-            engine + &media_stats.render() + &tcp_stats.render()
+            let phones = format!(
+                "# HELP pasokh_browser_phones_open Agent pages with their browser phone open.\n\
+                 # TYPE pasokh_browser_phones_open gauge\n\
+                 pasokh_browser_phones_open {}\n",
+                metrics_hub.open_phones()
+            );
+            engine + &media_stats.render() + &tcp_stats.render() + &phones
         }),
         recordings_dir: config.data.join("recordings"),
         // The demo's managers 501-503 get the demo's suggestions unless the file names others.
@@ -213,6 +229,7 @@ async fn serve(config: Config) -> Result<(), CliError> {
         store: Box::new(move |batch| {
             let _ = store_commands.send(batch);
         }),
+        phones: Box::new(move |phone, event| phone_hub.deliver(phone, event)),
     };
     tracing::info!(
         sip = %config.sip,

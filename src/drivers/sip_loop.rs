@@ -32,6 +32,8 @@ pub enum LoopMsg {
 pub struct Sinks {
     pub media: Box<dyn Fn(MediaCommand) -> Option<MediaEvent> + Send>,
     pub store: Box<dyn Fn(Vec<StoreCommand>) + Send>,
+    /// Events for browser phones' pages (their WebSockets, `web::phone`).
+    pub phones: Box<dyn Fn(crate::engine::PhoneId, crate::engine::PhoneEvent) + Send>,
 }
 
 /// Datagrams read per wake-up: under load one wake-up serves a burst of requests.
@@ -231,6 +233,7 @@ impl EngineLoop {
                     }
                 }
                 Output::Store(command) => store.push(command),
+                Output::Phone { phone, event } => (self.sinks.phones)(phone, event),
             }
         }
         if !store.is_empty() {

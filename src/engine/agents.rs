@@ -132,7 +132,7 @@ impl Engine {
             .acd
             .agent_states()
             .into_iter()
-            .filter(|a| a.state != AgentState::LoggedOut && !self.registrar.is_registered(&a.id))
+            .filter(|a| a.state != AgentState::LoggedOut && !self.has_phone(&a.id))
             .map(|a| a.id)
             .collect();
         for agent in unreachable {
@@ -159,7 +159,7 @@ impl Engine {
         if !self.agents.contains_key(agent) {
             return RequestOutcome::UnknownAgent;
         }
-        if action == AgentAction::Login && !self.registrar.is_registered(agent) {
+        if action == AgentAction::Login && !self.has_phone(agent) {
             tracing::info!(%agent, "login refused: no registered softphone");
             self.agent_refusals += 1;
             return RequestOutcome::Refused;
@@ -199,7 +199,7 @@ impl Engine {
                 // The accepted REGISTER has its own line (`on_register`).
                 RegistrarEvent::Registered { .. } => continue,
             };
-            if !self.registrar.is_registered(&user) {
+            if !self.has_phone(&user) {
                 self.acd_input(AcdInput::AgentUnreachable(user), now);
             }
         }
@@ -212,6 +212,7 @@ impl Engine {
         };
         let row = AgentStateRow::from_acd(&view.id, &view.state, view.pending.as_ref());
         self.write(StoreWrite::AgentState(row));
+        self.tell_phones_agent_state(agent);
     }
 
     pub(super) fn queue_log(&mut self, event: QueueEvent) {
@@ -319,14 +320,14 @@ impl Engine {
     }
 }
 
-fn wall_state(state: &AgentState) -> &'static str {
+pub(crate) fn wall_state(state: &AgentState) -> &'static str {
     match state {
         AgentState::Offered { .. } => "ringing",
         other => other.name(),
     }
 }
 
-fn pending_name(pending: &Pending) -> String {
+pub(crate) fn pending_name(pending: &Pending) -> String {
     match pending {
         Pending::Pause(reason) => format!("pause: {}", reason.label),
         Pending::Logout => "logout".into(),

@@ -23,6 +23,8 @@ use crate::timer::TimerTable;
 mod admission;
 mod agent_leg;
 pub mod agents;
+mod browser_phone;
+pub use browser_phone::{EndReason, PhoneEvent, PhoneId, PhoneRequest, AGENT_CONNECTION_LOST};
 mod app;
 mod call;
 mod counters;
@@ -130,14 +132,36 @@ pub enum Input {
     Shutdown {
         grace: Duration,
     },
+    /// A page signed in as `agent` opened its browser phone (`browser_phone`).
+    PhoneAttached {
+        phone: PhoneId,
+        agent: String,
+    },
+    /// The page's WebSocket closed.
+    PhoneDetached {
+        phone: PhoneId,
+    },
+    /// The page acts on a call it was offered.
+    Phone {
+        phone: PhoneId,
+        request: PhoneRequest,
+    },
 }
 
 /// Everything the engine asks the drivers to do.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Output {
-    Transmit { peer: Peer, bytes: Vec<u8> },
+    Transmit {
+        peer: Peer,
+        bytes: Vec<u8>,
+    },
     Media(MediaCommand),
     Store(StoreCommand),
+    /// For one browser phone's page (its WebSocket).
+    Phone {
+        phone: PhoneId,
+        event: PhoneEvent,
+    },
 }
 
 /// Whose timer it is: the engine's own (the daily reset, agent pings, shutdown) or a call's.
@@ -199,6 +223,8 @@ pub struct Engine {
     app_events: VecDeque<(CallKey, crate::ivr::IvrInput)>,
     acd: crate::acd::Acd,
     agent_legs: agent_leg::AgentLegs,
+    /// Agents' pages with their phone open, and the legs offered to them.
+    browser_phones: browser_phone::BrowserPhones,
     /// Agent requests the ACD refused so far (a feature code hears whether its request took).
     agent_refusals: u64,
     /// A shutdown was asked for: new calls are refused.
@@ -235,6 +261,7 @@ impl Engine {
             app_events: VecDeque::new(),
             acd: crate::acd::Acd::new(queues, Vec::new()),
             agent_legs: agent_leg::AgentLegs::default(),
+            browser_phones: browser_phone::BrowserPhones::default(),
             agent_refusals: 0,
             follow_up: Default::default(),
             pin_guard: Default::default(),
@@ -277,6 +304,9 @@ impl Engine {
             }
             Input::Store(reply) => self.on_store_reply(reply, now),
             Input::Shutdown { grace } => self.begin_shutdown(grace, now),
+            Input::PhoneAttached { phone, agent } => self.phone_attached(phone, agent),
+            Input::PhoneDetached { phone } => self.phone_detached(phone, now),
+            Input::Phone { phone, request } => self.phone_request(phone, request, now),
         }
         self.settle(now);
     }

@@ -34,6 +34,10 @@ pub fn engine_prompts() -> Vec<(String, &'static str)> {
         (AGENT_PAUSED, "the agents' feature codes"),
         (AGENT_UNPAUSED, "the agents' feature codes"),
         (AGENT_REFUSED, "the agents' feature codes"),
+        (
+            super::browser_phone::AGENT_CONNECTION_LOST,
+            "a call whose call-taker's browser went away",
+        ),
         (MUSIC, "music on hold"),
         (
             super::shutdown::SERVICE_STOPPING,

@@ -50,6 +50,7 @@ impl Engine {
     pub fn is_drained(&self) -> bool {
         self.calls.is_empty()
             && self.agent_legs.is_empty()
+            && self.browser_phones.is_empty()
             && self.recordings.nothing_waiting()
             && self.filings.nothing_held()
     }
@@ -92,43 +93,61 @@ impl Engine {
             }
             return self.end_call(key, Disposition::Shutdown, HangupBy::Engine, now);
         }
-        // The application stops as if the caller had hung up: the IVR files its message (saving
-        // a take in progress first), a queued caller leaves the queue.
-        if let Some(mut call) = self.calls.remove(key) {
-            self.stop_app(key, &mut call, now);
-            let direct = matches!(call.app, App::Direct(_));
-            let side = std::mem::take(&mut call.agent_side);
-            call.app = App::Closing;
-            let leg = call.leg;
-            self.calls.insert(key, call);
-            self.acd_caller_gone(key, side, direct, now);
-            self.timers
-                .cancel(&crate::engine::TimerOwner::Call(key), CallTimer::Ivr);
-            self.media(MediaCommand::Play {
-                leg,
-                prompts: vec![SERVICE_STOPPING.to_string()],
-                barge_in: false,
-            });
-            self.timers.set(
-                crate::engine::TimerOwner::Call(key),
-                CallTimer::ShutdownBye,
-                now + CLOSING_PROMPT_LIMIT,
-            );
-        }
+        self.close_with_prompt(key, SERVICE_STOPPING, Disposition::Shutdown, now);
+    }
+
+    /// Ends an answered call gently: its application stops as if the caller had hung up (the
+    /// IVR files its message, saving a take in progress first; a queued caller leaves the
+    /// queue; a call-taker's leg is ended), the caller hears `prompt`, and the BYE follows when
+    /// it ends (or after `CLOSING_PROMPT_LIMIT`). The record is closed as `disposition`.
+    pub(crate) fn close_with_prompt(
+        &mut self,
+        key: CallKey,
+        prompt: &str,
+        disposition: Disposition,
+        now: Duration,
+    ) {
+        let Some(mut call) = self.calls.remove(key) else {
+            return;
+        };
+        self.stop_app(key, &mut call, now);
+        let direct = matches!(call.app, App::Direct(_));
+        let side = std::mem::take(&mut call.agent_side);
+        call.app = App::Closing(disposition);
+        let leg = call.leg;
+        self.calls.insert(key, call);
+        self.acd_caller_gone(key, side, direct, now);
+        self.timers
+            .cancel(&crate::engine::TimerOwner::Call(key), CallTimer::Ivr);
+        self.media(MediaCommand::StopPlayback { leg });
+        self.media(MediaCommand::SetIdle {
+            leg,
+            idle: crate::media::api::Idle::Silence,
+        });
+        self.media(MediaCommand::Play {
+            leg,
+            prompts: vec![prompt.to_string()],
+            barge_in: false,
+        });
+        self.timers.set(
+            crate::engine::TimerOwner::Call(key),
+            CallTimer::ShutdownBye,
+            now + CLOSING_PROMPT_LIMIT,
+        );
     }
 
     /// The closing prompt finished (or ran too long): the BYE.
     pub(super) fn closing_prompt_done(&mut self, key: CallKey, now: Duration) {
-        if self
-            .calls
-            .get(key)
-            .is_some_and(|c| matches!(c.app, App::Closing))
-        {
-            self.timers.cancel(
-                &crate::engine::TimerOwner::Call(key),
-                CallTimer::ShutdownBye,
-            );
-            self.end_call(key, Disposition::Shutdown, HangupBy::Engine, now);
-        }
+        let Some(disposition) = self.calls.get(key).and_then(|c| match c.app {
+            App::Closing(disposition) => Some(disposition),
+            _ => None,
+        }) else {
+            return;
+        };
+        self.timers.cancel(
+            &crate::engine::TimerOwner::Call(key),
+            CallTimer::ShutdownBye,
+        );
+        self.end_call(key, disposition, HangupBy::Engine, now);
     }
 }

@@ -116,6 +116,12 @@ pub enum MediaCommand {
         leg: LegId,
         digit: char,
     },
+    /// Holds (or resumes) a bridged leg: while held it hears its idle audio (music for a
+    /// caller, silence for a call-taker) instead of its partner, and the bridge stays.
+    SetHeld {
+        leg: LegId,
+        held: bool,
+    },
     Close {
         leg: LegId,
     },

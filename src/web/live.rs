@@ -86,6 +86,11 @@ impl LiveFeed {
         (self.actions)(agent, action)
     }
 
+    /// A receiver of the snapshots, to wait for the next one.
+    pub fn snapshots(&self) -> SnapshotReceiver {
+        self.snapshots.clone()
+    }
+
     /// Every snapshot from now on, starting with the current one.
     fn stream(&self) -> WatchStream<Arc<LiveSnapshot>> {
         WatchStream::new(self.snapshots.clone())

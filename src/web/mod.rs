@@ -36,6 +36,7 @@ mod live;
 mod mailbox;
 mod message_access;
 mod messages;
+pub mod phone;
 mod queue_metrics;
 mod recordings;
 pub(crate) mod replies;
@@ -67,6 +68,8 @@ pub struct WebState {
     pub mailbox_routes: Arc<MailboxRoutes>,
     /// Failed manager sign-ins per mailbox and per address (the lockout).
     pub sign_in_limiter: SignInLimiter,
+    /// Browser phones: the agent page's WebSocket and the engine it rings from.
+    pub phones: phone::PhoneLink,
 }
 
 /// The whole HTTP surface. See docs/web.md for the role each route requires.
@@ -97,6 +100,7 @@ pub fn router(state: WebState) -> Router {
         .route("/api/queues", get(live::queues))
         .route("/api/events", get(live::events))
         .route("/api/agents/{id}/state", post(agents::set_state))
+        .route("/api/phone", get(phone::socket))
         .route("/", get(wallboard::page))
         .route("/signin", post(wallboard::sign_in))
         .route("/signout", post(wallboard::sign_out))

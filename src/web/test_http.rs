@@ -108,6 +108,7 @@ impl TestServer {
             recordings_dir: recordings.clone(),
             mailbox_routes: Arc::new(crate::config::MailboxRoutes::demo()),
             sign_in_limiter: super::SignInLimiter::with_clock(clock.clone()),
+            phones: super::phone::PhoneLink::detached(),
             metrics: Arc::new(|| {
                 "# TYPE pasokh_calls_total counter\npasokh_calls_total 3\n".into()
             }),

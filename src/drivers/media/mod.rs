@@ -348,6 +348,7 @@ pub(crate) fn command_leg(command: &MediaCommand) -> Option<LegId> {
         | C::StartRecording { leg, .. }
         | C::StopRecording { leg, .. }
         | C::SendDtmf { leg, .. }
+        | C::SetHeld { leg, .. }
         | C::Close { leg } => Some(*leg),
         C::Bridge { a, .. } => Some(*a),
         C::DiscardRecording { .. } => None,

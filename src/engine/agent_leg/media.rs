@@ -85,7 +85,7 @@ impl Engine {
         };
         tracing::warn!(leg = %leg, %agent, "offer to the agent not sent: no RTP port could be bound");
         self.drop_agent_leg(leg, false, now);
-        if !self.agent_legs.of_offer(caller, &agent).is_empty() {
+        if !self.offer_legs(caller, &agent).is_empty() {
             return; // another of the agent's phones is being offered the call
         }
         self.offer_not_taken(caller, &agent, 503, now);

@@ -69,6 +69,7 @@ impl Engine {
         for binding in bindings {
             offered |= self.offer_to_contact(call, agent, binding, now);
         }
+        offered |= self.ring_browsers(call, agent);
         offered
     }
 
@@ -194,7 +195,7 @@ impl Engine {
         if resp.status >= 300 {
             let (caller, agent) = (agent_leg.caller, agent_leg.agent.clone());
             self.drop_agent_leg(leg, false, now);
-            let others = self.agent_legs.of_offer(caller, &agent);
+            let others = self.offer_legs(caller, &agent);
             if resp.status >= 600 {
                 // Declined everywhere (RFC 3261 §21.6): stop the agent's other phones too.
                 for other in others {
@@ -224,7 +225,7 @@ impl Engine {
             None => return,
         };
         // This phone took the call: the agent's other phones stop ringing.
-        for other in self.agent_legs.of_offer(caller, &agent) {
+        for other in self.offer_legs(caller, &agent) {
             if other != leg {
                 self.drop_agent_leg(other, true, now);
             }
@@ -288,6 +289,17 @@ impl Engine {
     /// Ends an agent leg: CANCEL while it rings, BYE once answered (when `hang_up`), and frees
     /// its port and media. Harmless for a leg already gone.
     pub(crate) fn drop_agent_leg(&mut self, leg: LegId, hang_up: bool, now: Duration) {
+        if let Some((state, lost)) = self.browser_phones.get(leg).map(|l| (l.state, l.lost)) {
+            use crate::engine::browser_phone::BrowserLegState;
+            use crate::engine::EndReason;
+            let reason = match state {
+                _ if lost => EndReason::Failed,
+                BrowserLegState::Talking => EndReason::HungUp,
+                _ => EndReason::Cancelled,
+            };
+            self.drop_browser_leg(leg, Some(reason));
+            return;
+        }
         let Some(agent_leg) = self.agent_legs.remove(leg) else {
             return;
         };
@@ -351,7 +363,7 @@ impl Engine {
     }
 
     /// A direct call answered: caller and agent hear each other (no queue involved).
-    fn bridge_direct(&mut self, caller: CallKey, agent_leg: LegId) {
+    pub(crate) fn bridge_direct(&mut self, caller: CallKey, agent_leg: LegId) {
         let Some(call) = self.calls.get_mut(caller) else {
             return;
         };

@@ -40,6 +40,9 @@ impl Engine {
             .collect();
         for agent in online {
             let bindings = self.registrar.bindings(&agent, crate::engine::as_ms(now));
+            if bindings.is_empty() && self.browser_phones.has_phone(&agent) {
+                continue; // rung in the browser, whose WebSocket tells when it goes
+            }
             if bindings.is_empty() {
                 // The ACD's state change logs the log-out at info (`log_agent_state`).
                 tracing::debug!(%agent, "no registered softphone: agent logged out");

@@ -54,8 +54,9 @@ pub enum App {
     Feature(AgentAction),
     /// A call to an agent's number: the engine calls the agent's softphone and bridges on answer.
     Direct(String),
-    /// The engine is stopping and this call hears the closing prompt; its end is the BYE.
-    Closing,
+    /// The call hears a closing prompt (the engine is stopping, or its call-taker's browser
+    /// went away); its end is the BYE, recorded with this disposition.
+    Closing(crate::engine::call::Disposition),
 }
 
 impl Engine {
@@ -64,9 +65,7 @@ impl Engine {
             Destination::Line(line) => Some(App::Line(line)),
             Destination::Echo => Some(App::Echo),
             Destination::Feature(action) => Some(App::Feature(action)),
-            Destination::Agent(agent) if self.registrar.is_registered(&agent) => {
-                Some(App::Direct(agent))
-            }
+            Destination::Agent(agent) if self.has_phone(&agent) => Some(App::Direct(agent)),
             // `*98` runs the managers' mailbox flow (`ivr-flows/mailbox.yaml`).
             Destination::Mailbox if self.has_flow(mailbox::MAILBOX_LINE) => {
                 Some(App::Line(mailbox::MAILBOX_LINE.to_string()))
@@ -126,7 +125,7 @@ impl Engine {
                     self.end_call(call_key, Disposition::Completed, HangupBy::Engine, now);
                 }
             }
-            App::Ivr(_) | App::Closing => {}
+            App::Ivr(_) | App::Closing(_) => {}
         }
     }
 
@@ -151,14 +150,7 @@ impl Engine {
             }
             return self.on_take_finished(leg, name, duration_ms, end, saved, now);
         }
-        if let MediaEvent::BrowserAnswer { leg, .. }
-        | MediaEvent::BrowserRefused { leg, .. }
-        | MediaEvent::BrowserConnected { leg }
-        | MediaEvent::BrowserFailed { leg, .. } = &event
-        {
-            // No call of the engine has a browser leg (`MediaCommand::OpenBrowser`): an event
-            // for one cannot belong to a call, and is logged and dropped.
-            tracing::warn!(leg = %leg, "browser leg event for a leg no call holds: ignored");
+        if self.on_browser_media(&event, now) {
             return;
         }
         let leg = match &event {
@@ -213,7 +205,7 @@ impl Engine {
                 if self
                     .calls
                     .get(call_key)
-                    .is_some_and(|c| matches!(c.app, App::Closing))
+                    .is_some_and(|c| matches!(c.app, App::Closing(_)))
                 {
                     return self.closing_prompt_done(call_key, now);
                 }
@@ -243,6 +235,9 @@ impl Engine {
     /// crashed without a BYE) ends the whole call, as the caller's silence does: nobody sits
     /// bridged to a dead line, and the agent goes to wrap-up rather than staying on-call.
     fn agent_leg_inactive(&mut self, leg: LegId, now: Duration) {
+        if self.browser_phones.contains(leg) {
+            return self.browser_leg_lost(leg, now);
+        }
         let Some(caller) = self.agent_legs.get(leg).map(|a| a.caller) else {
             return;
         };

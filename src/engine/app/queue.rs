@@ -182,14 +182,14 @@ impl Engine {
     }
 
     fn cancel_offer(&mut self, call: CallKey, agent: &str, now: Duration) {
-        for leg in self.agent_legs.of_offer(call, agent) {
+        for leg in self.offer_legs(call, agent) {
             self.drop_agent_leg(leg, true, now);
         }
     }
 
     /// The agent answered and the ACD confirmed: caller and agent hear each other.
     fn connect(&mut self, call: CallKey, agent: &str, now: Duration) {
-        let Some(agent_leg) = self.agent_legs.of_offer(call, agent).into_iter().next() else {
+        let Some(agent_leg) = self.offer_legs(call, agent).into_iter().next() else {
             return;
         };
         let tracking_code = self.filings.tracking_code(call).map(str::to_string);
@@ -328,7 +328,7 @@ impl Engine {
         now: Duration,
     ) {
         if direct {
-            for leg in self.agent_legs.of_caller(call) {
+            for leg in self.caller_legs(call) {
                 self.drop_agent_leg(leg, true, now);
             }
             return;
@@ -345,7 +345,7 @@ impl Engine {
                 now,
             );
         }
-        let ringing = self.agent_legs.of_caller(call);
+        let ringing = self.caller_legs(call);
         for leg in ringing {
             self.drop_agent_leg(leg, true, now);
         }
@@ -371,7 +371,7 @@ impl Engine {
         self.acd_input(input, now);
         // An answer the ACD did not confirm (it crossed a cancel) was dropped via CancelOffer.
         if !self.calls.contains(call) {
-            for leg in self.agent_legs.of_offer(call, agent) {
+            for leg in self.offer_legs(call, agent) {
                 self.drop_agent_leg(leg, true, now);
             }
         }

@@ -18,6 +18,8 @@ pub(crate) struct Harness {
     pub media: Vec<MediaCommand>,
     pub records: Vec<CallRecord>,
     pub store: Vec<StoreCommand>,
+    /// What the engine told browser phones' pages, in order.
+    pub phone_events: Vec<(PhoneId, PhoneEvent)>,
     /// Ports the simulated media runtime finds held by another process.
     pub ports_in_use: std::collections::HashSet<u16>,
 }
@@ -43,6 +45,7 @@ impl Harness {
             media: Vec::new(),
             records: Vec::new(),
             store: Vec::new(),
+            phone_events: Vec::new(),
             ports_in_use: Default::default(),
         }
     }
@@ -79,6 +82,7 @@ impl Harness {
                 }
                 Output::Store(StoreCommand::Write(StoreWrite::Call(r))) => self.records.push(r),
                 Output::Store(other) => self.store.push(other),
+                Output::Phone { phone, event } => self.phone_events.push((phone, event)),
             }
         }
     }
@@ -480,7 +484,7 @@ fn an_engine_bye_over_udp_is_retransmitted_until_timer_f() {
     assert_eq!(byes(&h), 11);
 }
 
-mod acd;
+pub(crate) mod acd;
 mod acd_access;
 mod acd_priority;
 mod agent_phone;

@@ -19,7 +19,7 @@ impl Leg {
         if self.compose_playback() {
             return;
         }
-        if self.peer.is_some() {
+        if self.peer.is_some() && !self.held {
             match &self.bridge_in {
                 Some(frame) => self.out = *frame,
                 None => self.out.fill(0),

@@ -41,6 +41,8 @@ pub struct Leg {
     music: Option<Cursor>,
     recording: Option<RecordLimits>,
     peer: Option<LegId>,
+    /// On hold: bridged, but hearing the idle audio instead of the partner.
+    held: bool,
     bridge_in: Option<Frame>,
     external: Frame,
     external_len: Option<usize>,
@@ -76,6 +78,7 @@ impl Leg {
             music: None,
             recording: None,
             peer: None,
+            held: false,
             bridge_in: None,
             external: [0; FRAME_SAMPLES],
             external_len: None,
@@ -145,6 +148,11 @@ impl Leg {
         self.playback.is_some()
     }
 
+    /// A held leg stays bridged but hears its idle audio, not its partner (`compose`).
+    pub fn set_held(&mut self, held: bool) {
+        self.held = held;
+    }
+
     pub fn set_idle(&mut self, idle: Idle) {
         self.idle = idle;
         self.music = None;
@@ -207,6 +215,7 @@ impl Leg {
 
     pub(super) fn set_peer(&mut self, peer: Option<LegId>) {
         self.peer = peer;
+        self.held = false;
         self.bridge_in = None;
         self.relay.clear();
     }

@@ -140,7 +140,8 @@ impl<Io> LegTable<Io> {
             | C::SetIdle { leg, .. }
             | C::StartRecording { leg, .. }
             | C::StopRecording { leg, .. }
-            | C::SendDtmf { leg, .. } => *leg,
+            | C::SendDtmf { leg, .. }
+            | C::SetHeld { leg, .. } => *leg,
             C::Bridge { a, .. } => *a,
         };
         let Some(entry) = self.entries.get_mut(&id) else {
@@ -159,6 +160,7 @@ impl<Io> LegTable<Io> {
             C::StopRecording { keep, .. } => {
                 leg.stop_recording(keep);
             }
+            C::SetHeld { held, .. } => leg.set_held(held),
             C::SendDtmf { digit, .. } => {
                 if !leg.send_dtmf(digit) {
                     tracing::warn!(leg = %id, ?digit, "not a DTMF key (or queue full): ignored");

@@ -192,3 +192,45 @@ fn removing_a_leg_frees_its_partner_and_commands_find_their_leg() {
     assert_eq!(t.apply(play, at(0)), Applied::Done);
     assert!(t.get(LegId(2)).is_some_and(|e| e.leg.is_playing()));
 }
+
+#[test]
+fn a_held_leg_stays_bridged_but_hears_its_idle_audio_until_resumed() {
+    let mut t = table();
+    assert!(t.open(setup(LegId(1), G711::Pcmu, None), 10, at(0)).is_ok());
+    assert!(t.open(setup(LegId(2), G711::Pcmu, None), 20, at(0)).is_ok());
+    assert!(t.bridge(LegId(1), LegId(2)));
+    // Leg 1 sends a loud constant; what leg 2 sends on is the question.
+    let mut loud_at_2 = Vec::new();
+    for n in 0..30u16 {
+        if n == 10 {
+            let held = MediaCommand::SetHeld {
+                leg: LegId(2),
+                held: true,
+            };
+            assert_eq!(t.apply(held, at(n.into())), Applied::Done);
+        }
+        if n == 20 {
+            let resumed = MediaCommand::SetHeld {
+                leg: LegId(2),
+                held: false,
+            };
+            assert_eq!(t.apply(resumed, at(n.into())), Applied::Done);
+        }
+        if let Some(e) = t.get_mut(LegId(1)) {
+            e.leg.on_packet(
+                &audio(G711::Pcmu, n, &frame_of(6000)),
+                addr(40000),
+                at(n.into()),
+            );
+        }
+        t.tick(at(n.into()));
+        let Some(out) = sent(&t, LegId(2)) else {
+            panic!("a held leg still sends (its idle audio)");
+        };
+        loud_at_2.push(decode(&out, G711::Pcmu).iter().any(|s| s.abs() > 3000));
+    }
+    assert!(loud_at_2[8], "bridged: leg 2 carries leg 1's audio");
+    assert!(loud_at_2[10..20].iter().all(|loud| !loud), "held: silence");
+    assert!(loud_at_2[24], "resumed: leg 1's audio again");
+    assert_eq!(t.get(LegId(2)).and_then(|e| e.leg.peer()), Some(LegId(1)));
+}
