@@ -190,6 +190,7 @@ async fn serve(config: Config) -> Result<(), CliError> {
     let phones = crate::web::phone::PhoneLink {
         hub: phone_hub.clone(),
         engine: Arc::new(move |input| phone_inputs.send(LoopMsg::Engine(input)).is_ok()),
+        realm: config.realm.clone(),
     };
     let metrics_hub = phone_hub.clone();
     let web_state = crate::web::WebState {

@@ -206,13 +206,13 @@ impl Engine {
     }
 
     /// Saves an agent's new state so it survives a restart, and tells the wallboard.
-    pub(super) fn agent_state_changed(&mut self, agent: &str) {
+    pub(super) fn agent_state_changed(&mut self, agent: &str, now: Duration) {
         let Some(view) = self.acd.agent_states().into_iter().find(|a| a.id == agent) else {
             return;
         };
         let row = AgentStateRow::from_acd(&view.id, &view.state, view.pending.as_ref());
         self.write(StoreWrite::AgentState(row));
-        self.tell_phones_agent_state(agent);
+        self.tell_phones_agent_state(agent, now);
     }
 
     pub(super) fn queue_log(&mut self, event: QueueEvent) {

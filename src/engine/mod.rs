@@ -304,7 +304,7 @@ impl Engine {
             }
             Input::Store(reply) => self.on_store_reply(reply, now),
             Input::Shutdown { grace } => self.begin_shutdown(grace, now),
-            Input::PhoneAttached { phone, agent } => self.phone_attached(phone, agent),
+            Input::PhoneAttached { phone, agent } => self.phone_attached(phone, agent, now),
             Input::PhoneDetached { phone } => self.phone_detached(phone, now),
             Input::Phone { phone, request } => self.phone_request(phone, request, now),
         }

@@ -37,6 +37,7 @@ mod writer;
 #[cfg(test)]
 pub(crate) mod test_support;
 
+pub(crate) use agents::check_name;
 pub use agents::AgentRow;
 pub use audit::{AuditEntry, AuditRow};
 pub use mailboxes::{

@@ -221,7 +221,8 @@ async fn serve_connection(
             Ok::<_, std::convert::Infallible>(response)
         }
     });
-    let connection = builder.serve_connection(io, service);
+    // `with_upgrades`: the agent page's phone is a WebSocket (`GET /api/phone`).
+    let connection = builder.serve_connection(io, service).with_upgrades();
     let mut connection = pin!(connection);
     let mut stopping = pin!(stop.closed());
     let mut told = false;

@@ -38,7 +38,7 @@ use crate::store::{check_mailbox, AuditEntry, Role, Secret};
 const MAILBOX_HTML: &str = include_str!("mailbox.html");
 
 /// How long a manager's browser session lasts: a working day.
-const SESSION: Duration = Duration::from_secs(12 * 60 * 60);
+pub(super) const SESSION: Duration = Duration::from_secs(12 * 60 * 60);
 
 /// Failures tolerated per mailbox and per address within [`WINDOW_MS`].
 const MAX_FAILURES: usize = 5;
@@ -73,7 +73,7 @@ impl SignInLimiter {
     }
 
     /// Whether any of `keys` has had [`MAX_FAILURES`] failures within the window.
-    fn locked(&self, keys: &[String]) -> bool {
+    pub(super) fn locked(&self, keys: &[String]) -> bool {
         let now = (self.clock)();
         let Ok(mut failures) = self.failures.lock() else {
             // A poisoned lock means a panic elsewhere: refuse rather than stop counting.
@@ -87,7 +87,7 @@ impl SignInLimiter {
         })
     }
 
-    fn failed(&self, keys: &[String]) {
+    pub(super) fn failed(&self, keys: &[String]) {
         let now = (self.clock)();
         if let Ok(mut failures) = self.failures.lock() {
             // Keys whose failures have all aged out are dropped, so the map stays small.
@@ -103,7 +103,7 @@ impl SignInLimiter {
 
     /// A good password clears its mailbox's count (not the address's: one right password does
     /// not excuse guesses at other mailboxes from the same place).
-    fn succeeded(&self, mailbox_key: &str) {
+    pub(super) fn succeeded(&self, mailbox_key: &str) {
         if let Ok(mut failures) = self.failures.lock() {
             failures.remove(mailbox_key);
         }
@@ -250,7 +250,7 @@ pub(super) async fn sign_in(
 }
 
 /// An IPv6 client usually holds a whole /64: count it as one source.
-fn ip_key(ip: IpAddr) -> String {
+pub(super) fn ip_key(ip: IpAddr) -> String {
     match ip {
         IpAddr::V4(v4) => v4.to_string(),
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
@@ -264,7 +264,7 @@ fn ip_key(ip: IpAddr) -> String {
 }
 
 /// Writes a sign-in entry; `false` when the log could not be written.
-async fn log(state: &WebState, actor: &str, action: &str, detail: &str) -> bool {
+pub(super) async fn log(state: &WebState, actor: &str, action: &str, detail: &str) -> bool {
     let entry = AuditEntry {
         actor,
         channel: "web",

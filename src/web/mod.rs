@@ -22,6 +22,7 @@ use tokio::net::TcpListener;
 use crate::config::MailboxRoutes;
 use crate::store::Store;
 
+mod agent_page;
 mod agents;
 mod audit;
 mod auth;
@@ -106,6 +107,9 @@ pub fn router(state: WebState) -> Router {
         .route("/signout", post(wallboard::sign_out))
         .route("/screening", get(wallboard::screening_page))
         .route("/screening/signin", post(wallboard::screening_sign_in))
+        .route("/agent", get(agent_page::page))
+        .route("/agent/signin", post(agent_page::sign_in))
+        .route("/agent/signout", post(agent_page::sign_out))
         .route("/mailbox", get(mailbox::page))
         .route("/mailbox/signin", post(mailbox::sign_in))
         .route("/mailbox/signout", post(mailbox::sign_out))

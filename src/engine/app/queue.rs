@@ -166,7 +166,7 @@ impl Engine {
                     ..
                 } => {
                     log_agent_state(&agent, &state, reason);
-                    self.agent_state_changed(&agent)
+                    self.agent_state_changed(&agent, now)
                 }
                 AcdOutput::QueueLog(event) => self.queue_log(event),
                 AcdOutput::Refused {

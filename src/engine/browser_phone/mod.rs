@@ -101,6 +101,8 @@ pub enum PhoneEvent {
         state: String,
         reason: Option<String>,
         pending: Option<String>,
+        /// Seconds of wrap-up left, while in wrap-up.
+        wrap_up_s: Option<u64>,
     },
 }
 
@@ -144,14 +146,14 @@ impl Engine {
 
     /// A page signed in as `agent` opened its phone: it rings from now on, and learns the
     /// agent's state at once.
-    pub(crate) fn phone_attached(&mut self, phone: PhoneId, agent: String) {
+    pub(crate) fn phone_attached(&mut self, phone: PhoneId, agent: String, now: Duration) {
         if !self.agents.contains_key(&agent) {
             tracing::warn!(%phone, %agent, "browser phone for an unknown agent: not attached");
             return;
         }
         tracing::info!(%phone, %agent, "browser phone attached");
         self.browser_phones.attach(phone, agent.clone());
-        if let Some(event) = self.agent_state_event(&agent) {
+        if let Some(event) = self.agent_state_event(&agent, now) {
             self.tell_phone(phone, event);
         }
     }
@@ -279,7 +281,12 @@ impl Engine {
             browser_leg.state = BrowserLegState::Connecting;
             browser_leg.port = Some(port);
         }
-        let setup = crate::engine::agent_leg::media::offer_setup(leg, port);
+        // A browser sends and receives from the start; where to is the transport's business.
+        let setup = crate::media::api::LegSetup {
+            sending: true,
+            peer_sends: true,
+            ..crate::engine::agent_leg::media::offer_setup(leg, port)
+        };
         let advertised = self.config.media_ip;
         self.media(MediaCommand::OpenBrowser {
             setup,
@@ -468,7 +475,7 @@ impl Engine {
     }
 
     /// The agent's state as the page shows it.
-    fn agent_state_event(&self, agent: &str) -> Option<PhoneEvent> {
+    fn agent_state_event(&self, agent: &str, now: Duration) -> Option<PhoneEvent> {
         let view = self
             .acd
             .agent_states()
@@ -478,6 +485,12 @@ impl Engine {
             crate::acd::AgentState::Paused { reason } => Some(reason.label.clone()),
             _ => None,
         };
+        let wrap_up_s = match &view.state {
+            crate::acd::AgentState::WrapUp { until } => {
+                Some(until.saturating_sub(now).as_secs_f64().ceil() as u64)
+            }
+            _ => None,
+        };
         Some(PhoneEvent::AgentState {
             state: crate::engine::agents::wall_state(&view.state).to_string(),
             reason,
@@ -485,16 +498,17 @@ impl Engine {
                 .pending
                 .as_ref()
                 .map(crate::engine::agents::pending_name),
+            wrap_up_s,
         })
     }
 
     /// Tells every page of `agent` its new state.
-    pub(crate) fn tell_phones_agent_state(&mut self, agent: &str) {
+    pub(crate) fn tell_phones_agent_state(&mut self, agent: &str, now: Duration) {
         let phones = self.browser_phones.phones_of(agent);
         if phones.is_empty() {
             return;
         }
-        if let Some(event) = self.agent_state_event(agent) {
+        if let Some(event) = self.agent_state_event(agent, now) {
             for phone in phones {
                 self.tell_phone(phone, event.clone());
             }

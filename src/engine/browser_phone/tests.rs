@@ -181,6 +181,11 @@ fn an_agent_with_only_a_browser_logs_in_is_rung_answers_talks_and_hangs_up() {
     assert_eq!(byes_to_caller(&h), 1, "the caller is hung up");
     assert_eq!(ended(&h, PAGE, call), Some(EndReason::HungUp));
     assert_eq!(state(&h, "2001"), "wrap_up");
+    assert!(
+        matches!(events_to(&h, PAGE).last(), Some(PhoneEvent::AgentState { state, wrap_up_s: Some(s), .. }) if state == "wrap_up" && *s > 0),
+        "the page counts the wrap-up down: {:?}",
+        events_to(&h, PAGE).last()
+    );
     assert!(h
         .media
         .iter()

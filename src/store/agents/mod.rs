@@ -152,6 +152,28 @@ impl Store {
             .collect())
     }
 
+    /// Whether `password` is agent `id`'s (the one its softphone registers with), checked
+    /// against the stored digest HA1 of realm `realm`. An unknown agent costs the same hashing
+    /// and answers the same `false`, so the answer does not tell which agent ids exist.
+    pub async fn verify_agent_password(
+        &self,
+        id: &str,
+        realm: &str,
+        password: &str,
+    ) -> Result<bool, StoreError> {
+        let stored: Option<String> = sqlx::query_scalar("SELECT ha1_md5 FROM agents WHERE id = ?")
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(self.error("read an agent's credentials"))?;
+        let offered = UserCredentials::from_password(id, realm, password);
+        let stored = stored.unwrap_or_else(|| "0".repeat(offered.ha1_md5.len()));
+        Ok(crate::sip::digest::constant_time_eq(
+            stored.as_bytes(),
+            offered.ha1_md5.as_bytes(),
+        ))
+    }
+
     /// A number that changes whenever any agent or queue membership changes (one row read).
     pub async fn agents_version(&self) -> Result<i64, StoreError> {
         sqlx::query_scalar("SELECT version FROM change_counters WHERE topic = 'agents'")

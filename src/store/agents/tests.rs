@@ -139,3 +139,34 @@ async fn bad_ids_and_queue_names_are_refused_before_writing() -> Result<(), Stor
     assert_eq!(store.list_agents().await?, []);
     Ok(())
 }
+
+#[tokio::test]
+async fn an_agents_password_is_checked_against_its_ha1_and_unknown_ids_look_alike(
+) -> Result<(), StoreError> {
+    let dir = TempDir::new("agents-password");
+    let store = Store::open(dir.path()).await?;
+    let creds = UserCredentials::from_password("2001", REALM, "secret-2001");
+    store.add_agent("2001", "Maryam", &creds, &[]).await?;
+    assert!(
+        store
+            .verify_agent_password("2001", REALM, "secret-2001")
+            .await?
+    );
+    assert!(
+        !store
+            .verify_agent_password("2001", REALM, "secret-2002")
+            .await?
+    );
+    assert!(
+        !store
+            .verify_agent_password("2001", "other", "secret-2001")
+            .await?
+    );
+    assert!(
+        !store
+            .verify_agent_password("2002", REALM, "secret-2001")
+            .await?
+    );
+    assert!(!store.verify_agent_password("2002", REALM, "").await?);
+    Ok(())
+}

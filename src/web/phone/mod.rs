@@ -40,6 +40,9 @@ pub type EngineInputs = Arc<dyn Fn(Input) -> bool + Send + Sync>;
 pub struct PhoneLink {
     pub hub: PhoneHub,
     pub engine: EngineInputs,
+    /// The SIP realm agents' passwords are hashed in: the agent page signs in with the
+    /// softphone's password (`/agent/signin`).
+    pub realm: String,
 }
 
 impl PhoneLink {
@@ -49,6 +52,7 @@ impl PhoneLink {
         PhoneLink {
             hub: PhoneHub::default(),
             engine: Arc::new(|_| false),
+            realm: "pasokh".into(),
         }
     }
 }
@@ -219,6 +223,8 @@ impl Figures {
         self.last = Some(now);
         let body = serde_json::json!({
             "type": "figures",
+            "agent": me.id,
+            "name": me.name,
             "answered_today": me.answered_today,
             "state": me.state,
             "reason": me.reason,
