@@ -24,7 +24,16 @@
 #     Reports failed calls, loss, and the engine's CPU, memory and jitter counters.
 #     Target: at least 600 calls with 0 loss.
 #
-#   scripts/bench-acd.sh                                             both, with the defaults
+#   scripts/bench-acd.sh browser [CALLS] [HOLD_S]                    (defaults 300 30)
+#     As `bridged`, with every call-taker an agent page: a WebRTC peer on the engine's own str0m
+#     (examples/browser_peers.rs: signs in, opens the phone's WebSocket, logs in, answers each ring
+#     with an SDP offer, ICE and DTLS-SRTP, a 1 kHz PCMA tone out). The pages count the citizens'
+#     frames they receive after 2 s of settling and the gaps in their RTP time (lost frames); the
+#     engine's jitter and pacer counters over a CAPTURE_S window cover the other direction.
+#     Reports connected legs, loss, and the engine's CPU and memory per call. RATE defaults to 20.
+#     Target: at least 300 browser-bridged calls with 0 loss.
+#
+#   scripts/bench-acd.sh                                             latency and bridged, with the defaults
 #
 # env: PASOKH_BIN=FILE (else builds), SIP_PORT/HTTP_PORT (5090/8090), RTP_PORTS (10000-30000),
 # TALK_S=5, RATE=50, CAPTURE_S=10; the citizens' SIPp uses CALLER_PORT (5091) and CALLER_MEDIA
@@ -68,7 +77,7 @@ nodes:
   bye:
     type: hangup
 YAML
-  "$BIN" flows check --flows "$FLOWS" --line benchq > "$FLOWS/check.out" 2>&1 \
+  "$BIN" flows check --flows "$FLOWS" > "$FLOWS/check.out" 2>&1 \
     || { echo "the benchmark flows do not check:"; cat "$FLOWS/check.out"; exit 1; }
   start_engine "acd-$1" "flows = \"$FLOWS\"" 'extra_lines = ["benchq"]' \
     'md5_only_user_agents = ["sipp-agent"]'
@@ -326,9 +335,99 @@ PY
   echo "capture kept in $WORK/media.pcap"
 }
 
+browser() {
+  local calls=${1:-300} hold=${2:-30} rate=${RATE:-20} window=${CAPTURE_S:-10}
+  ((hold >= 6)) || { echo "HOLD_S must be at least 6 s"; exit 2; }
+  ((window <= hold - 4)) || window=$((hold - 4))
+  acd_engine browser
+  sox -n -r 8000 -c 1 -t ul caller.ul synth 1 sine 401 vol 0.3
+  (cd "$REPO" && cargo build --release --quiet --example browser_peers)
+  local peers_bin="$REPO/target/release/examples/browser_peers" id i
+  echo "setting up $calls call-takers (5001-$((5000 + calls))) in agent pages" >&2
+  for ((i = 1; i <= calls; i++)); do
+    id=$((5000 + i))
+    "$BIN" agent add "$id" --name "Agent $id" --password "pw$id" --queue 1888 \
+      --config "$WORK/pasokh.toml" > /dev/null
+  done
+  wait_for "the engine to load $calls agents" 30 at_least "sum(q['agents'].values())" "$calls"
+  local ramp run
+  ramp=$(((calls + rate - 1) / rate))
+  run=$((ramp * 2 + hold + 20))
+  "$peers_bin" "127.0.0.1:$HTTP_PORT" 5001 "$calls" "$run" > peers.json 2> peers.err &
+  local peers_runner=$!
+  RUNNERS+=("$peers_runner")
+  wait_for "$calls agent pages available" 60 at_least "q['agents']['available']" "$calls"
+  sleep 1
+  local rss_idle
+  rss_idle=$(engine_rss_kb)
+  callers_start $((ramp * 2 + hold + 60)) -sf "$REPO/sipp-scenarios/uac_bench_media.xml" \
+    -r "$rate" -rp 1000 -m "$calls" -l "$calls" -d $(((ramp + hold) * 1000))
+  wait_for "$calls calls bridged" $((ramp + 30)) at_least "q['agents']['on_call']" "$calls"
+  sleep 2
+  local m counters0="" counters1="" t0 t1 cpu0 cpu1 scpu0 scpu1 pcpu0 pcpu1 busy0 busy1 rss_load
+  for m in received sent jitter_underruns jitter_gaps jitter_late; do
+    counters0+="$(engine_metric "pasokh_rtp_${m}_total") "
+  done
+  counters0+="$(engine_metric pasokh_media_frames_skipped_total)"
+  t0=$(date +%s.%N); cpu0=$(engine_cpu); scpu0=$(proc_cpu "$CALLERS_PID")
+  pcpu0=$(proc_cpu "$peers_runner"); busy0=$(machine_busy)
+  sleep "$window"
+  t1=$(date +%s.%N); cpu1=$(engine_cpu); scpu1=$(proc_cpu "$CALLERS_PID")
+  pcpu1=$(proc_cpu "$peers_runner"); busy1=$(machine_busy)
+  rss_load=$(engine_rss_kb)
+  for m in received sent jitter_underruns jitter_gaps jitter_late; do
+    counters1+="$(engine_metric "pasokh_rtp_${m}_total") "
+  done
+  counters1+="$(engine_metric pasokh_media_frames_skipped_total)"
+  local on_call
+  on_call=$(board "q['agents']['on_call']")
+  wait "$CALLERS_RUNNER" || true
+  wait "$peers_runner" || true
+  echo "ACD browser-bridged calls: $calls SIPp citizens at $rate/s, each bridged to its own agent page"
+  echo "(a str0m WebRTC peer: ICE, DTLS-SRTP, PCMA), held ${hold} s together; $on_call on a call at the window's end"
+  echo "citizens: $(sipp_totals stat.csv)"
+  echo "pages: $(cat peers.json)"
+  grep -v "signed in" peers.err | head -5 || true
+  python3 - "$calls" "$t0" "$t1" "$cpu0" "$cpu1" "$scpu0" "$scpu1" "$pcpu0" "$pcpu1" "$busy0" \
+    "$busy1" "$rss_idle" "$rss_load" "$(engine_rss_mb)" "$counters0" "$counters1" peers.json <<'PY'
+import json, os, sys
+calls = int(sys.argv[1])
+t0, t1, cpu0, cpu1, scpu0, scpu1, pcpu0, pcpu1, busy0, busy1, rss_idle, rss_load = map(float, sys.argv[2:14])
+peak = sys.argv[14]
+c0 = [float(v) if v != "?" else 0.0 for v in sys.argv[15].split()]
+c1 = [float(v) if v != "?" else 0.0 for v in sys.argv[16].split()]
+delta = dict(zip(["received", "sent", "underruns", "gaps", "late", "skipped"], [b - a for a, b in zip(c0, c1)]))
+wall = t1 - t0
+try:
+    pages = json.load(open(sys.argv[17]))
+except Exception:
+    pages = {}
+engine = 100 * (cpu1 - cpu0) / wall
+print(f"engine over the {wall:.0f} s window: CPU {engine:.0f}% of one core = {engine / calls:.3f}% per bridged call; "
+      f"RTP received {delta['received'] / wall:.0f}/s (expected {calls * 100}/s from both sides), "
+      f"jitter underruns {delta['underruns']:.0f}, gaps {delta['gaps']:.0f}, late {delta['late']:.0f}, "
+      f"pacer frames skipped {delta['skipped']:.0f}")
+print(f"engine memory: RSS {rss_idle / 1024:.1f} MB idle, {rss_load / 1024:.1f} MB with {calls} bridged calls "
+      f"= {(rss_load - rss_idle) / calls:.1f} KB per call; peak {peak} MB")
+other = (busy1 - busy0) - (cpu1 - cpu0) - (scpu1 - scpu0) - (pcpu1 - pcpu0)
+print(f"generator: citizens' SIPp {100 * (scpu1 - scpu0) / wall:.0f}%, the pages (one thread) "
+      f"{100 * (pcpu1 - pcpu0) / wall:.0f}% of one core; everything else {100 * other / wall:.0f}% of one core, "
+      f"of {os.cpu_count()} cores")
+lost = pages.get("frames_lost", "?")
+connected = pages.get("connected", 0)
+engine_loss = delta["gaps"] + delta["underruns"] + delta["skipped"]
+clean = connected == calls and lost == 0 and pages.get("failed", 1) == 0 and engine_loss == 0
+print(f"result: {connected} of {calls} browser legs connected; the pages lost {lost} of "
+      f"{pages.get('frames_received', '?')} frames from the citizens after 2 s of settling; the engine's legs "
+      f"{engine_loss:.0f} gaps, underruns or skipped frames in the window: {'0 loss' if clean else 'NOT clean'}; "
+      f"target of at least 300 browser-bridged calls with 0 loss: {'met' if clean and calls >= 300 else 'not met'}")
+PY
+}
+
 case "${1:-all}" in
   latency) shift; latency "$@" ;;
   bridged) shift; bridged "$@" ;;
+  browser) shift; browser "$@" ;;
   all) (latency); echo; (bridged) ;;
   *) sed -n '2,30p' "$0"; exit 2 ;;
 esac

@@ -200,13 +200,18 @@ async fn serve_connection(
         }
     };
 
+    // One request per connection, so our head check covers every request. A WebSocket upgrade
+    // is the exception: with keep-alive off hyper would add `close` to its 101 (`Connection:
+    // upgrade, close`), which WebSocket clients and proxies refuse. Such a connection keeps
+    // keep-alive on, and any answer but the 101 closes it (below): no second request either way.
+    let upgrade = asks_upgrade(&read);
     let io = TokioIo::new(Replay::new(read, stream));
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(limits.timeout)
         .max_headers(limits.max_lines)
-        .keep_alive(false);
+        .keep_alive(upgrade);
     // The peer's address reaches handlers as a request extension (the sign-in lockout counts by
     // it). Inserted per request rather than with `Router::layer`, which would rebuild the whole
     // route tree for every connection.
@@ -217,6 +222,12 @@ async fn serve_connection(
             let mut response = tower_service::Service::call(&mut router, request).await?;
             if secure {
                 mark_cookies_secure(response.headers_mut());
+            }
+            if upgrade && response.status() != axum::http::StatusCode::SWITCHING_PROTOCOLS {
+                response.headers_mut().insert(
+                    axum::http::header::CONNECTION,
+                    axum::http::HeaderValue::from_static("close"),
+                );
             }
             Ok::<_, std::convert::Infallible>(response)
         }
@@ -240,6 +251,18 @@ async fn serve_connection(
             }
         }
     }
+}
+
+/// Whether the first head asks to switch protocols (`Upgrade:` among its header lines).
+fn asks_upgrade(read: &[u8]) -> bool {
+    let end = read
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(read.len());
+    read[..end]
+        .split(|&b| b == b'\n')
+        .skip(1)
+        .any(|line| line.len() >= 8 && line[..8].eq_ignore_ascii_case(b"upgrade:"))
 }
 
 /// Over HTTPS the session cookie is `Secure`: the browser then never sends it over plain HTTP,
@@ -484,7 +507,22 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Replay<S> {
 
 #[cfg(test)]
 mod tests {
-    use super::HeadScan;
+    use super::{asks_upgrade, HeadScan};
+
+    #[test]
+    fn only_a_header_line_named_upgrade_asks_for_an_upgrade() {
+        let socket = b"GET /api/phone HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUPGRADE: websocket\r\n\r\n";
+        assert!(asks_upgrade(socket));
+        assert!(asks_upgrade(b"GET / HTTP/1.1\nupgrade: h2c\n\n"));
+        for plain in [
+            &b"GET /upgrade: HTTP/1.1\r\nHost: a\r\n\r\n"[..],
+            b"GET / HTTP/1.1\r\nX-Upgrade: x\r\n\r\n",
+            b"POST / HTTP/1.1\r\nHost: a\r\n\r\nupgrade: in the body",
+            b"",
+        ] {
+            assert!(!asks_upgrade(plain), "{}", String::from_utf8_lossy(plain));
+        }
+    }
 
     /// Feeds `bytes` in pieces of `step` bytes; the head length and line count at the end.
     fn scan_in_steps(bytes: &[u8], step: usize) -> (Option<usize>, usize) {

@@ -55,7 +55,8 @@ impl Peer {
             .local_addr()
             .unwrap_or_else(|e| panic!("peer address: {e}"));
         let _ = socket.set_read_timeout(Some(Duration::from_millis(2)));
-        let (peer, offer) = TestPeer::offer(Instant::now(), local, Offered::G711);
+        let (peer, offer) =
+            TestPeer::offer(Instant::now(), local, Offered::G711).unwrap_or_else(|e| panic!("{e}"));
         (Peer { peer, socket }, offer)
     }
 
@@ -118,7 +119,7 @@ fn a_browser_leg_connects_on_the_workers_socket_and_echoes_the_browsers_audio() 
         leg: LegId(1),
         idle: Idle::Echo,
     });
-    peer.peer.accept(&answer);
+    peer.peer.accept(&answer).unwrap_or_else(|e| panic!("{e}"));
     let pcm = tone(&[700.0], 160 * 100, 8000.0);
     peer.run(Duration::from_secs(3), &pcm);
     assert!(peer.peer.connected, "the browser never connected");
@@ -160,7 +161,7 @@ fn a_browser_that_goes_away_fails_its_leg() {
     let rig = rig("browser-gone");
     let (mut peer, offer) = Peer::new();
     let answer = open(&rig, LegId(2), offer);
-    peer.peer.accept(&answer);
+    peer.peer.accept(&answer).unwrap_or_else(|e| panic!("{e}"));
     peer.run(Duration::from_secs(1), &[]);
     assert!(peer.peer.connected);
     let _ = peer.peer.rtc.close();

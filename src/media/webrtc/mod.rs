@@ -32,8 +32,7 @@ use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc, RtcConfig}
 
 use super::g711::G711;
 
-#[cfg(test)]
-pub(crate) mod test_peer;
+pub mod test_peer;
 #[cfg(test)]
 mod tests;
 

@@ -1,6 +1,7 @@
-//! A browser's side of WebRTC for the tests: a str0m peer with full ICE (the controlling side)
-//! and the DTLS client, offering G.711 audio as Chromium and Firefox do. It is driven by hand:
-//! the tests carry its datagrams (in memory on a virtual clock, or over a loopback socket).
+//! A browser's side of WebRTC for the tests and the browser-bridge benchmark
+//! (`examples/browser_peers.rs`): a str0m peer with full ICE (the controlling side) and the DTLS
+//! client, offering G.711 audio as Chromium and Firefox do. It is driven by hand: its user
+//! carries its datagrams (in memory on a virtual clock, or over a loopback socket).
 
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -40,7 +41,11 @@ pub struct TestPeer {
 
 impl TestPeer {
     /// A peer at `local` and the SDP offer it makes (one send-receive audio m-line).
-    pub fn offer(at: Instant, local: SocketAddr, codecs: Offered) -> (TestPeer, String) {
+    pub fn offer(
+        at: Instant,
+        local: SocketAddr,
+        codecs: Offered,
+    ) -> Result<(TestPeer, String), String> {
         let mut rtc = RtcConfig::new()
             .clear_codecs()
             .enable_pcma(codecs.pcma)
@@ -48,13 +53,13 @@ impl TestPeer {
             .enable_opus(codecs.opus)
             .build(at);
         let candidate =
-            Candidate::host(local, "udp").unwrap_or_else(|e| panic!("peer candidate: {e}"));
+            Candidate::host(local, "udp").map_err(|e| format!("peer candidate: {e}"))?;
         rtc.add_local_candidate(candidate);
         let mut change = rtc.sdp_api();
         let mid = change.add_media(MediaKind::Audio, Direction::SendRecv, None, None, None);
         let (offer, pending) = change
             .apply()
-            .unwrap_or_else(|| panic!("the peer made no offer"));
+            .ok_or_else(|| "the peer made no offer".to_string())?;
         let peer = TestPeer {
             rtc,
             mid,
@@ -64,20 +69,16 @@ impl TestPeer {
             closed: false,
             heard: Vec::new(),
         };
-        (peer, offer.to_sdp_string())
+        Ok((peer, offer.to_sdp_string()))
     }
 
-    pub fn accept(&mut self, answer: &str) {
-        let answer =
-            SdpAnswer::from_sdp_string(answer).unwrap_or_else(|e| panic!("bad answer: {e}"));
-        let pending = self
-            .pending
-            .take()
-            .unwrap_or_else(|| panic!("no pending offer"));
+    pub fn accept(&mut self, answer: &str) -> Result<(), String> {
+        let answer = SdpAnswer::from_sdp_string(answer).map_err(|e| format!("bad answer: {e}"))?;
+        let pending = self.pending.take().ok_or("no pending offer")?;
         self.rtc
             .sdp_api()
             .accept_answer(pending, answer)
-            .unwrap_or_else(|e| panic!("answer refused: {e}"));
+            .map_err(|e| format!("answer refused: {e}"))
     }
 
     /// Everything the peer has to say now: datagrams to send (destination, bytes); events are

@@ -43,7 +43,8 @@ impl Call {
             pcmu,
             opus: false,
         };
-        let (mut browser, offer) = TestPeer::offer(origin, addr(CLIENT), codecs);
+        let (mut browser, offer) =
+            TestPeer::offer(origin, addr(CLIENT), codecs).unwrap_or_else(|e| panic!("{e}"));
         let answered = accept_offer(&offer, addr(SERVER), addr(SERVER), origin, Duration::ZERO)
             .unwrap_or_else(|e| panic!("offer not answered: {e}"));
         assert!(
@@ -54,7 +55,9 @@ impl Call {
         assert!(answered
             .answer
             .contains(SERVER.split(':').next().unwrap_or("")));
-        browser.accept(&answered.answer);
+        browser
+            .accept(&answered.answer)
+            .unwrap_or_else(|e| panic!("{e}"));
         let call = Call {
             origin,
             now: Duration::ZERO,
@@ -257,7 +260,8 @@ fn offers_that_cannot_be_answered_say_why() {
         pcmu: false,
         opus: true,
     };
-    let (_, opus_only) = TestPeer::offer(origin, addr(CLIENT), opus);
+    let (_, opus_only) =
+        TestPeer::offer(origin, addr(CLIENT), opus).unwrap_or_else(|e| panic!("{e}"));
     let error = refused(&opus_only);
     assert!(
         matches!(error, BrowserError::NoAudio | BrowserError::Refused(_)),
