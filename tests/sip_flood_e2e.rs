@@ -196,8 +196,9 @@ fn one_source_cannot_hold_two_thousand_tcp_connections() {
             held.push(stream);
         }
     }
-    // Wait (5 s at most) until the engine has accepted every one of them.
-    let deadline = Instant::now() + Duration::from_secs(5);
+    // Wait until the engine has accepted every one of them: 2,000 accepts from one backlog take
+    // a few seconds on a busy machine (another test's flood may share the two cores).
+    let deadline = Instant::now() + Duration::from_secs(30);
     while metric(&engine, "pasokh_sip_tcp_opened_total") < held.len() as u64
         && Instant::now() < deadline
     {

@@ -378,3 +378,31 @@ fn a_port_in_use_is_answered_at_once_so_another_can_be_tried() {
     assert_eq!(answer, Some(MediaEvent::Opened { leg: LegId(5) }));
     assert!(rig.runtime.local_addr(LegId(5)).is_some());
 }
+
+#[test]
+fn a_take_the_disk_refuses_ends_at_once_and_is_never_reported_saved() {
+    let rig = rig("refused", 1);
+    let peer = peer_socket();
+    rig.open(LegId(5), &peer, G711::Pcmu);
+    // A file where the take's folder should be: creating the take fails on the recorder thread.
+    if let Err(e) = std::fs::write(rig.dir.join("2026"), b"not a folder") {
+        panic!("cannot block the folder: {e}");
+    }
+    rig.runtime.command(MediaCommand::StartRecording {
+        leg: LegId(5),
+        spec: RecordSpec {
+            name: "2026/12/07/take.wav".into(),
+            max: Duration::from_secs(60),
+            silence: Duration::ZERO,
+            end_key: Some('#'),
+        },
+    });
+    // Ended by the worker as soon as the recorder raised the take's flag, without the engine
+    // asking: the caller is not left speaking into a take that cannot be kept.
+    let ended = rig.wait(|e| matches!(e, MediaEvent::RecordingFinished { .. }));
+    assert!(
+        matches!(ended, MediaEvent::RecordingFinished { saved: false, .. }),
+        "{ended:?}"
+    );
+    assert!(!rig.dir.join("2026/12/07/take.wav.part").exists());
+}

@@ -10,15 +10,23 @@
 //!   file removed, and `saved: false` reported.
 //! - The `.part` lives in the same folder as the final file so the rename is atomic, and a crash
 //!   leaves a `.part` that the start-up sweep repairs or quarantines (`sweep/`).
-//! - Finishing happens on its own thread: an `fsync` can take tens of milliseconds, and the media
-//!   worker that owns a thousand legs must not miss their 20 ms deadlines for it. The worker only
-//!   appends 320 bytes per tick to an 8 KiB buffer. The same thread deletes discarded takes, so a
+//! - Every file operation of a take happens on this thread: creating it, writing it, finishing
+//!   it. A media worker runs the 20 ms clock of a thousand legs at real-time priority, and a
+//!   single `open` or `write` can wait hundreds of milliseconds when the disk is busy (the kernel
+//!   throttles writers under heavy write-back: a worker was seen skipping 22 frames of every leg
+//!   it owned). The worker only collects a take's frames and hands them over every half second
+//!   (`Append`); jobs are done in order, so a take's samples all precede its `Finish`, and a
 //!   discard can never overtake the save it undoes.
+//! - A take that cannot be created or written (disk full) is marked failed on a flag the worker
+//!   reads each tick: the worker ends the take at once, and its `Finish` reports `saved: false`.
 
+use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Seek, SeekFrom, Write};
 use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::Receiver;
+use std::sync::Arc;
 
 use crate::media::api::{LegId, MediaEvent, RecordingEnd};
 use crate::media::wav;
@@ -138,12 +146,31 @@ fn remove_quietly(path: &Path) {
     }
 }
 
-/// Work for the recorder thread.
+/// A take's number, unique in the process (all workers share the recorder thread).
+pub fn next_take() -> u64 {
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    LAST.fetch_add(1, Ordering::Relaxed) + 1
+}
+
+/// Work for the recorder thread, done in the order sent.
 pub enum RecorderJob {
+    /// Create take `take` as `name` (`<name>.part` until it is finished). `failed` is raised if
+    /// it cannot be created or later written.
+    Open {
+        take: u64,
+        name: String,
+        failed: Arc<AtomicBool>,
+    },
+    /// The take's next samples.
+    Append {
+        take: u64,
+        samples: Vec<i16>,
+    },
+    /// The take ended: made durable under its name (`keep`) or dropped, then reported.
     Finish {
+        take: u64,
         leg: LegId,
         name: String,
-        file: RecordingFile,
         duration_ms: u64,
         end: RecordingEnd,
         keep: bool,
@@ -154,23 +181,59 @@ pub enum RecorderJob {
     Stop,
 }
 
-/// The recorder thread: finishes or discards files in order, then reports.
+/// A take the recorder thread holds: its file, or none once it failed.
+struct Take {
+    file: Option<RecordingFile>,
+    failed: Arc<AtomicBool>,
+}
+
+impl Take {
+    fn fail(&mut self, name: &str, error: &io::Error, what: &str) {
+        tracing::error!(name, error = %error, "recording {what} failed (disk full?): ending the take");
+        self.failed.store(true, Ordering::Relaxed);
+        if let Some(file) = self.file.take() {
+            discard_part(file, name);
+        }
+    }
+}
+
+/// The recorder thread: creates, writes and finishes takes in order, and reports each end.
 pub fn run_recorder(jobs: Receiver<RecorderJob>, events: EventSink, dir: PathBuf) {
+    let mut takes: HashMap<u64, (String, Take)> = HashMap::new();
     while let Ok(job) = jobs.recv() {
         match job {
+            RecorderJob::Open { take, name, failed } => {
+                let mut held = Take { file: None, failed };
+                match RecordingFile::create(&dir, &name) {
+                    Ok(file) => held.file = Some(file),
+                    Err(error) => held.fail(&name, &error, "creation"),
+                }
+                takes.insert(take, (name, held));
+            }
+            RecorderJob::Append { take, samples } => {
+                let Some((name, held)) = takes.get_mut(&take) else {
+                    continue;
+                };
+                if let Some(Err(error)) = held.file.as_mut().map(|f| f.append(&samples)) {
+                    held.fail(name, &error, "write");
+                }
+            }
             RecorderJob::Finish {
+                take,
                 leg,
                 name,
-                file,
                 duration_ms,
                 end,
                 keep,
             } => {
-                let saved = if keep {
-                    finish(file, &name)
-                } else {
-                    discard_part(file, &name);
-                    false
+                let file = takes.remove(&take).and_then(|(_, held)| held.file);
+                let saved = match file {
+                    Some(file) if keep => finish(file, &name),
+                    Some(file) => {
+                        discard_part(file, &name);
+                        false
+                    }
+                    None => false,
                 };
                 events(MediaEvent::RecordingFinished {
                     leg,

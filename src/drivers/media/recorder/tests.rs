@@ -102,9 +102,14 @@ fn a_full_disk_is_an_error_never_a_save() -> io::Result<()> {
     Ok(())
 }
 
-#[test]
-fn the_recorder_reports_saved_only_after_a_durable_finish() -> io::Result<()> {
-    let dir = scratch_dir("thread");
+/// The recorder thread on `dir`, its jobs' sender, its events' receiver and its handle.
+fn recorder_thread(
+    dir: &Path,
+) -> (
+    mpsc::Sender<RecorderJob>,
+    mpsc::Receiver<MediaEvent>,
+    std::thread::JoinHandle<()>,
+) {
     let (jobs_tx, jobs) = mpsc::channel();
     let (events_tx, events) = mpsc::channel();
     let sink: EventSink = Arc::new(move |e| {
@@ -112,55 +117,136 @@ fn the_recorder_reports_saved_only_after_a_durable_finish() -> io::Result<()> {
     });
     let thread_dir = dir.to_path_buf();
     let thread = std::thread::spawn(move || run_recorder(jobs, sink, thread_dir));
-    let finish = |name: &str, keep: bool| -> io::Result<RecorderJob> {
-        let mut file = RecordingFile::create(&dir, name)?;
-        file.append(&[5; 160])?;
-        Ok(RecorderJob::Finish {
+    (jobs_tx, events, thread)
+}
+
+/// The jobs of one whole take: opened, 160 samples, finished.
+fn take_jobs(take: u64, name: &str, keep: bool, failed: &Arc<AtomicBool>) -> Vec<RecorderJob> {
+    vec![
+        RecorderJob::Open {
+            take,
+            name: name.into(),
+            failed: Arc::clone(failed),
+        },
+        RecorderJob::Append {
+            take,
+            samples: vec![5; 160],
+        },
+        RecorderJob::Finish {
+            take,
             leg: LegId(1),
             name: name.into(),
-            file,
             duration_ms: 20,
             end: RecordingEnd::Key,
             keep,
-        })
-    };
-    let kept = finish("kept.wav", true)?;
-    let dropped = finish("dropped.wav", false)?;
-    // The part vanishes before finishing (as if deleted by hand): the rename fails.
-    let broken = finish("broken.wav", true)?;
-    fs::remove_file(dir.join("broken.wav.part"))?;
-    for job in [
-        kept,
-        dropped,
-        broken,
-        RecorderJob::Discard {
-            name: "kept.wav".into(),
         },
-    ] {
-        assert!(jobs_tx.send(job).is_ok());
-    }
-    assert!(jobs_tx.send(RecorderJob::Stop).is_ok());
-    assert!(thread.join().is_ok());
-    let saved: Vec<(String, bool)> = events
+    ]
+}
+
+fn saved_of(events: &mpsc::Receiver<MediaEvent>) -> Vec<(String, bool)> {
+    events
         .try_iter()
         .filter_map(|e| match e {
             MediaEvent::RecordingFinished { name, saved, .. } => Some((name, saved)),
             _ => None,
         })
-        .collect();
+        .collect()
+}
+
+#[test]
+fn the_recorder_creates_writes_and_reports_saved_only_after_a_durable_finish() -> io::Result<()> {
+    let dir = scratch_dir("thread");
+    let (jobs, events, thread) = recorder_thread(&dir);
+    let flags: Vec<Arc<AtomicBool>> = (0..3).map(|_| Arc::new(AtomicBool::new(false))).collect();
+    for job in take_jobs(next_take(), "kept.wav", true, &flags[0])
+        .into_iter()
+        .chain(take_jobs(next_take(), "dropped.wav", false, &flags[1]))
+    {
+        assert!(jobs.send(job).is_ok());
+    }
+    // A take whose folder cannot be made (a file is in the way): never saved, its flag raised.
+    fs::write(dir.join("blocked"), b"a file, not a folder")?;
+    for job in take_jobs(next_take(), "blocked/take.wav", true, &flags[2]) {
+        assert!(jobs.send(job).is_ok());
+    }
+    assert!(jobs
+        .send(RecorderJob::Discard {
+            name: "dropped.wav".into()
+        })
+        .is_ok());
+    assert!(jobs.send(RecorderJob::Stop).is_ok());
+    assert!(thread.join().is_ok());
     assert_eq!(
-        saved,
+        saved_of(&events),
         vec![
             ("kept.wav".to_string(), true),
             ("dropped.wav".to_string(), false),
-            ("broken.wav".to_string(), false)
+            ("blocked/take.wav".to_string(), false)
         ]
     );
-    // Discarded after saving; the dropped and broken takes left nothing behind.
+    let flags: Vec<bool> = flags.iter().map(|f| f.load(Ordering::Relaxed)).collect();
+    assert_eq!(
+        flags,
+        [false, false, true],
+        "only the failed take's worker is told"
+    );
+    let (_, samples) = read_wav(&dir.join("kept.wav"));
+    assert_eq!(samples, vec![5; 160]);
+    let mut left: Vec<String> = fs::read_dir(&dir)?
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["blocked", "kept.wav"], "no .part left behind");
+    Ok(())
+}
+
+#[test]
+fn a_take_whose_part_vanished_is_not_saved_and_a_discard_follows_its_save() -> io::Result<()> {
+    let dir = scratch_dir("vanished");
+    let (jobs, events, thread) = recorder_thread(&dir);
+    let flag = Arc::new(AtomicBool::new(false));
+    let mut broken = take_jobs(next_take(), "broken.wav", true, &flag);
+    let finish = broken.pop();
+    for job in broken {
+        assert!(jobs.send(job).is_ok());
+    }
+    // Wait until the part exists, then delete it by hand: the finish's rename fails.
+    let part = dir.join("broken.wav.part");
+    for _ in 0..200 {
+        if part.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    fs::remove_file(&part)?;
+    for job in finish
+        .into_iter()
+        .chain(take_jobs(next_take(), "kept.wav", true, &flag))
+    {
+        assert!(jobs.send(job).is_ok());
+    }
+    assert!(jobs
+        .send(RecorderJob::Discard {
+            name: "kept.wav".into()
+        })
+        .is_ok());
+    assert!(jobs.send(RecorderJob::Stop).is_ok());
+    assert!(thread.join().is_ok());
+    assert_eq!(
+        saved_of(&events),
+        vec![
+            ("broken.wav".to_string(), false),
+            ("kept.wav".to_string(), true)
+        ]
+    );
     let left: Vec<_> = fs::read_dir(&dir)?
         .flatten()
         .map(|e| e.file_name())
         .collect();
-    assert!(left.is_empty(), "{left:?}");
+    assert!(
+        left.is_empty(),
+        "discarded after saving, nothing else left: {left:?}"
+    );
     Ok(())
 }

@@ -4,11 +4,17 @@
 //! A browser leg's WebRTC transport lives here too: it stands between the socket and the leg.
 //!
 //! Why it is shaped so: a leg's socket and files travel with it (`LegIo` is the `Io` of its table
-//! entry), so moving a leg to another worker for a bridge moves everything at once. A write error
-//! (disk full) ends the recording at once; the recorder then reports `saved: false`.
+//! entry), so moving a leg to another worker for a bridge moves everything at once. A take's
+//! samples are collected here and handed to the recorder thread every half second: no file is
+//! opened or written on the worker (recorder/mod.rs). A take the recorder could not create or
+//! write (disk full) raises its flag, the worker ends it at the next tick, and the recorder
+//! reports `saved: false`.
 
 use std::net::{SocketAddr, UdpSocket};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Sender;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::media::api::{LegId, MediaEvent, RecordSpec, RecordingEnd};
@@ -17,7 +23,7 @@ use crate::media::webrtc::{BrowserTransport, Connection, Outputs, BROWSER_PEER};
 
 use super::Worker;
 use crate::drivers::media::playback_file::RecordingReader;
-use crate::drivers::media::recorder::{recording_path, RecorderJob, RecordingFile};
+use crate::drivers::media::recorder::{next_take, recording_path, RecorderJob};
 use crate::drivers::media::Shared;
 
 pub struct LegIo {
@@ -30,11 +36,33 @@ pub struct LegIo {
     browser_out: Outputs,
 }
 
+/// Samples handed to the recorder thread at a time: half a second, 8 KB.
+const BATCH_SAMPLES: usize = 4_000;
+
 struct ActiveRecording {
-    file: RecordingFile,
+    take: u64,
     name: String,
-    /// A write failed: the take is ended and must not be reported saved.
-    failed: bool,
+    /// Raised by the recorder thread when the take could not be created or written.
+    failed: Arc<AtomicBool>,
+    /// The worker has ended the take for that.
+    stopped: bool,
+    /// Samples not yet handed to the recorder thread.
+    batch: Vec<i16>,
+}
+
+impl ActiveRecording {
+    /// Hands the collected samples to the recorder thread. If it is gone, the take's `Finish`
+    /// cannot be sent either, and the take is reported not saved there.
+    fn flush(&mut self, recorder: &Sender<RecorderJob>) {
+        if self.batch.is_empty() {
+            return;
+        }
+        let samples = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH_SAMPLES));
+        let _ = recorder.send(RecorderJob::Append {
+            take: self.take,
+            samples,
+        });
+    }
 }
 
 impl LegIo {
@@ -170,19 +198,27 @@ impl LegIo {
         }
     }
 
-    /// Appends the frame the leg recorded this tick.
-    pub fn write_recorded(&mut self, leg: &mut Leg) {
-        let (Some(frame), Some(active)) = (leg.recorded_frame(), &mut self.recording) else {
+    /// Collects the frame the leg recorded this tick, handing a full batch to the recorder; a
+    /// take the recorder failed is ended here.
+    pub fn write_recorded(&mut self, leg: &mut Leg, recorder: &Sender<RecorderJob>) {
+        let Some(active) = &mut self.recording else {
             return;
         };
-        if active.failed {
+        if active.failed.load(Ordering::Relaxed) {
+            if !active.stopped {
+                active.stopped = true;
+                tracing::error!(leg = %leg.id(), name = active.name,
+                    "recording could not be written (disk full?): ending the take");
+                leg.stop_recording(true);
+            }
             return;
         }
-        if let Err(e) = active.file.append(frame) {
-            tracing::error!(leg = %leg.id(), name = active.name, error = %e,
-                "recording write failed (disk full?): ending the take");
-            active.failed = true;
-            leg.stop_recording(true);
+        let Some(frame) = leg.recorded_frame() else {
+            return;
+        };
+        active.batch.extend_from_slice(frame);
+        if active.batch.len() >= BATCH_SAMPLES {
+            active.flush(recorder);
         }
     }
 }
@@ -210,17 +246,18 @@ fn finish_recording(
     duration_ms: u64,
     keep: bool,
 ) {
-    let Some(active) = io.recording.take() else {
+    let Some(mut active) = io.recording.take() else {
         tracing::warn!(leg = %leg, "a recording ended that had no file");
         return;
     };
+    active.flush(&shared.recorder);
     let job = RecorderJob::Finish {
+        take: active.take,
         leg,
         name: active.name.clone(),
-        file: active.file,
         duration_ms,
         end,
-        keep: keep && !active.failed,
+        keep: keep && !active.failed.load(Ordering::Relaxed),
     };
     if shared.recorder.send(job).is_err() {
         tracing::error!(
@@ -253,19 +290,26 @@ impl Worker {
         // A take already running is finished first (kept).
         entry.leg.stop_recording(true);
         dispatch_events(&mut entry.leg, &mut entry.io, &shared);
-        match RecordingFile::create(&shared.recordings_dir, &spec.name) {
-            Ok(file) => {
-                entry.io.recording = Some(ActiveRecording {
-                    file,
-                    name: spec.name.clone(),
-                    failed: false,
-                });
-                entry.leg.start_recording(&spec);
-            }
-            Err(e) => {
-                tracing::error!(leg = %leg, name = spec.name, error = %e, "recording could not be created");
-                (shared.events)(not_saved(leg, spec.name, RecordingEnd::Stopped));
-            }
+        // The file is created on the recorder thread, never here (see the module's note).
+        let take = next_take();
+        let failed = Arc::new(AtomicBool::new(false));
+        let open = RecorderJob::Open {
+            take,
+            name: spec.name.clone(),
+            failed: Arc::clone(&failed),
+        };
+        if shared.recorder.send(open).is_err() {
+            tracing::error!(leg = %leg, name = spec.name, "recorder thread gone: recording not started");
+            (shared.events)(not_saved(leg, spec.name, RecordingEnd::Stopped));
+            return;
         }
+        entry.io.recording = Some(ActiveRecording {
+            take,
+            name: spec.name.clone(),
+            failed,
+            stopped: false,
+            batch: Vec::with_capacity(BATCH_SAMPLES),
+        });
+        entry.leg.start_recording(&spec);
     }
 }

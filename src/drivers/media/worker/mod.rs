@@ -240,7 +240,9 @@ impl Worker {
         }
         self.table.tick(now);
         for entry in self.table.iter_mut() {
-            entry.io.write_recorded(&mut entry.leg);
+            entry
+                .io
+                .write_recorded(&mut entry.leg, &self.shared.recorder);
             entry
                 .io
                 .open_requested(&mut entry.leg, &self.shared.recordings_dir);
