@@ -270,6 +270,59 @@ fn a_call_taker_answers_in_chromium_audio_flows_both_ways_and_the_page_hangs_up(
     let message = engine.get_json(&format!("/api/messages/{}", code.trim()), &token);
     assert_eq!(message["text"], "چراغ کوچه خاموش است", "{message:#}");
 
+    // Hold: the citizen hears music, not the call-taker; resuming joins them again.
+    click(&browser, "#hold");
+    wait_for(Duration::from_secs(10), "the page shows the hold", || {
+        browser
+            .text_of("#call-status")
+            .filter(|t| t.contains("انتظار"))
+    });
+    let mark = peer.mark();
+    peer.send_audio_pcmu(&tone(&[CITIZEN_TONE], 2000, 8000.0));
+    let on_hold = peer.since(mark);
+    let held_share = tone_share(&on_hold.pcm(), BROWSER_TONE);
+    eprintln!(
+        "on hold the citizen heard {} audible ms; 1 kHz share {held_share:.2}",
+        on_hold.audible_ms(500)
+    );
+    assert!(
+        held_share < 0.1,
+        "on hold the call-taker is not heard ({held_share:.2})"
+    );
+    assert!(
+        on_hold.audible_ms(500) > 1000,
+        "on hold the citizen hears music"
+    );
+    click(&browser, "#hold");
+    wait_for(Duration::from_secs(10), "the page resumes", || {
+        browser
+            .text_of("#call-status")
+            .filter(|t| t.contains("در حال گفتگو"))
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let mark = peer.mark();
+    peer.send_audio_pcmu(&tone(&[CITIZEN_TONE], 2000, 8000.0));
+    let resumed = tone_share(&peer.since(mark).pcm(), BROWSER_TONE);
+    assert!(
+        resumed > 0.3,
+        "resumed: the citizen hears the call-taker again ({resumed:.2})"
+    );
+    // A key from the page's pad reaches the citizen as an RFC 4733 event (payload type 101).
+    let mark = peer.mark();
+    click(&browser, "#pad button[data-key='5']");
+    peer.send_audio_pcmu(&tone(&[CITIZEN_TONE], 1000, 8000.0));
+    let events: Vec<u8> = peer
+        .since(mark)
+        .packets
+        .iter()
+        .filter(|p| p.pt == 101)
+        .filter_map(|p| p.payload.first().copied())
+        .collect();
+    assert!(
+        events.contains(&5),
+        "the citizen receives the key 5: {events:?}"
+    );
+
     click(&browser, "#hangup");
     assert!(call.wait(), "the citizen gets the engine's BYE");
     wait_for(Duration::from_secs(10), "the page ends the call", || {
