@@ -27,12 +27,13 @@ use axum::Extension;
 use super::auth::{cookie_token, role_of, ManagerOnly};
 use super::message_access::unavailable;
 use super::messages::{private, MessageJson};
+use super::password_sign_in::{self, Account, Problem};
 use super::wallboard::{
-    expired_cookie, form_value, html_with, same_origin, see_other, session_cookie, with_cookie,
+    expired_cookie, html_with, same_origin, see_other, session_cookie, with_cookie,
     MEDIA_CONTENT_SECURITY_POLICY,
 };
 use super::{ApiError, Authorized, WebState};
-use crate::store::{check_mailbox, AuditEntry, Role, Secret};
+use crate::store::{AuditEntry, Role};
 
 /// The manager's page once signed in: markup, style and script in one file.
 const MAILBOX_HTML: &str = include_str!("mailbox.html");
@@ -116,36 +117,6 @@ fn forget_old(times: &mut VecDeque<i64>, now: i64) {
     }
 }
 
-/// Why the sign-in form is shown again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Problem {
-    /// Unknown mailbox or wrong password: one answer for both.
-    Wrong,
-    Locked,
-    Unavailable,
-    OtherOrigin,
-}
-
-impl Problem {
-    fn status(self) -> StatusCode {
-        match self {
-            Self::Wrong => StatusCode::UNAUTHORIZED,
-            Self::Locked => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            Self::OtherOrigin => StatusCode::FORBIDDEN,
-        }
-    }
-
-    fn text(self) -> &'static str {
-        match self {
-            Self::Wrong => "شمارهٔ صندوق یا گذرواژه نادرست است.",
-            Self::Locked => "تلاش‌های نادرست بیش از اندازه بود؛ پانزده دقیقه بعد دوباره تلاش کنید.",
-            Self::Unavailable => "سامانه موقتاً پاسخ نمی‌دهد؛ چند لحظه بعد دوباره تلاش کنید.",
-            Self::OtherOrigin => "این درخواست از صفحهٔ دیگری آمده است.",
-        }
-    }
-}
-
 /// `GET /mailbox`: the mailbox page for a signed-in manager, else the sign-in form.
 pub(super) async fn page(State(state): State<WebState>, headers: HeaderMap) -> Response {
     let Some(token) = cookie_token(&headers) else {
@@ -171,82 +142,10 @@ pub(super) async fn sign_in(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if !same_origin(&headers) {
-        return problem(Problem::OtherOrigin);
+    match password_sign_in::sign_in(Account::Manager, &state, peer.ip(), &headers, &body).await {
+        Ok(token) => with_cookie(see_other("/mailbox"), &session_cookie(&token)),
+        Err(why) => problem(why),
     }
-    let mailbox = form_value(&body, "mailbox").unwrap_or_default();
-    let mailbox = crate::ivr::words::to_latin_digits(mailbox.trim());
-    let password = form_value(&body, "password").unwrap_or_default();
-    let mailbox_key = format!("mailbox:{mailbox}");
-    let keys = [mailbox_key.clone(), format!("ip:{}", ip_key(peer.ip()))];
-    // A malformed mailbox is not a mailbox: the log names only well-formed ones.
-    let well_formed = check_mailbox(&mailbox).is_ok();
-    let actor = if well_formed {
-        format!("manager:{mailbox}")
-    } else {
-        "manager:?".to_string()
-    };
-    let limiter = &state.sign_in_limiter;
-    let failed = |reason: &str| {
-        tracing::warn!(%actor, peer = %peer.ip(), %reason, "web sign-in failed");
-    };
-    if limiter.locked(&keys) {
-        failed("locked_out");
-        // Logged as a failure too: a lockout is what an attack on a mailbox looks like.
-        let logged = log(&state, &actor, "sign_in_failed", "locked out").await;
-        return problem(if logged {
-            Problem::Locked
-        } else {
-            Problem::Unavailable
-        });
-    }
-    let verified = if well_formed && !password.is_empty() {
-        state
-            .store
-            .verify_manager(&mailbox, Secret::Password, &password)
-            .await
-    } else {
-        Ok(false)
-    };
-    match verified {
-        Ok(true) => {}
-        Ok(false) => {
-            failed("wrong_mailbox_or_password");
-            limiter.failed(&keys);
-            let logged = log(
-                &state,
-                &actor,
-                "sign_in_failed",
-                "wrong mailbox or password",
-            )
-            .await;
-            return problem(if logged {
-                Problem::Wrong
-            } else {
-                Problem::Unavailable
-            });
-        }
-        Err(error) => {
-            tracing::error!(%error, "cannot check a manager's password");
-            return problem(Problem::Unavailable);
-        }
-    }
-    limiter.succeeded(&mailbox_key);
-    let token = match state
-        .store
-        .create_session_token(&Role::Manager(mailbox.clone()), SESSION)
-        .await
-    {
-        Ok(token) => token,
-        Err(error) => {
-            tracing::error!(%error, "cannot make a manager's session");
-            return problem(Problem::Unavailable);
-        }
-    };
-    if !log(&state, &actor, "sign_in", "password").await {
-        return problem(Problem::Unavailable);
-    }
-    with_cookie(see_other("/mailbox"), &session_cookie(&token))
 }
 
 /// An IPv6 client usually holds a whole /64: count it as one source.
@@ -326,7 +225,7 @@ fn sign_in_form(status: StatusCode, problem: Option<Problem>) -> Response {
     let error = problem.map_or(String::new(), |problem| {
         format!(
             "<p id=\"signin-error\" role=\"alert\">{}</p>",
-            problem.text()
+            problem.text(Account::Manager)
         )
     });
     let page = format!(

@@ -37,6 +37,7 @@ mod live;
 mod mailbox;
 mod message_access;
 mod messages;
+mod password_sign_in;
 pub mod phone;
 mod queue_metrics;
 mod recordings;

@@ -4,12 +4,8 @@
 //! Why the softphone's password: a call-taker already has one secret, the one their softphone
 //! registers with; the store keeps only its digest HA1, which is enough to check it. A good one
 //! gets a 12-hour session token (role `agent:ID`) in the same `HttpOnly; SameSite=Strict` cookie
-//! as the other pages, so the phone's WebSocket and the message API accept it. Failures count
-//! per agent and per address in the managers' limiter (five in 15 minutes, then 429), every
-//! sign-in and failure is in the audit log, and an unknown agent gets the same answer as a wrong
-//! password.
-
-use std::net::IpAddr;
+//! as the other pages, so the phone's WebSocket and the message API accept it. The flow, its
+//! lockout and its audit log are the managers' (`password_sign_in.rs`).
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -18,9 +14,9 @@ use axum::response::Response;
 use axum::Extension;
 
 use super::auth::{cookie_token, role_of};
-use super::mailbox::{ip_key, log, SESSION};
+use super::password_sign_in::{self, Account, Problem};
 use super::wallboard::{
-    expired_cookie, form_value, html_with, same_origin, see_other, session_cookie, with_cookie,
+    expired_cookie, html_with, same_origin, see_other, session_cookie, with_cookie,
 };
 use super::{ApiError, PeerAddr, WebState};
 use crate::store::Role;
@@ -33,35 +29,6 @@ const AGENT_HTML: &str = include_str!("agent.html");
 const AGENT_CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'unsafe-inline'; \
      style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; media-src 'self' blob:; \
      form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Problem {
-    /// Unknown agent or wrong password: one answer for both.
-    Wrong,
-    Locked,
-    Unavailable,
-    OtherOrigin,
-}
-
-impl Problem {
-    fn status(self) -> StatusCode {
-        match self {
-            Self::Wrong => StatusCode::UNAUTHORIZED,
-            Self::Locked => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            Self::OtherOrigin => StatusCode::FORBIDDEN,
-        }
-    }
-
-    fn text(self) -> &'static str {
-        match self {
-            Self::Wrong => "شمارهٔ کارشناس یا گذرواژه نادرست است.",
-            Self::Locked => "تلاش‌های نادرست بیش از اندازه بود؛ پانزده دقیقه بعد دوباره تلاش کنید.",
-            Self::Unavailable => "سامانه موقتاً پاسخ نمی‌دهد؛ چند لحظه بعد دوباره تلاش کنید.",
-            Self::OtherOrigin => "این درخواست از صفحهٔ دیگری آمده است.",
-        }
-    }
-}
 
 /// `GET /agent`: the agent page for a signed-in call-taker, else the sign-in form.
 pub(super) async fn page(State(state): State<WebState>, headers: HeaderMap) -> Response {
@@ -76,82 +43,18 @@ pub(super) async fn page(State(state): State<WebState>, headers: HeaderMap) -> R
     }
 }
 
-/// `POST /agent/signin` with form fields `agent` and `password`: 303 to `/agent` with the
-/// session cookie, or the form again: 401 wrong, 429 locked out, 503 store down.
+/// `POST /agent/signin` with form fields `agent` and `password` (the softphone's): 303 to
+/// `/agent` with the session cookie, or the form again: 401 wrong, 429 locked out, 503 store down.
 pub(super) async fn sign_in(
     State(state): State<WebState>,
     Extension(PeerAddr(peer)): Extension<PeerAddr>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if !same_origin(&headers) {
-        return problem(Problem::OtherOrigin);
+    match password_sign_in::sign_in(Account::Agent, &state, peer.ip(), &headers, &body).await {
+        Ok(token) => with_cookie(see_other("/agent"), &session_cookie(&token)),
+        Err(why) => problem(why),
     }
-    let agent = form_value(&body, "agent").unwrap_or_default();
-    let agent = crate::ivr::words::to_latin_digits(agent.trim());
-    let password = form_value(&body, "password").unwrap_or_default();
-    let well_formed = crate::store::check_name("agent id", &agent).is_ok();
-    let actor = if well_formed {
-        format!("agent:{agent}")
-    } else {
-        "agent:?".to_string()
-    };
-    let agent_key = format!("agent:{agent}");
-    let keys = [agent_key.clone(), format!("ip:{}", ip_key(peer.ip()))];
-    let limiter = &state.sign_in_limiter;
-    let failed = |reason: &str, ip: IpAddr| {
-        tracing::warn!(%actor, peer = %ip, %reason, "web sign-in failed");
-    };
-    if limiter.locked(&keys) {
-        failed("locked_out", peer.ip());
-        let logged = log(&state, &actor, "sign_in_failed", "locked out").await;
-        return problem(if logged {
-            Problem::Locked
-        } else {
-            Problem::Unavailable
-        });
-    }
-    let verified = if well_formed && !password.is_empty() {
-        state
-            .store
-            .verify_agent_password(&agent, &state.phones.realm, &password)
-            .await
-    } else {
-        Ok(false)
-    };
-    match verified {
-        Ok(true) => {}
-        Ok(false) => {
-            failed("wrong_agent_or_password", peer.ip());
-            limiter.failed(&keys);
-            let logged = log(&state, &actor, "sign_in_failed", "wrong agent or password").await;
-            return problem(if logged {
-                Problem::Wrong
-            } else {
-                Problem::Unavailable
-            });
-        }
-        Err(error) => {
-            tracing::error!(%error, "cannot check an agent's password");
-            return problem(Problem::Unavailable);
-        }
-    }
-    limiter.succeeded(&agent_key);
-    let token = match state
-        .store
-        .create_session_token(&Role::Agent(agent.clone()), SESSION)
-        .await
-    {
-        Ok(token) => token,
-        Err(error) => {
-            tracing::error!(%error, "cannot make an agent's session");
-            return problem(Problem::Unavailable);
-        }
-    };
-    if !log(&state, &actor, "sign_in", "password").await {
-        return problem(Problem::Unavailable);
-    }
-    with_cookie(see_other("/agent"), &session_cookie(&token))
 }
 
 /// `POST /agent/signout`: ends the session on the server (its token is deleted), forgets the
@@ -180,7 +83,7 @@ fn sign_in_form(status: StatusCode, problem: Option<Problem>) -> Response {
     let error = problem.map_or(String::new(), |problem| {
         format!(
             "<p id=\"signin-error\" role=\"alert\">{}</p>",
-            problem.text()
+            problem.text(Account::Agent)
         )
     });
     let page = format!(
