@@ -196,13 +196,18 @@ fn one_source_cannot_hold_two_thousand_tcp_connections() {
             held.push(stream);
         }
     }
-    // Wait until the engine has accepted every one of them: 2,000 accepts from one backlog take
-    // a few seconds on a busy machine (another test's flood may share the two cores).
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while metric(&engine, "pasokh_sip_tcp_opened_total") < held.len() as u64
-        && Instant::now() < deadline
-    {
-        std::thread::sleep(Duration::from_millis(100));
+    // Wait until the engine has accepted what reached it. The client's connect can succeed for a
+    // connection the kernel then drops from a full accept queue (after a long test run about 128
+    // of the 2,000 never reach the engine), so the counts below are of what the engine accepted.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut accepted = 0;
+    while Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(500));
+        let now = metric(&engine, "pasokh_sip_tcp_opened_total");
+        if now == accepted && now > 0 {
+            break; // settled
+        }
+        accepted = now;
     }
     assert!(
         held.len() >= 1_990,
@@ -220,8 +225,27 @@ fn one_source_cannot_hold_two_thousand_tcp_connections() {
             .unwrap_or(0)
     };
     eprintln!("2,000 connections from one source: {open_now} open, {refused} closed at once");
+    // Every accepted connection is open (32 at most), refused at once, or, when accepting took
+    // longer than `tcp_first_message_s` on a busy machine, one of the first 32 closed for sending
+    // nothing, which freed its place for a later one.
+    let closed_all: u64 = {
+        let (_, text) = engine.get("/metrics", None);
+        text.lines()
+            .filter(|l| l.starts_with("pasokh_sip_tcp_closed_total{"))
+            .filter_map(|l| l.rsplit(' ').next()?.trim().parse::<u64>().ok())
+            .sum()
+    };
+    eprintln!("the engine accepted {accepted}, closed {closed_all} in all");
+    assert!(
+        accepted >= 1_500,
+        "most connections reached the engine ({accepted})"
+    );
     assert!(open_now <= 32, "at most 32 kept ({open_now})");
-    assert!(refused >= 1_900, "the rest closed at once ({refused})");
+    assert!(
+        closed_all + open_now >= accepted.saturating_sub(5),
+        "none of the rest kept ({closed_all} closed, {open_now} open of {accepted})"
+    );
+    assert!(refused >= 1_500, "most closed at once ({refused})");
 
     // A clean source meanwhile: its OPTIONS over TCP is answered.
     let mut clean = socket2_connect_from([127, 0, 0, 5], target)
