@@ -274,24 +274,24 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn prefill_files_the_mix_over_ten_days() {
+    async fn prefill_files_the_mix_over_ten_days() -> Result<(), crate::store::StoreError> {
         let dir = crate::store::test_support::TempDir::new("load-prefill");
-        let store = Store::open(dir.path()).await.expect("store");
+        let store = Store::open(dir.path()).await?;
         let now = 1_800_000_000_000;
-        prefill(&store, 4_005, now).await.expect("prefill");
-        assert_eq!(store.count_messages().await.expect("count"), 4_005);
+        prefill(&store, 4_005, now).await?;
+        assert_eq!(store.count_messages().await?, 4_005);
         let page = store
             .list_messages(&crate::store::MessageFilter {
                 limit: u32::MAX,
                 ..Default::default()
             })
-            .await
-            .expect("list");
+            .await?;
         assert!(page
             .iter()
             .all(|m| m.created_at >= now - TEN_DAYS_MS && m.created_at < now));
         assert_eq!(page.iter().filter(|m| m.line == "137").count(), 1_600);
         assert!(page.iter().all(|m| m.call_id.starts_with(PREFILL_CALL_ID)));
         store.close().await;
+        Ok(())
     }
 }

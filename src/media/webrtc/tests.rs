@@ -14,6 +14,7 @@ const CLIENT: &str = "10.0.0.2:50000";
 /// without reading the clock once; every later instant is this one plus virtual time, so
 /// nothing in a test depends on when it ran.
 fn virtual_origin() -> Instant {
+    // Deliberate, tests only: the one read of the clock, as an anchor (see above).
     Instant::now()
 }
 
