@@ -29,7 +29,7 @@ use super::message_access::unavailable;
 use super::messages::{private, MessageJson};
 use super::password_sign_in::{self, Account, Problem};
 use super::wallboard::{
-    expired_cookie, html_with, same_origin, see_other, session_cookie, with_cookie,
+    expired_cookie, html_with, see_other, session_cookie, with_cookie,
     MEDIA_CONTENT_SECURITY_POLICY,
 };
 use super::{ApiError, Authorized, WebState};
@@ -120,17 +120,15 @@ fn forget_old(times: &mut VecDeque<i64>, now: i64) {
 /// `GET /mailbox`: the mailbox page for a signed-in manager, else the sign-in form.
 pub(super) async fn page(State(state): State<WebState>, headers: HeaderMap) -> Response {
     let Some(token) = cookie_token(&headers) else {
-        return sign_in_form(StatusCode::OK, None);
+        return form(None);
     };
     match role_of(&state, token).await {
         Ok(Role::Manager(_)) => {
             html_with(StatusCode::OK, MAILBOX_HTML, MEDIA_CONTENT_SECURITY_POLICY)
         }
-        Ok(_) => sign_in_form(StatusCode::OK, None),
-        Err(ApiError::Unavailable) => {
-            sign_in_form(Problem::Unavailable.status(), Some(Problem::Unavailable))
-        }
-        Err(_) => with_cookie(sign_in_form(StatusCode::OK, None), &expired_cookie()),
+        Ok(_) => form(None),
+        Err(ApiError::Unavailable) => form(Some(Problem::Unavailable)),
+        Err(_) => with_cookie(form(None), &expired_cookie()),
     }
 }
 
@@ -144,7 +142,7 @@ pub(super) async fn sign_in(
 ) -> Response {
     match password_sign_in::sign_in(Account::Manager, &state, peer.ip(), &headers, &body).await {
         Ok(token) => with_cookie(see_other("/mailbox"), &session_cookie(&token)),
-        Err(why) => problem(why),
+        Err(why) => form(Some(why)),
     }
 }
 
@@ -184,18 +182,13 @@ pub(super) async fn log(state: &WebState, actor: &str, action: &str, detail: &st
 /// a copied cookie stops working too), forgets the cookie and shows the sign-in form. Only a
 /// manager's session token is deleted here: an API token pasted into another page is not.
 pub(super) async fn sign_out(State(state): State<WebState>, headers: HeaderMap) -> Response {
-    if !same_origin(&headers) {
-        return problem(Problem::OtherOrigin);
-    }
-    if let Some(token) = super::auth::cookie_token(&headers) {
-        if let Ok(Some(Role::Manager(_))) = state.store.verify_token(token).await {
-            if let Err(error) = state.store.revoke_token_text(token).await {
-                tracing::error!(%error, "a manager's session could not be ended");
-                return problem(Problem::Unavailable);
-            }
-        }
-    }
-    with_cookie(see_other("/mailbox"), &expired_cookie())
+    password_sign_in::sign_out(
+        Account::Manager,
+        &state,
+        &headers,
+        MEDIA_CONTENT_SECURITY_POLICY,
+    )
+    .await
 }
 
 /// `GET /api/mailbox`: the signed-in manager's messages, waiting first (oldest first), then the
@@ -216,54 +209,7 @@ pub(super) async fn list(
     Ok(private(messages))
 }
 
-fn problem(problem: Problem) -> Response {
-    sign_in_form(problem.status(), Some(problem))
-}
-
-/// The sign-in form, in Persian, right to left.
-fn sign_in_form(status: StatusCode, problem: Option<Problem>) -> Response {
-    let error = problem.map_or(String::new(), |problem| {
-        format!(
-            "<p id=\"signin-error\" role=\"alert\">{}</p>",
-            problem.text(Account::Manager)
-        )
-    });
-    let page = format!(
-        r#"<!DOCTYPE html>
-<html lang="fa" dir="rtl">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>ورود به صندوق پیام مدیران — پاسخ</title>
-<style>
-  body {{ margin: 0; min-height: 100vh; display: flex; align-items: center; justify-content: center;
-         background: #f3f5f8; color: #1c2633; font-family: Vazirmatn, Tahoma, "DejaVu Sans", sans-serif; }}
-  main {{ background: #fff; padding: 2.5rem 3rem; border-radius: 1rem; width: min(30rem, 90vw);
-          box-shadow: 0 2px 12px rgba(0,0,0,.08); }}
-  h1 {{ margin-top: 0; font-size: 1.6rem; }}
-  label {{ display: block; font-size: 1.1rem; margin: 1rem 0 .4rem; }}
-  input {{ width: 100%; box-sizing: border-box; font-size: 1.2rem; padding: .6rem; direction: ltr;
-          border-radius: .4rem; border: 1px solid #b8c3d1; }}
-  button {{ margin-top: 1.2rem; font-size: 1.2rem; padding: .6rem 2rem; border: 0; border-radius: .4rem;
-           background: #2f80ed; color: #fff; cursor: pointer; }}
-  #signin-error {{ background: #fde8ea; color: #8a1c27; padding: .8rem 1rem; border-radius: .4rem; }}
-</style>
-</head>
-<body>
-<main>
-  <h1>صندوق پیام صوتی مدیران</h1>
-  {error}
-  <form method="post" action="/mailbox/signin">
-    <label for="mailbox">شمارهٔ صندوق</label>
-    <input id="mailbox" name="mailbox" inputmode="numeric" autocomplete="username" required autofocus>
-    <label for="password">گذرواژه</label>
-    <input id="password" name="password" type="password" autocomplete="current-password" required>
-    <button id="signin" type="submit">ورود</button>
-  </form>
-</main>
-</body>
-</html>
-"#
-    );
-    html_with(status, page, MEDIA_CONTENT_SECURITY_POLICY)
+/// The sign-in form, with `problem`'s sentence and status when there is one.
+fn form(problem: Option<Problem>) -> Response {
+    password_sign_in::form(Account::Manager, problem, MEDIA_CONTENT_SECURITY_POLICY)
 }

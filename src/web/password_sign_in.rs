@@ -10,9 +10,13 @@
 use std::net::IpAddr;
 
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 
+use super::auth::cookie_token;
 use super::mailbox::{ip_key, log, SESSION};
-use super::wallboard::{form_value, same_origin};
+use super::wallboard::{
+    expired_cookie, form_value, html_with, same_origin, see_other, with_cookie,
+};
 use super::WebState;
 use crate::store::{check_mailbox, Role, Secret, StoreError};
 
@@ -26,6 +30,40 @@ pub(super) enum Account {
 }
 
 impl Account {
+    /// The page the account signs in to (and goes back to after signing out).
+    pub(super) fn home(self) -> &'static str {
+        match self {
+            Account::Manager => "/mailbox",
+            Account::Agent => "/agent",
+        }
+    }
+
+    /// Whether a session of `role` is this kind of account's.
+    fn owns(self, role: &Role) -> bool {
+        matches!(
+            (self, role),
+            (Account::Manager, Role::Manager(_)) | (Account::Agent, Role::Agent(_))
+        )
+    }
+
+    /// The form's words: title, heading, the account's label, the password's label.
+    fn words(self) -> [&'static str; 4] {
+        match self {
+            Account::Manager => [
+                "ورود به صندوق پیام مدیران — پاسخ",
+                "صندوق پیام صوتی مدیران",
+                "شمارهٔ صندوق",
+                "گذرواژه",
+            ],
+            Account::Agent => [
+                "ورود کارشناس پاسخگویی — پاسخ",
+                "میز پاسخگویی کارشناس",
+                "شمارهٔ کارشناس",
+                "گذرواژه (همان گذرواژهٔ تلفن نرم‌افزاری)",
+            ],
+        }
+    }
+
     /// The form field that names the account.
     fn field(self) -> &'static str {
         match self {
@@ -183,4 +221,81 @@ pub(super) async fn sign_in(
         return Err(Problem::Unavailable);
     }
     Ok(token)
+}
+
+/// `POST <home>/signout`: ends the session on the server (its token is deleted, so a copied
+/// cookie stops working too), forgets the cookie and goes back to the sign-in form. Only this
+/// kind of account's session token is deleted: an API token pasted into the page is not.
+pub(super) async fn sign_out(
+    account: Account,
+    state: &WebState,
+    headers: &HeaderMap,
+    policy: &'static str,
+) -> Response {
+    if !same_origin(headers) {
+        return form(account, Some(Problem::OtherOrigin), policy);
+    }
+    if let Some(token) = cookie_token(headers) {
+        if let Ok(Some(role)) = state.store.verify_token(token).await {
+            if account.owns(&role) {
+                if let Err(error) = state.store.revoke_token_text(token).await {
+                    tracing::error!(%error, %role, "a web session could not be ended");
+                    return form(account, Some(Problem::Unavailable), policy);
+                }
+            }
+        }
+    }
+    with_cookie(see_other(account.home()), &expired_cookie())
+}
+
+/// The sign-in form, in Persian, right to left: 200 without a problem, else the problem's status
+/// and its sentence. `policy` is the page's content security policy.
+pub(super) fn form(account: Account, problem: Option<Problem>, policy: &'static str) -> Response {
+    let status = problem.map_or(StatusCode::OK, Problem::status);
+    let error = problem.map_or(String::new(), |problem| {
+        format!(
+            "<p id=\"signin-error\" role=\"alert\">{}</p>",
+            problem.text(account)
+        )
+    });
+    let [title, heading, label, password_label] = account.words();
+    let (home, field) = (account.home(), account.field());
+    let page = format!(
+        r#"<!DOCTYPE html>
+<html lang="fa" dir="rtl">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>
+  body {{ margin: 0; min-height: 100vh; display: flex; align-items: center; justify-content: center;
+         background: #f3f5f8; color: #1c2633; font-family: Vazirmatn, Tahoma, "DejaVu Sans", sans-serif; }}
+  main {{ background: #fff; padding: 2.5rem 3rem; border-radius: 1rem; width: min(30rem, 90vw);
+          box-shadow: 0 2px 12px rgba(0,0,0,.08); }}
+  h1 {{ margin-top: 0; font-size: 1.6rem; }}
+  label {{ display: block; font-size: 1.1rem; margin: 1rem 0 .4rem; }}
+  input {{ width: 100%; box-sizing: border-box; font-size: 1.2rem; padding: .6rem; direction: ltr;
+          border-radius: .4rem; border: 1px solid #b8c3d1; }}
+  button {{ margin-top: 1.2rem; font-size: 1.2rem; padding: .6rem 2rem; border: 0; border-radius: .4rem;
+           background: #2f80ed; color: #fff; cursor: pointer; }}
+  #signin-error {{ background: #fde8ea; color: #8a1c27; padding: .8rem 1rem; border-radius: .4rem; }}
+</style>
+</head>
+<body>
+<main>
+  <h1>{heading}</h1>
+  {error}
+  <form method="post" action="{home}/signin">
+    <label for="{field}">{label}</label>
+    <input id="{field}" name="{field}" inputmode="numeric" autocomplete="username" required autofocus>
+    <label for="password">{password_label}</label>
+    <input id="password" name="password" type="password" autocomplete="current-password" required>
+    <button id="signin" type="submit">ورود</button>
+  </form>
+</main>
+</body>
+</html>
+"#
+    );
+    html_with(status, page, policy)
 }
