@@ -522,16 +522,7 @@ impl Engine {
     /// Every leg (SIP or browser) ringing or talking for `caller` at `agent`'s phones.
     pub(crate) fn offer_legs(&self, caller: CallKey, agent: &str) -> Vec<LegId> {
         let mut legs = self.agent_legs.of_offer(caller, agent);
-        legs.extend(
-            self.browser_phones
-                .of_caller(caller)
-                .into_iter()
-                .filter(|leg| {
-                    self.browser_phones
-                        .get(*leg)
-                        .is_some_and(|l| l.agent == agent)
-                }),
-        );
+        legs.extend(self.browser_phones.of_offer(caller, agent));
         legs.sort_unstable();
         legs
     }

@@ -76,22 +76,24 @@ impl BrowserPhones {
 
     /// Every leg of `phone`.
     pub fn legs_of_phone(&self, phone: PhoneId) -> Vec<LegId> {
-        let mut legs: Vec<LegId> = self
-            .legs
-            .values()
-            .filter(|l| l.phone == phone)
-            .map(|l| l.leg)
-            .collect();
-        legs.sort_unstable();
-        legs
+        self.matching(|l| l.phone == phone)
     }
 
     /// The legs offered for `caller` (to any agent).
     pub fn of_caller(&self, caller: CallKey) -> Vec<LegId> {
+        self.matching(|l| l.caller == caller)
+    }
+
+    /// The legs offered for `caller` to `agent`'s pages.
+    pub fn of_offer(&self, caller: CallKey, agent: &str) -> Vec<LegId> {
+        self.matching(|l| l.caller == caller && l.agent == agent)
+    }
+
+    fn matching(&self, wanted: impl Fn(&BrowserLeg) -> bool) -> Vec<LegId> {
         let mut legs: Vec<LegId> = self
             .legs
             .values()
-            .filter(|l| l.caller == caller)
+            .filter(|l| wanted(l))
             .map(|l| l.leg)
             .collect();
         legs.sort_unstable();
