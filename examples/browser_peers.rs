@@ -161,7 +161,7 @@ async fn page(
                     Some("ring") if call.is_none() => {
                         let number = event["call"].as_u64().unwrap_or(0);
                         let (peer, offer) = TestPeer::offer(Instant::now(), local, Offered::G711)?;
-                        call = Some(Call::new(number, peer));
+                        call = Some(Call::new(peer));
                         counts.calls += 1;
                         let answer = serde_json::json!({"type": "answer", "call": number, "sdp": offer});
                         socket.send(Message::text(answer.to_string())).await?;
@@ -216,7 +216,7 @@ struct Call {
 }
 
 impl Call {
-    fn new(_number: u64, peer: TestPeer) -> Call {
+    fn new(peer: TestPeer) -> Call {
         Call {
             peer,
             connected_at: None,
